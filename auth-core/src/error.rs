@@ -113,6 +113,9 @@ pub enum AuthError {
     /// Signing a token failed.
     #[error("token error")]
     Token(#[source] TokenError),
+    /// The mailer failed.
+    #[error("mail error")]
+    Mail(#[from] crate::mail::MailError),
     /// The manager is misconfigured.
     #[error("misconfiguration: {0}")]
     Config(String),
@@ -123,7 +126,7 @@ impl AuthError {
     pub fn is_internal(&self) -> bool {
         matches!(
             self,
-            Self::Store(_) | Self::Hash(_) | Self::Token(_) | Self::Config(_)
+            Self::Store(_) | Self::Hash(_) | Self::Token(_) | Self::Mail(_) | Self::Config(_)
         )
     }
 

@@ -1,10 +1,84 @@
-//! Core of the axum accounts workspace.
+//! # auth-core
+//!
+//! The heart of the axum accounts workspace: user accounts, sessions and tokens for Rust web
+//! apps, with no web framework and no database in sight. `auth-sqlx` and `auth-redis` provide
+//! stores, `auth-axum` the HTTP layer.
+//!
+//! - Domain types: [`User`] with the app's own typed [`Profile`] fields, [`Email`] (validated,
+//!   case-insensitive), [`Username`], [`Roles`], [`Session`], ids as newtypes.
+//! - Four traits: [`UserStore`], [`SessionStore`], [`PasswordHasher`], [`TokenStrategy`];
+//!   plus [`RateLimiter`] and [`Mailer`].
+//! - Implementations: [`Argon2Hasher`] (OWASP baseline, off the async runtime, capped),
+//!   [`JwtStrategy`] (HS256/384/512, RS256, ES256, EdDSA), [`OpaqueTokenStrategy`], and
+//!   in-memory stores ([`MemoryUserStore`], [`MemorySessionStore`], [`MemoryRateLimiter`]).
+//! - [`UserManager`]: every rule of registration, login, refresh with rotation and reuse
+//!   detection, logout, sessions, verification, reset and administration, with
+//!   [`UserHooks`] around every step.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use std::sync::Arc;
+//! use auth_core::{
+//!     ClientInfo, Email, JwtAlgorithm, JwtCodec, JwtKeys, MemorySessionStore, MemoryUserStore,
+//!     NewUser, NoProfile, Password, UserManager,
+//! };
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Keys: at least 32 random bytes for HMAC (RFC 8725 §3.5).
+//! let keys = JwtKeys::hmac(JwtAlgorithm::HS256, b"replace me with 32+ random bytes!!")?;
+//! let manager = UserManager::<NoProfile>::builder(
+//!     Arc::new(MemoryUserStore::new()),
+//!     Arc::new(MemorySessionStore::new()),
+//!     JwtCodec::new(keys, "my-app"),
+//! )
+//! # .with_hasher(Arc::new(auth_core::Argon2Hasher::fast_insecure()))
+//! .build();
+//!
+//! let client = ClientInfo::default();
+//! let email = Email::parse("alice@example.com")?;
+//! manager.register(NewUser::new(email, "correct horse battery staple"), &client).await?;
+//!
+//! let login = manager
+//!     .login("alice@example.com", &Password::new("correct horse battery staple"), &client)
+//!     .await?;
+//! let claims = manager.authenticate_token(&login.tokens.access_token).await?;
+//! assert_eq!(claims.sub, login.user.id);
+//!
+//! // Refresh tokens rotate: the old one is now spent.
+//! let pair = manager.refresh(&login.tokens.refresh_token, &client).await?;
+//! assert!(manager.refresh(&login.tokens.refresh_token, &client).await.is_err());
+//! // ...and presenting it again revoked the whole session, new tokens included.
+//! assert!(manager.authenticate_token(&pair.access_token).await.is_err());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Features
+//!
+//! | feature | default | what it turns on |
+//! |---|---|---|
+//! | `bcrypt` | yes | verifying bcrypt hashes of imported users (upgraded to Argon2id at login) |
+//! | `test-suite` | no | [`conformance`]: the suite every store backend runs |
+//!
+//! ## Design notes
+//!
+//! Stores and strategies are held as `Arc<dyn Trait>` and the traits use `#[async_trait]`:
+//! they are chosen once at start-up from configuration, and a boxed future per call costs
+//! nothing next to a database round trip or a signature check.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
 mod email;
 mod error;
 mod hasher;
+mod hooks;
+mod limiter;
+mod mail;
+mod manager;
+mod memory;
 mod secret;
 mod session;
 mod store;
@@ -12,19 +86,33 @@ mod token;
 mod user;
 mod username;
 
+#[cfg(feature = "test-suite")]
+pub mod conformance;
+
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Email, EmailError};
 pub use error::{AuthError, BoxError, StoreError, UniqueField};
 pub use hasher::{
-    Argon2Hasher, Argon2Params, HashError, PasswordHasher, PasswordPolicy, PasswordRejection,
-    Verification,
+    Argon2Hasher, Argon2Params, HashError, MAX_PASSWORD_BYTES, PasswordHasher, PasswordPolicy,
+    PasswordRejection, Verification,
 };
+pub use hooks::{LoginFailure, NoHooks, UserHooks};
+pub use limiter::{
+    MemoryRateLimiter, RateDecision, RateLimit, RateLimitParseError, RateLimiter, retry_after,
+};
+pub use mail::{FileMailer, LogMailer, Mail, MailError, MailKind, Mailer, MemoryMailer};
+pub use manager::{
+    AdminUpdate, CreateOptions, Login, ManagerConfig, NewUser, RateLimits, Registration,
+    TokenPair, UserManager, UserManagerBuilder, UserUpdate,
+};
+pub use memory::{MemorySessionStore, MemoryUserStore};
 pub use secret::{Password, PasswordHash, TokenHash};
 pub use session::{ClientInfo, RefreshToken, Renewal, Rotation, Session, SessionId};
 pub use store::{Page, SessionStore, UserQuery, UserStore};
 pub use token::{
-    AccessClaims, AccessSubject, IssuedToken, JwtAlgorithm, JwtCodec, JwtError, JwtKeys,
-    JwtStrategy, OpaqueTokenStrategy, SubjectSource, TokenError, TokenStrategy,
+    ACCESS_AUDIENCE, AccessClaims, AccessSubject, IssuedToken, JwtAlgorithm, JwtCodec, JwtError,
+    JwtKeys, JwtStrategy, OpaqueTokenStrategy, RESET_AUDIENCE, SubjectSource, TokenError,
+    TokenStrategy, UserStoreSubjects, VERIFY_AUDIENCE,
 };
 pub use user::{NoProfile, Profile, Roles, User, UserId};
 pub use username::{Username, UsernameError};

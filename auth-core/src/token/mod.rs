@@ -13,8 +13,11 @@ use crate::secret::TokenHash;
 use crate::session::SessionId;
 
 pub use self::claims::{AccessClaims, AccessSubject};
-pub use self::jwt::{JwtAlgorithm, JwtCodec, JwtError, JwtKeys, JwtStrategy};
-pub use self::opaque::{OpaqueTokenStrategy, SubjectSource};
+pub use self::jwt::{
+    ACCESS_AUDIENCE, JwtAlgorithm, JwtCodec, JwtError, JwtKeys, JwtStrategy, RESET_AUDIENCE,
+    VERIFY_AUDIENCE,
+};
+pub use self::opaque::{OpaqueTokenStrategy, SubjectSource, UserStoreSubjects};
 
 /// Why a token was refused or could not be made.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,137 @@
+//! The conformance suite every store backend runs (feature `test-suite`).
+//!
+//! One `pub async fn` per behaviour, generic over the trait, so that the memory stores,
+//! Postgres, SQLite and Redis are all held to the same rules (STYLE.md 13). A backend's tests
+//! either call the functions one by one, or instantiate every one as its own `#[tokio::test]`
+//! with a macro, so a failure names the behaviour:
+//!
+//! ```ignore
+//! // in auth-sqlx/tests/postgres.rs
+//! auth_core::user_store_conformance!(fresh_pg_user_store().await);
+//! auth_core::session_store_conformance!(fresh_pg_session_store().await);
+//! ```
+//!
+//! The macros need `tokio` (features `macros`, `rt-multi-thread`) among the caller's
+//! dev-dependencies. The functions create their own unique e-mail addresses and ids, so they
+//! may share one store; listing tests filter on a unique tag.
+//!
+//! A suite's job is to fail loudly, so this module panics on purpose.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod limiter;
+pub mod sessions;
+pub mod users;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// The profile the user-store suite stores: optional and required fields of several types, so
+/// a store that drops or mangles them is caught.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestProfile {
+    /// An optional string.
+    pub first_name: Option<String>,
+    /// Another optional string.
+    pub second_name: Option<String>,
+    /// A number.
+    pub age: u32,
+}
+
+/// A tag unique to one test run, for e-mail addresses and filters.
+pub fn unique_tag() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
+
+/// The current time in whole seconds, as every store keeps it exactly.
+pub fn now_seconds() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}
+
+/// Instantiates every user-store behaviour as its own `#[tokio::test]`. `$make` is an
+/// expression (it may `.await`) giving a fresh `impl UserStore<TestProfile>`.
+#[macro_export]
+macro_rules! user_store_conformance {
+    ($make:expr) => {
+        $crate::__conformance_tests!(
+            users,
+            $make,
+            [
+                create_then_get_round_trips_every_field,
+                lookup_by_email_is_case_insensitive,
+                lookup_by_username_is_case_insensitive,
+                unknown_lookups_find_nothing,
+                duplicate_email_in_other_case_is_a_conflict,
+                duplicate_username_in_other_case_is_a_conflict,
+                users_without_username_do_not_collide,
+                concurrent_registrations_of_one_email_have_one_winner,
+                update_replaces_fields_and_moves_the_indexes,
+                update_to_a_taken_email_or_username_is_a_conflict,
+                update_of_a_missing_user_is_not_found,
+                delete_removes_the_user_and_frees_the_email,
+                list_pages_in_creation_order_with_a_total,
+                list_filters_by_email_substring_case_insensitively,
+            ]
+        );
+    };
+}
+
+/// Instantiates every session-store behaviour as its own `#[tokio::test]`. `$make` is an
+/// expression (it may `.await`) giving a fresh `impl SessionStore`.
+#[macro_export]
+macro_rules! session_store_conformance {
+    ($make:expr) => {
+        $crate::__conformance_tests!(
+            sessions,
+            $make,
+            [
+                create_then_get_round_trips_every_field,
+                expired_sessions_are_gone,
+                rotation_with_the_current_token_rotates,
+                rotation_caps_the_idle_expiry_at_the_absolute_expiry,
+                rotation_with_a_used_token_reports_reuse_and_revokes,
+                rotation_of_unknown_or_expired_sessions_is_not_found,
+                concurrent_rotations_with_one_token_have_one_winner,
+                revoke_removes_one_session,
+                revoke_all_leaves_other_users_alone,
+                revoke_all_can_keep_one_session,
+                list_returns_live_sessions_oldest_first,
+                sweep_keeps_live_sessions,
+            ]
+        );
+    };
+}
+
+/// Instantiates every rate-limiter behaviour as its own `#[tokio::test]`. `$make` is an
+/// expression (it may `.await`) giving a fresh `impl RateLimiter`.
+#[macro_export]
+macro_rules! rate_limiter_conformance {
+    ($make:expr) => {
+        $crate::__conformance_tests!(
+            limiter,
+            $make,
+            [
+                allows_up_to_the_limit_then_refuses_with_retry_after,
+                the_window_reopens_after_it_ends,
+                peek_does_not_count,
+                clear_forgets_the_count,
+                keys_are_independent,
+                concurrent_hits_are_counted_exactly,
+            ]
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests {
+    ($module:ident, $make:expr, [$($test:ident),* $(,)?]) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let store = $make;
+                $crate::conformance::$module::$test(&store).await;
+            }
+        )*
+    };
+}

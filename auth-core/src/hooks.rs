@@ -1,0 +1,129 @@
+//! [`UserHooks`]: the app's code around every step of the manager.
+
+use async_trait::async_trait;
+
+use crate::error::AuthError;
+use crate::hasher::PasswordRejection;
+use crate::secret::Password;
+use crate::session::{ClientInfo, SessionId};
+use crate::user::{NoProfile, Profile, User, UserId};
+
+/// Why a login failed, as told to [`UserHooks::on_failed_login`]. The client was told only
+/// "bad credentials"; the hook may know more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginFailure {
+    /// No user with that e-mail address or username.
+    UnknownUser,
+    /// The password did not match.
+    WrongPassword,
+    /// The password matched, but the account is deactivated.
+    Inactive,
+    /// The password matched, but the backend requires a verified address.
+    NotVerified,
+    /// The account or address is throttled.
+    Throttled,
+}
+
+/// The app's code around every step of the [`UserManager`](crate::UserManager).
+///
+/// Every method has a default that does nothing, so an app overrides only what it needs
+/// (STYLE.md 7); [`NoHooks`] overrides nothing. Hooks never see a hashed password, a token or a
+/// reset link (ASVS5 14.2.1); the only one that sees a plaintext password is
+/// [`UserHooks::validate_password`], whose purpose that is. Hooks run inline: slow work
+/// (sending a welcome mail, calling a CRM) belongs in a spawned task.
+///
+/// # Why `#[async_trait]`
+/// Held as `Arc<dyn UserHooks<P>>` by the manager.
+///
+/// # Implementing it
+/// ```
+/// use async_trait::async_trait;
+/// use auth_core::{NoProfile, Password, PasswordRejection, User, UserHooks};
+///
+/// #[derive(Debug)]
+/// struct MyHooks;
+///
+/// #[async_trait]
+/// impl UserHooks<NoProfile> for MyHooks {
+///     async fn validate_password(&self, password: &Password, _user: &User<NoProfile>) -> Result<(), PasswordRejection> {
+///         if password.expose().contains("acme") {
+///             return Err(PasswordRejection::Custom("Password should not contain the company name".into()));
+///         }
+///         Ok(())
+///     }
+///
+///     async fn on_after_register(&self, user: &User<NoProfile>) {
+///         tracing::info!(user_id = %user.id, "welcome aboard");
+///     }
+/// }
+/// ```
+#[async_trait]
+#[allow(unused_variables)]
+pub trait UserHooks<P: Profile = NoProfile>: std::fmt::Debug + Send + Sync + 'static {
+    /// Extra password rules, run after the built-in [`PasswordPolicy`](crate::PasswordPolicy)
+    /// whenever a password is set. `user` is the account as it will be (at registration, not
+    /// yet stored).
+    ///
+    /// # Errors
+    /// A [`PasswordRejection`] (usually `Custom`) whose reason the user sees.
+    async fn validate_password(
+        &self,
+        password: &Password,
+        user: &User<P>,
+    ) -> Result<(), PasswordRejection> {
+        Ok(())
+    }
+
+    /// A user registered.
+    async fn on_after_register(&self, user: &User<P>) {}
+
+    /// Someone tried to register an address that exists, in enumeration-safe mode (the client
+    /// was answered as if it worked). A good place to mail the owner "you already have an
+    /// account".
+    async fn on_duplicate_registration(&self, existing: &User<P>) {}
+
+    /// A user logged in and got session `session`.
+    async fn on_after_login(&self, user: &User<P>, session: SessionId, client: &ClientInfo) {}
+
+    /// A login failed. `identifier` is the e-mail address or username as typed.
+    async fn on_failed_login(&self, identifier: &str, reason: LoginFailure, client: &ClientInfo) {
+    }
+
+    /// A session was logged out.
+    async fn on_after_logout(&self, user_id: UserId, session: SessionId) {}
+
+    /// A user was changed; `fields` names what changed (`"password"` when the password did,
+    /// never its value).
+    async fn on_after_update(&self, user: &User<P>, fields: &[&'static str]) {}
+
+    /// A verification mail was sent.
+    async fn on_after_request_verify(&self, user: &User<P>) {}
+
+    /// A user verified their address.
+    async fn on_after_verify(&self, user: &User<P>) {}
+
+    /// A reset mail was sent.
+    async fn on_after_forgot_password(&self, user: &User<P>) {}
+
+    /// A user reset their password (every session of theirs is revoked by then).
+    async fn on_after_reset_password(&self, user: &User<P>) {}
+
+    /// A user is about to be deleted.
+    ///
+    /// # Errors
+    /// Any [`AuthError`] vetoes the deletion and is answered to the caller (usually
+    /// [`AuthError::Forbidden`]).
+    async fn on_before_delete(&self, user: &User<P>) -> Result<(), AuthError> {
+        Ok(())
+    }
+
+    /// A user was deleted (their sessions are revoked by then).
+    async fn on_after_delete(&self, user: &User<P>) {}
+}
+
+/// Hooks that do nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHooks;
+
+impl<P: Profile> UserHooks<P> for NoHooks {}

@@ -1,0 +1,269 @@
+//! [`UserManager`]: every rule of registration, login, sessions, recovery and administration.
+
+mod account;
+mod config;
+mod recovery;
+mod register;
+mod session;
+mod types;
+
+use std::fmt;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+pub use config::{ManagerConfig, RateLimits};
+pub use types::{AdminUpdate, CreateOptions, Login, NewUser, Registration, TokenPair, UserUpdate};
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{AuthError, StoreError, UniqueField};
+use crate::hasher::{Argon2Hasher, PasswordHasher};
+use crate::hooks::{NoHooks, UserHooks};
+use crate::limiter::{MemoryRateLimiter, RateDecision, RateLimit, RateLimiter};
+use crate::mail::{LogMailer, Mailer};
+use crate::store::{SessionStore, UserStore};
+use crate::token::{JwtCodec, JwtStrategy, TokenStrategy};
+use crate::user::{NoProfile, Profile};
+
+/// Owns every rule: register, authenticate, login, refresh, logout, sessions, verify, reset,
+/// update and delete. The HTTP layer only translates.
+///
+/// Cheap to clone (one `Arc` inside). Built with [`UserManager::builder`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use auth_core::{
+///     Argon2Hasher, ClientInfo, Email, JwtAlgorithm, JwtCodec, JwtKeys, MemorySessionStore,
+///     MemoryUserStore, NewUser, NoProfile, Password, Registration, UserManager,
+/// };
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let keys = JwtKeys::hmac(JwtAlgorithm::HS256, b"an example secret of at least 32 bytes!")?;
+/// let manager = UserManager::<NoProfile>::builder(
+///     Arc::new(MemoryUserStore::new()),
+///     Arc::new(MemorySessionStore::new()),
+///     JwtCodec::new(keys, "my-app"),
+/// )
+/// .with_hasher(Arc::new(Argon2Hasher::fast_insecure())) // tests only: use the default in production
+/// .build();
+///
+/// let client = ClientInfo::default();
+/// let email = Email::parse("alice@example.com")?;
+/// manager.register(NewUser::new(email, "a long enough passphrase"), &client).await?;
+/// let login = manager
+///     .login("alice@example.com", &Password::new("a long enough passphrase"), &client)
+///     .await?;
+/// let claims = manager.authenticate_token(&login.tokens.access_token).await?;
+/// assert_eq!(claims.sub, login.user.id);
+/// # Ok(())
+/// # }
+/// ```
+pub struct UserManager<P: Profile = NoProfile> {
+    inner: Arc<Inner<P>>,
+}
+
+impl<P: Profile> Clone for UserManager<P> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<P: Profile> fmt::Debug for UserManager<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserManager")
+            .field("users", &self.inner.users)
+            .field("sessions", &self.inner.sessions)
+            .field("tokens", &self.inner.tokens)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner<P: Profile> {
+    users: Arc<dyn UserStore<P>>,
+    sessions: Arc<dyn SessionStore>,
+    tokens: Arc<dyn TokenStrategy>,
+    action_codec: JwtCodec,
+    hasher: Arc<dyn PasswordHasher>,
+    limiter: Arc<dyn RateLimiter>,
+    mailer: Arc<dyn Mailer>,
+    hooks: Arc<dyn UserHooks<P>>,
+    clock: Arc<dyn Clock>,
+    config: ManagerConfig,
+}
+
+/// Builds a [`UserManager`]. Everything but the stores and the signing keys has a default:
+/// Argon2id at the OWASP baseline, JWT access tokens, the in-memory rate limiter, the log
+/// mailer, no hooks, the system clock, [`ManagerConfig::default`].
+#[must_use]
+pub struct UserManagerBuilder<P: Profile> {
+    users: Arc<dyn UserStore<P>>,
+    sessions: Arc<dyn SessionStore>,
+    action_codec: JwtCodec,
+    tokens: Option<Arc<dyn TokenStrategy>>,
+    hasher: Arc<dyn PasswordHasher>,
+    limiter: Arc<dyn RateLimiter>,
+    mailer: Arc<dyn Mailer>,
+    hooks: Arc<dyn UserHooks<P>>,
+    clock: Arc<dyn Clock>,
+    config: ManagerConfig,
+}
+
+impl<P: Profile> fmt::Debug for UserManagerBuilder<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserManagerBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Profile> UserManager<P> {
+    /// Starts a manager over these stores. `codec` signs the verify and reset tokens, and the
+    /// access tokens unless another [`TokenStrategy`] is set.
+    pub fn builder(
+        users: Arc<dyn UserStore<P>>,
+        sessions: Arc<dyn SessionStore>,
+        codec: JwtCodec,
+    ) -> UserManagerBuilder<P> {
+        UserManagerBuilder {
+            users,
+            sessions,
+            action_codec: codec,
+            tokens: None,
+            hasher: Arc::new(Argon2Hasher::default()),
+            limiter: Arc::new(MemoryRateLimiter::new()),
+            mailer: Arc::new(LogMailer),
+            hooks: Arc::new(NoHooks),
+            clock: Arc::new(SystemClock),
+            config: ManagerConfig::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ManagerConfig {
+        &self.inner.config
+    }
+
+    /// The current time by the manager's clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.inner.clock.now()
+    }
+
+    /// The user store.
+    pub fn users(&self) -> &Arc<dyn UserStore<P>> {
+        &self.inner.users
+    }
+
+    /// The session store.
+    pub fn sessions(&self) -> &Arc<dyn SessionStore> {
+        &self.inner.sessions
+    }
+
+    /// The access-token strategy.
+    pub fn tokens(&self) -> &Arc<dyn TokenStrategy> {
+        &self.inner.tokens
+    }
+
+    /// The rate limiter.
+    pub fn limiter(&self) -> &Arc<dyn RateLimiter> {
+        &self.inner.limiter
+    }
+
+    /// Counts one event against a throttle; `RateLimited` when over it.
+    async fn throttle(&self, limit: Option<RateLimit>, key: &str) -> Result<(), AuthError> {
+        let Some(limit) = limit else { return Ok(()) };
+        match self.inner.limiter.hit(key, &limit, self.now()).await? {
+            RateDecision::Allowed { .. } => Ok(()),
+            RateDecision::Limited { retry_after } => {
+                tracing::warn!(target: "auth", event = "throttled", key = %key_kind(key), "request throttled");
+                Err(AuthError::RateLimited { retry_after })
+            }
+        }
+    }
+}
+
+/// The kind of a throttle key, without the account or IP in it (for logs).
+fn key_kind(key: &str) -> &str {
+    key.rsplit_once(':').map_or(key, |(kind, _)| kind)
+}
+
+/// A unique violation from the store as the manager answers it.
+fn conflict(err: StoreError) -> AuthError {
+    match err {
+        StoreError::Conflict(UniqueField::Email) => AuthError::UserAlreadyExists,
+        StoreError::Conflict(UniqueField::Username) => AuthError::UsernameAlreadyExists,
+        other => AuthError::Store(other),
+    }
+}
+
+impl<P: Profile> UserManagerBuilder<P> {
+    /// Access tokens of another kind (default: [`JwtStrategy`] over the codec, with
+    /// [`ManagerConfig::access_lifetime`]).
+    pub fn with_token_strategy(mut self, tokens: Arc<dyn TokenStrategy>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// Another password hasher (default: [`Argon2Hasher::default`]).
+    pub fn with_hasher(mut self, hasher: Arc<dyn PasswordHasher>) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    /// Another rate limiter (default: [`MemoryRateLimiter`]; use Redis for several instances).
+    pub fn with_rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = limiter;
+        self
+    }
+
+    /// Another mailer (default: [`LogMailer`]).
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = mailer;
+        self
+    }
+
+    /// The app's hooks (default: [`NoHooks`]).
+    pub fn with_hooks(mut self, hooks: Arc<dyn UserHooks<P>>) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// Another clock (tests use a [`ManualClock`](crate::ManualClock)).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The configuration (default: [`ManagerConfig::default`]).
+    pub fn with_config(mut self, config: ManagerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The manager.
+    pub fn build(self) -> UserManager<P> {
+        let tokens = self.tokens.unwrap_or_else(|| {
+            Arc::new(JwtStrategy::new(
+                self.action_codec.clone(),
+                self.config.access_lifetime,
+            ))
+        });
+        UserManager {
+            inner: Arc::new(Inner {
+                users: self.users,
+                sessions: self.sessions,
+                tokens,
+                action_codec: self.action_codec,
+                hasher: self.hasher,
+                limiter: self.limiter,
+                mailer: self.mailer,
+                hooks: self.hooks,
+                clock: self.clock,
+                config: self.config,
+            }),
+        }
+    }
+}

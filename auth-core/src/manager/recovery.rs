@@ -1,0 +1,264 @@
+//! E-mail verification and password reset: single-use, expiring, bound tokens.
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::email::Email;
+use crate::error::AuthError;
+use crate::mail::Mail;
+use crate::secret::Password;
+use crate::session::ClientInfo;
+use crate::token::{RESET_AUDIENCE, VERIFY_AUDIENCE};
+use crate::user::{Profile, User, UserId};
+
+use super::UserManager;
+
+/// The claims of a verify or reset token. The kind is its audience, so one kind is refused
+/// where the other is expected (ASVS5 9.2.2). `bind` ties the token to the state it was made
+/// for: the e-mail address (verify) or the current password hash (reset), so a reset token
+/// dies when the password changes, which makes it single-use.
+#[derive(Debug, Serialize, Deserialize)]
+struct ActionClaims {
+    sub: UserId,
+    exp: i64,
+    iat: i64,
+    jti: String,
+    bind: String,
+}
+
+fn email_binding(email: &Email) -> String {
+    hex::encode(&Sha256::digest(email.key().as_bytes())[..16])
+}
+
+fn random_jti() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl<P: Profile> UserManager<P> {
+    fn action_token(
+        &self,
+        user: &User<P>,
+        audience: &str,
+        lifetime: time::Duration,
+        bind: String,
+    ) -> Result<String, AuthError> {
+        let now = self.now();
+        let claims = ActionClaims {
+            sub: user.id,
+            exp: (now + lifetime).unix_timestamp(),
+            iat: now.unix_timestamp(),
+            jti: random_jti(),
+            bind,
+        };
+        self.inner
+            .action_codec
+            .encode(&claims, audience)
+            .map_err(|err| AuthError::Token(crate::TokenError::Backend(Box::new(err))))
+    }
+
+    fn link(&self, path: &str, token: &str) -> String {
+        let base = self.config().public_base_url.trim_end_matches('/');
+        format!("{base}{path}#token={token}")
+    }
+
+    /// Whether another mail may go to this account now (mail bombing guard).
+    async fn may_mail(&self, user: &User<P>) -> Result<bool, AuthError> {
+        let key = format!("mail:account:{}", user.email.key());
+        match self
+            .throttle(self.config().rate_limits.mail_account, &key)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(AuthError::RateLimited { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Sends the verification mail; failures are logged, never answered.
+    pub(super) async fn send_verify_mail(&self, user: &User<P>) {
+        let sent = async {
+            if !self.may_mail(user).await? {
+                return Ok(false);
+            }
+            let token = self.action_token(
+                user,
+                VERIFY_AUDIENCE,
+                self.config().verify_token_lifetime,
+                email_binding(&user.email),
+            )?;
+            let mail = Mail::verify(user.email.clone(), self.link(&self.config().verify_path, &token));
+            self.inner
+                .mailer
+                .send(&mail)
+                .await?;
+            Ok::<bool, AuthError>(true)
+        }
+        .await;
+        match sent {
+            Ok(true) => {
+                tracing::info!(target: "auth", event = "verify_requested", user_id = %user.id, "verification mail sent");
+                self.inner.hooks.on_after_request_verify(user).await;
+            }
+            Ok(false) => {
+                tracing::warn!(target: "auth", event = "verify_mail_throttled", user_id = %user.id, "verification mail not sent: throttled");
+            }
+            Err(err) => {
+                tracing::error!(target: "auth", user_id = %user.id, error = %err, "verification mail not sent");
+            }
+        }
+    }
+
+    /// Sends a verification mail to an active, unverified user with this address. Answers the
+    /// same whether or not there is one (ASVS5 6.3.8).
+    ///
+    /// # Errors
+    /// Only when the user store fails.
+    pub async fn request_verify(&self, email: &Email, client: &ClientInfo) -> Result<(), AuthError> {
+        let _ = client;
+        if let Some(user) = self.inner.users.find_by_email(email).await?
+            && user.is_active
+            && !user.is_verified
+        {
+            self.send_verify_mail(&user).await;
+        }
+        Ok(())
+    }
+
+    /// Verifies the address a verify token was made for.
+    ///
+    /// # Errors
+    /// [`AuthError::RateLimited`] (token submissions per IP), [`AuthError::BadVerifyToken`]
+    /// (malformed, expired, another kind, another address, unknown or inactive user),
+    /// [`AuthError::AlreadyVerified`], or an internal error.
+    pub async fn verify(&self, token: &str, client: &ClientInfo) -> Result<User<P>, AuthError> {
+        self.throttle_token(client).await?;
+        let claims: ActionClaims = self
+            .inner
+            .action_codec
+            .decode(token, VERIFY_AUDIENCE, self.now())
+            .map_err(|_| AuthError::BadVerifyToken)?;
+        let mut user = match self.inner.users.get(claims.sub).await? {
+            Some(user) if user.is_active && claims.bind == email_binding(&user.email) => user,
+            _ => return Err(AuthError::BadVerifyToken),
+        };
+        if user.is_verified {
+            return Err(AuthError::AlreadyVerified);
+        }
+        user.is_verified = true;
+        user.updated_at = self.now();
+        self.inner.users.update(&user).await?;
+        tracing::info!(target: "auth", event = "verified", user_id = %user.id, "e-mail address verified");
+        self.inner.hooks.on_after_verify(&user).await;
+        Ok(user)
+    }
+
+    /// Sends a reset mail to an active user with this address. Answers the same whether or
+    /// not there is one; over the per-account mail limit it sends nothing and still answers
+    /// the same.
+    ///
+    /// # Errors
+    /// Only when the user store fails.
+    pub async fn forgot_password(
+        &self,
+        email: &Email,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let Some(user) = self.inner.users.find_by_email(email).await? else {
+            tracing::info!(target: "auth", event = "forgot_password_unknown", ip = ?client.ip, "reset asked for an unknown address");
+            return Ok(());
+        };
+        if !user.is_active {
+            return Ok(());
+        }
+        let sent = async {
+            if !self.may_mail(&user).await? {
+                return Ok(false);
+            }
+            let token = self.action_token(
+                &user,
+                RESET_AUDIENCE,
+                self.config().reset_token_lifetime,
+                user.password_hash.fingerprint(),
+            )?;
+            // Mail goes only to the address on record.
+            let mail = Mail::reset_password(user.email.clone(), self.link(&self.config().reset_path, &token));
+            self.inner
+                .mailer
+                .send(&mail)
+                .await?;
+            Ok::<bool, AuthError>(true)
+        }
+        .await;
+        match sent {
+            Ok(true) => {
+                tracing::info!(target: "auth", event = "forgot_password", user_id = %user.id, "reset mail sent");
+                self.inner.hooks.on_after_forgot_password(&user).await;
+            }
+            Ok(false) => {
+                tracing::warn!(target: "auth", event = "reset_mail_throttled", user_id = %user.id, "reset mail not sent: throttled");
+            }
+            Err(err) => {
+                tracing::error!(target: "auth", user_id = %user.id, error = %err, "reset mail not sent");
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets a new password with a reset token, revokes every session of the user and clears
+    /// the account's login throttle. Does not log anyone in.
+    ///
+    /// # Errors
+    /// [`AuthError::RateLimited`] (token submissions per IP), [`AuthError::BadResetToken`]
+    /// (malformed, expired, used, another kind, unknown or deactivated user),
+    /// [`AuthError::InvalidPassword`], or an internal error.
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        password: &Password,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        self.throttle_token(client).await?;
+        let claims: ActionClaims = self
+            .inner
+            .action_codec
+            .decode(token, RESET_AUDIENCE, self.now())
+            .map_err(|_| AuthError::BadResetToken)?;
+        let user = match self.inner.users.get(claims.sub).await? {
+            Some(user) if user.is_active && claims.bind == user.password_hash.fingerprint() => {
+                user
+            }
+            _ => return Err(AuthError::BadResetToken),
+        };
+        let mut user = self.with_password(user, password).await?;
+        user.updated_at = self.now();
+        self.inner.users.update(&user).await?;
+        // ASVS5 7.4.3: a reset ends every session.
+        self.inner.sessions.revoke_all(user.id, None).await?;
+        self.inner
+            .limiter
+            .clear(&format!("login:account:{}", user.email.key()))
+            .await?;
+        if let Some(name) = &user.username {
+            self.inner
+                .limiter
+                .clear(&format!("login:account:~{}", name.key()))
+                .await?;
+        }
+        tracing::info!(target: "auth", event = "password_reset", user_id = %user.id, ip = ?client.ip, "password reset; every session revoked");
+        self.inner.hooks.on_after_reset_password(&user).await;
+        Ok(())
+    }
+
+    async fn throttle_token(&self, client: &ClientInfo) -> Result<(), AuthError> {
+        match client.ip {
+            Some(ip) => {
+                self.throttle(self.config().rate_limits.token_ip, &format!("token:ip:{ip}"))
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! [`MemorySessionStore`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::error::StoreError;
+use crate::secret::TokenHash;
+use crate::session::{Renewal, Rotation, Session, SessionId};
+use crate::store::SessionStore;
+use crate::user::UserId;
+
+#[derive(Debug, Default)]
+struct Tables {
+    sessions: HashMap<SessionId, Session>,
+    by_user: HashMap<UserId, HashSet<SessionId>>,
+}
+
+impl Tables {
+    fn remove(&mut self, id: SessionId) -> Option<Session> {
+        let session = self.sessions.remove(&id)?;
+        if let Some(ids) = self.by_user.get_mut(&session.user_id) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.by_user.remove(&session.user_id);
+            }
+        }
+        Some(session)
+    }
+}
+
+/// A [`SessionStore`] in process memory, with a per-user index so that "log out everywhere"
+/// touches only that user's sessions. Rotation holds one lock across compare and swap.
+/// Expired sessions are invisible at once and freed by
+/// [`SessionStore::sweep_expired`]. Nothing survives a restart, and a second instance does not
+/// see the first one's sessions: use Redis or SQL stores to scale out.
+///
+/// ```
+/// use auth_core::MemorySessionStore;
+/// let sessions = MemorySessionStore::new();
+/// ```
+#[derive(Debug, Default)]
+pub struct MemorySessionStore {
+    tables: Mutex<Tables>,
+}
+
+impl MemorySessionStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
+        self.tables
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemorySessionStore {
+    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        tables
+            .by_user
+            .entry(session.user_id)
+            .or_default()
+            .insert(session.id);
+        tables.sessions.insert(session.id, session.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: SessionId, now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
+        Ok(self
+            .tables()
+            .sessions
+            .get(&id)
+            .filter(|session| session.is_live(now))
+            .cloned())
+    }
+
+    async fn is_live(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        Ok(self
+            .tables()
+            .sessions
+            .get(&id)
+            .is_some_and(|session| session.is_live(now)))
+    }
+
+    async fn rotate(
+        &self,
+        id: SessionId,
+        presented: &TokenHash,
+        renewal: &Renewal,
+    ) -> Result<Rotation, StoreError> {
+        let mut tables = self.tables();
+        let Some(session) = tables
+            .sessions
+            .get_mut(&id)
+            .filter(|session| session.is_live(renewal.now))
+        else {
+            return Ok(Rotation::NotFound);
+        };
+        if session.refresh_hash != *presented {
+            let user_id = session.user_id;
+            tables.remove(id);
+            return Ok(Rotation::Reused { user_id });
+        }
+        session.refresh_hash = renewal.refresh_hash;
+        session.access_hash = renewal.access_hash;
+        session.last_used_at = renewal.now;
+        session.idle_expires_at = renewal.idle_expires_at.min(session.expires_at);
+        Ok(Rotation::Rotated(session.clone()))
+    }
+
+    async fn revoke(&self, id: SessionId) -> Result<bool, StoreError> {
+        Ok(self.tables().remove(id).is_some())
+    }
+
+    async fn revoke_all(
+        &self,
+        user_id: UserId,
+        except: Option<SessionId>,
+    ) -> Result<u64, StoreError> {
+        let mut tables = self.tables();
+        let ids: Vec<SessionId> = tables
+            .by_user
+            .get(&user_id)
+            .map(|ids| ids.iter().copied().filter(|id| Some(*id) != except).collect())
+            .unwrap_or_default();
+        for id in &ids {
+            tables.remove(*id);
+        }
+        Ok(ids.len() as u64)
+    }
+
+    async fn list(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError> {
+        let tables = self.tables();
+        let mut sessions: Vec<Session> = tables
+            .by_user
+            .get(&user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| tables.sessions.get(id))
+            .filter(|session| session.is_live(now))
+            .cloned()
+            .collect();
+        sessions.sort_by_key(|session| (session.created_at, session.id));
+        Ok(sessions)
+    }
+
+    async fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut tables = self.tables();
+        let dead: Vec<SessionId> = tables
+            .sessions
+            .values()
+            .filter(|session| !session.is_live(now))
+            .map(|session| session.id)
+            .collect();
+        for id in &dead {
+            tables.remove(*id);
+        }
+        Ok(dead.len() as u64)
+    }
+}
