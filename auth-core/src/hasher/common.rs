@@ -1,0 +1,2 @@
+//! STUB
+pub(crate) fn is_common(p: &str) -> bool { p == "password" }
