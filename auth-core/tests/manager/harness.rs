@@ -1,0 +1,201 @@
+//! A manager over memory stores, a counting hasher, a manual clock and a memory mailer.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use auth_core::conformance::TestProfile;
+use auth_core::*;
+
+/// Counts every run of the hash function, whatever the path.
+#[derive(Debug, Default)]
+pub(crate) struct CountingHasher {
+    inner: Argon2Hasher,
+    pub(crate) runs: AtomicUsize,
+}
+
+impl CountingHasher {
+    pub(crate) fn runs(&self) -> usize {
+        self.runs.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl PasswordHasher for CountingHasher {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        self.inner.hash(password).await
+    }
+    async fn verify(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<Verification, HashError> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        self.inner.verify(password, hash).await
+    }
+    async fn dummy_verify(&self, password: &Password) -> Result<(), HashError> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        self.inner.dummy_verify(password).await
+    }
+}
+
+/// Records hook calls by name, with the fields of updates.
+#[derive(Debug, Default)]
+pub(crate) struct RecordingHooks {
+    pub(crate) calls: Mutex<Vec<String>>,
+    pub(crate) veto_delete: bool,
+}
+
+impl RecordingHooks {
+    fn record(&self, call: String) {
+        self.calls.lock().unwrap().push(call);
+    }
+    pub(crate) fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl UserHooks<TestProfile> for RecordingHooks {
+    async fn validate_password(
+        &self,
+        password: &Password,
+        _user: &User<TestProfile>,
+    ) -> Result<(), PasswordRejection> {
+        if password.expose().contains("forbidden") {
+            return Err(PasswordRejection::Custom("no forbidden words".into()));
+        }
+        Ok(())
+    }
+    async fn on_after_register(&self, user: &User<TestProfile>) {
+        assert!(!serde_json::to_string(user).unwrap().contains("argon2"));
+        self.record("register".into());
+    }
+    async fn on_duplicate_registration(&self, _existing: &User<TestProfile>) {
+        self.record("duplicate".into());
+    }
+    async fn on_after_login(&self, _u: &User<TestProfile>, _s: SessionId, _c: &ClientInfo) {
+        self.record("login".into());
+    }
+    async fn on_failed_login(&self, _i: &str, reason: LoginFailure, _c: &ClientInfo) {
+        self.record(format!("failed:{reason:?}"));
+    }
+    async fn on_after_logout(&self, _u: UserId, _s: SessionId) {
+        self.record("logout".into());
+    }
+    async fn on_after_update(&self, _u: &User<TestProfile>, fields: &[&'static str]) {
+        self.record(format!("update:{}", fields.join(",")));
+    }
+    async fn on_after_request_verify(&self, _u: &User<TestProfile>) {
+        self.record("request_verify".into());
+    }
+    async fn on_after_verify(&self, _u: &User<TestProfile>) {
+        self.record("verify".into());
+    }
+    async fn on_after_forgot_password(&self, _u: &User<TestProfile>) {
+        self.record("forgot".into());
+    }
+    async fn on_after_reset_password(&self, _u: &User<TestProfile>) {
+        self.record("reset".into());
+    }
+    async fn on_before_delete(&self, _u: &User<TestProfile>) -> Result<(), AuthError> {
+        if self.veto_delete {
+            return Err(AuthError::Forbidden);
+        }
+        Ok(())
+    }
+    async fn on_after_delete(&self, _u: &User<TestProfile>) {
+        self.record("delete".into());
+    }
+}
+
+pub(crate) const PASSWORD: &str = "a quiet river at dawn";
+
+pub(crate) struct Harness {
+    pub(crate) manager: UserManager<TestProfile>,
+    pub(crate) hasher: Arc<CountingHasher>,
+    pub(crate) hooks: Arc<RecordingHooks>,
+    pub(crate) clock: ManualClock,
+    pub(crate) mailer: MemoryMailer,
+    pub(crate) client: ClientInfo,
+}
+
+pub(crate) fn codec() -> JwtCodec {
+    let keys = JwtKeys::hmac(JwtAlgorithm::HS256, b"0123456789abcdef0123456789abcdef").unwrap();
+    JwtCodec::new(keys, "tests")
+}
+
+impl Harness {
+    pub(crate) fn new() -> Self {
+        Self::with(|config| config, false)
+    }
+
+    pub(crate) fn with(configure: impl FnOnce(ManagerConfig) -> ManagerConfig, veto_delete: bool) -> Self {
+        let hasher = Arc::new(CountingHasher {
+            inner: Argon2Hasher::fast_insecure(),
+            runs: AtomicUsize::new(0),
+        });
+        let hooks = Arc::new(RecordingHooks {
+            calls: Mutex::default(),
+            veto_delete,
+        });
+        let clock = ManualClock::starting_now();
+        let mailer = MemoryMailer::new();
+        let sessions = Arc::new(MemorySessionStore::new());
+        let config = configure(ManagerConfig {
+            default_roles: Roles::from_iter(["reader"]),
+            ..ManagerConfig::default()
+        });
+        let manager = UserManager::builder(
+            Arc::new(MemoryUserStore::<TestProfile>::new()),
+            sessions,
+            codec(),
+        )
+        .with_hasher(hasher.clone())
+        .with_hooks(hooks.clone())
+        .with_clock(Arc::new(clock.clone()))
+        .with_mailer(Arc::new(mailer.clone()))
+        .with_config(config)
+        .build();
+        Self {
+            manager,
+            hasher,
+            hooks,
+            clock,
+            mailer,
+            client: ClientInfo::new(Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))), Some("tests")),
+        }
+    }
+
+    pub(crate) fn new_user(email: &str) -> NewUser<TestProfile> {
+        NewUser::new(Email::parse(email).unwrap(), PASSWORD)
+    }
+
+    pub(crate) async fn register(&self, email: &str) -> User<TestProfile> {
+        match self.manager.register(Self::new_user(email), &self.client).await.unwrap() {
+            Registration::Created(user) => user,
+            other => panic!("expected a new user, got {other:?}"),
+        }
+    }
+
+    pub(crate) async fn login(&self, email: &str) -> Login<TestProfile> {
+        self.manager
+            .login(email, &Password::new(PASSWORD), &self.client)
+            .await
+            .unwrap()
+    }
+
+    /// The token inside the newest link mailed to `to`.
+    pub(crate) fn mailed_token(&self, to: &str) -> String {
+        let mail = self.mailer.last_to(to).expect("a mail");
+        let link = match mail.kind {
+            MailKind::Verify { link } | MailKind::ResetPassword { link } => link,
+            _ => unreachable!(),
+        };
+        assert!(link.starts_with("http://127.0.0.1:8000/"), "{link}");
+        link.split_once("#token=").unwrap().1.to_owned()
+    }
+}

@@ -1,0 +1,193 @@
+use auth_core::*;
+
+use crate::harness::{Harness, PASSWORD};
+
+#[tokio::test]
+async fn the_hasher_runs_exactly_once_for_unknown_wrong_and_inactive() {
+    let h = Harness::new();
+    let user = h.register("alice@example.com").await;
+    let mut inactive = h.register("bob@example.com").await;
+    inactive.is_active = false;
+    h.manager.users().update(&inactive).await.unwrap();
+
+    for (who, password) in [
+        ("nobody@example.com", PASSWORD),
+        ("alice@example.com", "wrong password!"),
+        ("bob@example.com", PASSWORD),
+        ("no_such_name", PASSWORD),
+    ] {
+        let before = h.hasher.runs();
+        let err = h
+            .manager
+            .login(who, &Password::new(password), &h.client)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AuthError::BadCredentials), "{who}: {err:?}");
+        assert_eq!(h.hasher.runs() - before, 1, "{who}: hasher runs");
+    }
+    let before = h.hasher.runs();
+    h.login("alice@example.com").await;
+    assert_eq!(h.hasher.runs() - before, 1);
+    assert_eq!(
+        h.hooks.calls()[2..],
+        [
+            "failed:UnknownUser",
+            "failed:WrongPassword",
+            "failed:Inactive",
+            "failed:UnknownUser",
+            "login"
+        ]
+    );
+    let _ = user;
+}
+
+#[tokio::test]
+async fn login_accepts_the_username_and_any_case_of_the_email() {
+    let h = Harness::new();
+    let mut new = Harness::new_user("alice@example.com");
+    new.username = Some(Username::parse("Alice_W").unwrap());
+    h.manager.register(new, &h.client).await.unwrap();
+    h.login("ALICE@Example.com").await;
+    h.login("alice_w").await;
+}
+
+#[tokio::test]
+async fn an_overlong_password_is_refused_without_hashing() {
+    let h = Harness::new();
+    h.register("alice@example.com").await;
+    let before = h.hasher.runs();
+    let err = h
+        .manager
+        .login("alice@example.com", &Password::new("x".repeat(1025)), &h.client)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::BadCredentials));
+    assert_eq!(h.hasher.runs(), before);
+}
+
+#[tokio::test]
+async fn an_unverified_user_is_refused_when_verification_is_required() {
+    let h = Harness::with(
+        |c| ManagerConfig {
+            require_verification: true,
+            ..c
+        },
+        false,
+    );
+    h.register("alice@example.com").await;
+    let err = h
+        .manager
+        .login("alice@example.com", &Password::new(PASSWORD), &h.client)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::UserNotVerified), "{err:?}");
+    let wrong = h
+        .manager
+        .login("alice@example.com", &Password::new("not the password"), &h.client)
+        .await
+        .unwrap_err();
+    assert!(matches!(wrong, AuthError::BadCredentials));
+}
+
+#[tokio::test]
+async fn a_throttled_account_is_refused_even_with_the_right_password_until_reset() {
+    let h = Harness::new();
+    h.register("alice@example.com").await;
+    for _ in 0..10 {
+        let err = h
+            .manager
+            .login("ALICE@example.com", &Password::new("wrong password!"), &h.client)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AuthError::BadCredentials));
+    }
+    let runs = h.hasher.runs();
+    let err = h
+        .manager
+        .login("alice@example.com", &Password::new(PASSWORD), &h.client)
+        .await
+        .unwrap_err();
+    match err {
+        AuthError::RateLimited { retry_after } => {
+            assert!(retry_after <= time::Duration::minutes(15));
+        }
+        other => panic!("expected throttling, got {other:?}"),
+    }
+    assert_eq!(h.hasher.runs(), runs, "no hashing while throttled");
+
+    // Forgot / reset still work for a throttled account, and the reset lifts the throttle.
+    let email = Email::parse("alice@example.com").unwrap();
+    h.manager.forgot_password(&email, &h.client).await.unwrap();
+    let token = h.mailed_token("alice@example.com");
+    h.manager
+        .reset_password(&token, &Password::new("a brand new passphrase"), &h.client)
+        .await
+        .unwrap();
+    h.manager
+        .login("alice@example.com", &Password::new("a brand new passphrase"), &h.client)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_throttle_window_ends_and_success_clears_failures() {
+    let h = Harness::new();
+    h.register("alice@example.com").await;
+    for _ in 0..9 {
+        let _ = h
+            .manager
+            .login("alice@example.com", &Password::new("wrong password!"), &h.client)
+            .await;
+    }
+    h.login("alice@example.com").await;
+    for _ in 0..9 {
+        let _ = h
+            .manager
+            .login("alice@example.com", &Password::new("wrong password!"), &h.client)
+            .await;
+    }
+    h.login("alice@example.com").await;
+    for _ in 0..10 {
+        let _ = h
+            .manager
+            .login("alice@example.com", &Password::new("wrong password!"), &h.client)
+            .await;
+    }
+    assert!(matches!(
+        h.manager
+            .login("alice@example.com", &Password::new(PASSWORD), &h.client)
+            .await,
+        Err(AuthError::RateLimited { .. })
+    ));
+    h.clock.advance(time::Duration::minutes(15));
+    h.login("alice@example.com").await;
+}
+
+#[tokio::test]
+async fn login_failures_are_throttled_per_ip_across_accounts() {
+    let h = Harness::with(
+        |c| ManagerConfig {
+            rate_limits: RateLimits {
+                login_ip: Some(RateLimit::new(3, time::Duration::minutes(15))),
+                ..RateLimits::default()
+            },
+            ..c
+        },
+        false,
+    );
+    h.register("alice@example.com").await;
+    for who in ["a@example.com", "b@example.com", "c@example.com"] {
+        let _ = h.manager.login(who, &Password::new(PASSWORD), &h.client).await;
+    }
+    assert!(matches!(
+        h.manager
+            .login("alice@example.com", &Password::new(PASSWORD), &h.client)
+            .await,
+        Err(AuthError::RateLimited { .. })
+    ));
+    let elsewhere = ClientInfo::new(Some("198.51.100.1".parse().unwrap()), None);
+    h.manager
+        .login("alice@example.com", &Password::new(PASSWORD), &elsewhere)
+        .await
+        .unwrap();
+}
