@@ -70,6 +70,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod authenticator;
 mod clock;
 mod email;
 mod error;
@@ -89,6 +90,7 @@ mod username;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
 
+pub use authenticator::Authenticator;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Email, EmailError};
 pub use error::{AuthError, BoxError, StoreError, UniqueField};

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 pub use config::{ManagerConfig, RateLimits};
 pub use types::{AdminUpdate, CreateOptions, Login, NewUser, Registration, TokenPair, UserUpdate};
 
+use crate::authenticator::Authenticator;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, StoreError, UniqueField};
 use crate::hasher::{Argon2Hasher, PasswordHasher};
@@ -86,6 +87,7 @@ struct Inner<P: Profile> {
     users: Arc<dyn UserStore<P>>,
     sessions: Arc<dyn SessionStore>,
     tokens: Arc<dyn TokenStrategy>,
+    authenticator: Authenticator,
     action_codec: JwtCodec,
     hasher: Arc<dyn PasswordHasher>,
     limiter: Arc<dyn RateLimiter>,
@@ -165,6 +167,11 @@ impl<P: Profile> UserManager<P> {
     /// The access-token strategy.
     pub fn tokens(&self) -> &Arc<dyn TokenStrategy> {
         &self.inner.tokens
+    }
+
+    /// The per-request token check, without the profile type (for web layers' state).
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.inner.authenticator
     }
 
     /// The rate limiter.
@@ -251,11 +258,18 @@ impl<P: Profile> UserManagerBuilder<P> {
                 self.config.access_lifetime,
             ))
         });
+        let authenticator = Authenticator::new(
+            Arc::clone(&tokens),
+            Arc::clone(&self.sessions),
+            Arc::clone(&self.clock),
+            self.config.check_revocation,
+        );
         UserManager {
             inner: Arc::new(Inner {
                 users: self.users,
                 sessions: self.sessions,
                 tokens,
+                authenticator,
                 action_codec: self.action_codec,
                 hasher: self.hasher,
                 limiter: self.limiter,

@@ -7,7 +7,7 @@ use crate::hooks::LoginFailure;
 use crate::limiter::RateDecision;
 use crate::secret::Password;
 use crate::session::{ClientInfo, RefreshToken, Renewal, Rotation, Session, SessionId};
-use crate::token::{AccessClaims, AccessSubject, TokenError};
+use crate::token::{AccessClaims, AccessSubject};
 use crate::user::{Profile, User, UserId};
 use crate::username::Username;
 
@@ -41,13 +41,6 @@ impl Identifier {
                 raw.trim().chars().take(256).collect::<String>().to_lowercase()
             ),
         }
-    }
-}
-
-fn token_error(err: TokenError) -> AuthError {
-    match err {
-        TokenError::Invalid => AuthError::InvalidToken,
-        other => AuthError::Token(other),
     }
 }
 
@@ -323,20 +316,7 @@ impl<P: Profile> UserManager<P> {
     /// # Errors
     /// [`AuthError::InvalidToken`], or an internal error when a store fails (fail closed).
     pub async fn authenticate_token(&self, token: &str) -> Result<AccessClaims, AuthError> {
-        let now = self.now();
-        let claims = self
-            .inner
-            .tokens
-            .authenticate(token, now)
-            .await
-            .map_err(token_error)?;
-        if self.config().check_revocation
-            && !self.inner.tokens.checks_session()
-            && !self.inner.sessions.is_live(claims.sid, now).await?
-        {
-            return Err(AuthError::InvalidToken);
-        }
-        Ok(claims)
+        self.inner.authenticator.authenticate(token).await
     }
 
     /// Logs out the session of these claims: its refresh token dies at once, and so does its
