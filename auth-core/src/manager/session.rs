@@ -319,15 +319,16 @@ impl<P: Profile> UserManager<P> {
         self.inner.authenticator.authenticate(token).await
     }
 
-    /// Logs out the session of these claims: its refresh token dies at once, and so does its
-    /// access token wherever revocation is checked.
+    /// Logs out one session of a user (the `sid` and `sub` of their access token): its
+    /// refresh token dies at once, and so does its access token wherever revocation is
+    /// checked.
     ///
     /// # Errors
     /// Only when the store fails.
-    pub async fn logout(&self, claims: &AccessClaims) -> Result<(), AuthError> {
-        self.inner.sessions.revoke(claims.sid).await?;
-        tracing::info!(target: "auth", event = "logout", user_id = %claims.sub, session_id = %claims.sid, "logged out");
-        self.inner.hooks.on_after_logout(claims.sub, claims.sid).await;
+    pub async fn logout(&self, user_id: UserId, session: SessionId) -> Result<(), AuthError> {
+        self.inner.sessions.revoke(session).await?;
+        tracing::info!(target: "auth", event = "logout", user_id = %user_id, session_id = %session, "logged out");
+        self.inner.hooks.on_after_logout(user_id, session).await;
         Ok(())
     }
 

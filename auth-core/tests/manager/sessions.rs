@@ -83,7 +83,7 @@ async fn logout_kills_the_access_and_the_refresh_token_at_once() {
     let login = h.login("alice@example.com").await;
     let other = h.login("alice@example.com").await;
     let claims = h.manager.authenticate_token(&login.tokens.access_token).await.unwrap();
-    h.manager.logout(&claims).await.unwrap();
+    h.manager.logout(claims.sub, claims.sid).await.unwrap();
     assert!(matches!(
         h.manager.authenticate_token(&login.tokens.access_token).await,
         Err(AuthError::InvalidToken)
@@ -221,6 +221,6 @@ async fn opaque_tokens_are_looked_up_and_die_with_their_session() {
     let pair = manager.refresh(&login.tokens.refresh_token, &h.client).await.unwrap();
     assert!(manager.authenticate_token(&login.tokens.access_token).await.is_err(), "replaced");
     let claims = manager.authenticate_token(&pair.access_token).await.unwrap();
-    manager.logout(&claims).await.unwrap();
+    manager.logout(claims.sub, claims.sid).await.unwrap();
     assert!(manager.authenticate_token(&pair.access_token).await.is_err());
 }

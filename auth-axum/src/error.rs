@@ -1,0 +1,156 @@
+//! The one place where failures become HTTP responses (STYLE.md 11).
+
+use auth_core::AuthError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::json::json_response;
+
+/// Which route failed: the same manager error carries a different `detail` code on different
+/// routes (`REGISTER_USER_ALREADY_EXISTS` vs `UPDATE_USER_EMAIL_ALREADY_EXISTS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// `POST /auth/register`.
+    Register,
+    /// Login, refresh and logout.
+    Auth,
+    /// `POST /auth/verify`.
+    Verify,
+    /// `POST /auth/reset-password`.
+    Reset,
+    /// `PATCH /users/me` and `PATCH /users/{id}`.
+    Update,
+    /// Anything else.
+    Other,
+}
+
+/// A failure on its way to becoming a response.
+///
+/// Internal failures (stores, hashing, signing, mail) are logged with `tracing::error!` here
+/// and answered with a bare `500` (or `503` when a backing service is down): nothing internal
+/// reaches a body.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    detail: Value,
+    retry_after: Option<i64>,
+}
+
+impl ApiError {
+    /// A response with this status and `{"detail": detail}`.
+    pub fn new(status: StatusCode, detail: impl Into<Value>) -> Self {
+        Self {
+            status,
+            detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    /// `401 {"detail":"Unauthorized"}` with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized")
+    }
+
+    /// `403 {"detail":"Forbidden"}`.
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Forbidden")
+    }
+
+    /// `404 {"detail":"Not Found"}`.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Not Found")
+    }
+
+    /// `500`, after logging `what` (never shown).
+    pub fn internal(what: &dyn std::error::Error) -> Self {
+        tracing::error!(error = %what, source = ?what.source(), "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+    }
+
+    /// `422` with one validation error in the format of FastAPI.
+    pub fn validation(kind: &str, loc: &[&str], msg: impl Into<String>, input: Value) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!([{ "type": kind, "loc": loc, "msg": msg.into(), "input": input }]),
+        )
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Maps a manager error as `action` answers it.
+    pub fn from_auth(err: AuthError, action: Action) -> Self {
+        let code = |status: StatusCode, code: &str| Self::new(status, code);
+        let bad = |c: &str| code(StatusCode::BAD_REQUEST, c);
+        match err {
+            AuthError::UserAlreadyExists if action == Action::Update => {
+                bad("UPDATE_USER_EMAIL_ALREADY_EXISTS")
+            }
+            AuthError::UserAlreadyExists => bad("REGISTER_USER_ALREADY_EXISTS"),
+            AuthError::UsernameAlreadyExists if action == Action::Update => {
+                bad("UPDATE_USER_USERNAME_ALREADY_EXISTS")
+            }
+            AuthError::UsernameAlreadyExists => bad("REGISTER_USERNAME_ALREADY_EXISTS"),
+            AuthError::InvalidPassword(rejection) => {
+                let code = match action {
+                    Action::Update => "UPDATE_USER_INVALID_PASSWORD",
+                    Action::Reset => "RESET_PASSWORD_INVALID_PASSWORD",
+                    _ => "REGISTER_INVALID_PASSWORD",
+                };
+                Self::new(
+                    StatusCode::BAD_REQUEST,
+                    json!({ "code": code, "reason": rejection.reason() }),
+                )
+            }
+            AuthError::BadCredentials => bad("LOGIN_BAD_CREDENTIALS"),
+            AuthError::UserNotVerified => bad("LOGIN_USER_NOT_VERIFIED"),
+            AuthError::InvalidToken => Self::unauthorized(),
+            AuthError::BadVerifyToken => bad("VERIFY_USER_BAD_TOKEN"),
+            AuthError::AlreadyVerified => bad("VERIFY_USER_ALREADY_VERIFIED"),
+            AuthError::BadResetToken => bad("RESET_PASSWORD_BAD_TOKEN"),
+            AuthError::BadCurrentPassword => bad("UPDATE_USER_BAD_CURRENT_PASSWORD"),
+            AuthError::UserNotFound | AuthError::SessionNotFound => Self::not_found(),
+            AuthError::Forbidden => Self::forbidden(),
+            AuthError::RateLimited { retry_after } => Self {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                detail: Value::from("TOO_MANY_REQUESTS"),
+                retry_after: Some(retry_after.whole_seconds().max(1)),
+            },
+            err if err.is_unavailable() => {
+                tracing::error!(error = %err, source = ?std::error::Error::source(&err), "a backing service is unavailable");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+            }
+            err => Self::internal(&err),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        Self::from_auth(err, Action::Other)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = json_response(self.status, &json!({ "detail": self.detail }));
+        let headers = response.headers_mut();
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.detail)
+    }
+}

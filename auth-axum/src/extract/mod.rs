@@ -1,0 +1,9 @@
+//! Extractors: who is asking, and whether they may.
+
+mod current_user;
+mod full_user;
+mod roles;
+
+pub use current_user::{CurrentUser, VerifiedUser};
+pub use full_user::AuthUser;
+pub use roles::{Admin, Author, Reader, RequireAdmin, RequireAuthor, RequireReader, RequireRole, Role};

@@ -1,0 +1,132 @@
+//! `/users/me` and its sessions.
+
+use auth_core::{Profile, Session, SessionId};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::Auth;
+use super::update_body::user_update;
+use crate::config::Transport;
+use crate::error::{Action, ApiError};
+use crate::extract::CurrentUser;
+use crate::json::{JsonBody, json_response};
+use crate::transport::{TokenSource, clear_cookies};
+
+pub(super) fn routes<P: Profile>() -> Router<Auth<P>> {
+    Router::new()
+        .route("/users/me", get(read::<P>).patch(update::<P>))
+        .route(
+            "/users/me/sessions",
+            get(list_sessions::<P>).delete(revoke_all::<P>),
+        )
+        .route("/users/me/sessions/{id}", delete(revoke_one::<P>))
+}
+
+async fn read<P: Profile>(
+    State(auth): State<Auth<P>>,
+    user: CurrentUser,
+) -> Result<Response, ApiError> {
+    match auth.manager().get_user(user.id).await {
+        Ok(found) if found.is_active => Ok(json_response(StatusCode::OK, &found)),
+        Ok(_) | Err(auth_core::AuthError::UserNotFound) => Err(ApiError::unauthorized()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn update<P: Profile>(
+    State(auth): State<Auth<P>>,
+    user: CurrentUser,
+    JsonBody(body): JsonBody<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let manager = auth.manager();
+    let current = match manager.get_user(user.id).await {
+        Ok(found) if found.is_active => found,
+        Ok(_) | Err(auth_core::AuthError::UserNotFound) => return Err(ApiError::unauthorized()),
+        Err(err) => return Err(err.into()),
+    };
+    let update = user_update(body, &current.profile)?;
+    let updated = manager
+        .update_self(user.id, Some(user.session_id), update)
+        .await
+        .map_err(|err| ApiError::from_auth(err, Action::Update))?;
+    Ok(json_response(StatusCode::OK, &updated))
+}
+
+/// One session as `GET /users/me/sessions` lists it.
+#[derive(Debug, Serialize)]
+struct SessionRead {
+    id: SessionId,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    last_used_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    user_agent: Option<String>,
+    ip: Option<String>,
+    current: bool,
+}
+
+impl SessionRead {
+    fn new(session: Session, current: SessionId) -> Self {
+        Self {
+            id: session.id,
+            created_at: session.created_at,
+            last_used_at: session.last_used_at,
+            expires_at: session.effective_expiry(),
+            user_agent: session.user_agent,
+            ip: session.ip.map(|ip| ip.to_string()),
+            current: session.id == current,
+        }
+    }
+}
+
+async fn list_sessions<P: Profile>(
+    State(auth): State<Auth<P>>,
+    user: CurrentUser,
+) -> Result<Response, ApiError> {
+    let sessions: Vec<SessionRead> = auth
+        .manager()
+        .list_sessions(user.id)
+        .await?
+        .into_iter()
+        .map(|session| SessionRead::new(session, user.session_id))
+        .collect();
+    Ok(json_response(StatusCode::OK, &sessions))
+}
+
+async fn revoke_one<P: Profile>(
+    State(auth): State<Auth<P>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: SessionId = id.parse().map_err(|_| ApiError::not_found())?;
+    auth.manager().revoke_session(user.id, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// "Log out everywhere", this session included; a cookie client's cookies are cleared too.
+async fn revoke_all<P: Profile>(
+    State(auth): State<Auth<P>>,
+    user: CurrentUser,
+) -> Result<Response, ApiError> {
+    auth.manager().logout_everywhere(user.id).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if user.source == TokenSource::Cookie
+        && let Some(Transport::Cookie(settings)) = auth
+            .config()
+            .backends
+            .iter()
+            .map(|backend| &backend.transport)
+            .find(|transport| matches!(transport, Transport::Cookie(_)))
+    {
+        clear_cookies(response.headers_mut(), settings);
+    }
+    Ok(response)
+}

@@ -1,0 +1,155 @@
+//! The ready-made routers of the HTTP contract, and [`Auth`], which builds them.
+
+mod admin;
+mod login;
+mod me;
+mod recovery;
+mod register;
+mod update_body;
+
+use auth_core::{Profile, UserManager};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{HeaderValue, header};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::config::AuthConfig;
+use crate::state::AuthState;
+
+/// A [`UserManager`] with its HTTP settings: builds the routers and the [`AuthState`].
+/// Cheap to clone.
+///
+/// ```
+/// use std::sync::Arc;
+/// use auth_axum::{Auth, AuthConfig, CurrentUser};
+/// use auth_core::{JwtAlgorithm, JwtCodec, JwtKeys, MemorySessionStore, MemoryUserStore, NoProfile, UserManager};
+/// use axum::{Router, routing::get};
+///
+/// async fn me(user: CurrentUser) -> String {
+///     user.id.to_string()
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let keys = JwtKeys::hmac(JwtAlgorithm::HS256, b"replace me with 32+ random bytes!!")?;
+/// let manager = UserManager::<NoProfile>::builder(
+///     Arc::new(MemoryUserStore::new()),
+///     Arc::new(MemorySessionStore::new()),
+///     JwtCodec::new(keys, "my-app"),
+/// )
+/// .build();
+/// let auth = Auth::new(manager, AuthConfig::default());
+/// let app: Router = Router::new()
+///     .route("/me", get(me))
+///     .merge(auth.routes())
+///     .with_state(auth.state());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Auth<P: Profile> {
+    manager: UserManager<P>,
+    state: AuthState,
+}
+
+impl<P: Profile> Clone for Auth<P> {
+    fn clone(&self) -> Self {
+        Self {
+            manager: self.manager.clone(),
+            state: self.state.clone(),
+        }
+    }
+}
+
+impl<P: Profile> FromRef<Auth<P>> for AuthState {
+    fn from_ref(auth: &Auth<P>) -> Self {
+        auth.state.clone()
+    }
+}
+
+impl<P: Profile> From<Auth<P>> for AuthState {
+    fn from(auth: Auth<P>) -> Self {
+        auth.state
+    }
+}
+
+impl<P: Profile> Auth<P> {
+    /// The routers' builder over a manager and the HTTP settings.
+    pub fn new(manager: UserManager<P>, config: AuthConfig) -> Self {
+        let state = AuthState::new(manager.clone(), config);
+        Self { manager, state }
+    }
+
+    /// The state the extractors read.
+    pub fn state(&self) -> AuthState {
+        self.state.clone()
+    }
+
+    /// The manager.
+    pub fn manager(&self) -> &UserManager<P> {
+        &self.manager
+    }
+
+    /// The HTTP settings.
+    pub fn config(&self) -> &AuthConfig {
+        self.state.config()
+    }
+
+    /// Every route of the contract: registration, each backend's login / refresh / logout,
+    /// verification, reset, `/users/me` with its sessions, and administration.
+    pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let mut router = self
+            .register_routes()
+            .merge(self.verify_routes())
+            .merge(self.reset_routes())
+            .merge(self.users_routes());
+        for backend in &self.config().backends {
+            router = router.merge(self.backend_routes(&backend.name));
+        }
+        router
+    }
+
+    /// `POST /auth/register`.
+    pub fn register_routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        self.finish(register::routes())
+    }
+
+    /// `POST /auth/{name}/login`, `/refresh` and `/logout` of the backend called `name`; no
+    /// routes when there is no such backend.
+    pub fn backend_routes<S: Clone + Send + Sync + 'static>(&self, name: &str) -> Router<S> {
+        match self.config().backends.iter().find(|b| b.name == name) {
+            Some(backend) => self.finish(login::routes(backend)),
+            None => Router::new(),
+        }
+    }
+
+    /// `POST /auth/request-verify-token` and `POST /auth/verify`.
+    pub fn verify_routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        self.finish(recovery::verify_routes())
+    }
+
+    /// `POST /auth/forgot-password` and `POST /auth/reset-password`.
+    pub fn reset_routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        self.finish(recovery::reset_routes())
+    }
+
+    /// `/users/me`, its sessions, and the superusers' `/users` and `/users/{id}`.
+    pub fn users_routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        self.finish(me::routes().merge(admin::routes()))
+    }
+
+    /// The body limit, `Cache-Control: no-store` and `nosniff` on every auth route, then the
+    /// state.
+    fn finish<S: Clone + Send + Sync + 'static>(&self, router: Router<Self>) -> Router<S> {
+        router
+            .layer(DefaultBodyLimit::max(self.config().body_limit))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .with_state(self.clone())
+    }
+}

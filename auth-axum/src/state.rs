@@ -1,0 +1,97 @@
+//! [`AuthState`]: what the extractors, routers and middleware share.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use auth_core::{AuthError, Authenticator, ClientInfo, Profile, TokenPair, UserManager};
+use futures::future::BoxFuture;
+
+use crate::config::AuthConfig;
+
+/// What the HTTP layer needs from the manager without knowing its profile type.
+pub(crate) trait ErasedManager: Send + Sync + 'static {
+    fn refresh<'a>(
+        &'a self,
+        token: &'a str,
+        client: &'a ClientInfo,
+    ) -> BoxFuture<'a, Result<TokenPair, AuthError>>;
+
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<P: Profile> ErasedManager for UserManager<P> {
+    fn refresh<'a>(
+        &'a self,
+        token: &'a str,
+        client: &'a ClientInfo,
+    ) -> BoxFuture<'a, Result<TokenPair, AuthError>> {
+        Box::pin(UserManager::refresh(self, token, client))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The state every extractor and router of this crate reads: the token check, the manager
+/// and the [`AuthConfig`]. Cheap to clone.
+///
+/// Use it as the router's state, or put it in the app's own state and expose it with
+/// `FromRef` (`#[derive(FromRef)]` does it):
+///
+/// ```
+/// use axum::extract::FromRef;
+/// use auth_axum::AuthState;
+///
+/// #[derive(Clone, FromRef)]
+/// struct AppState {
+///     auth: AuthState,
+///     greeting: &'static str,
+/// }
+/// ```
+#[derive(Clone)]
+pub struct AuthState {
+    authenticator: Authenticator,
+    manager: Arc<dyn ErasedManager>,
+    config: Arc<AuthConfig>,
+}
+
+impl fmt::Debug for AuthState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthState")
+            .field("authenticator", &self.authenticator)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthState {
+    /// State over a manager and the HTTP settings.
+    pub fn new<P: Profile>(manager: UserManager<P>, config: AuthConfig) -> Self {
+        Self {
+            authenticator: manager.authenticator().clone(),
+            manager: Arc::new(manager),
+            config: Arc::new(config),
+        }
+    }
+
+    /// The HTTP settings.
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    /// The per-request token check.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+
+    /// The manager, if its profile type is `P`.
+    pub fn manager<P: Profile>(&self) -> Option<&UserManager<P>> {
+        self.manager.as_any().downcast_ref()
+    }
+
+    pub(crate) fn erased(&self) -> &dyn ErasedManager {
+        &*self.manager
+    }
+}
