@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use crate::secret::{Password, PasswordHash};
 
 pub use self::argon2::{Argon2Hasher, Argon2Params};
-pub use self::policy::{PasswordPolicy, PasswordRejection};
+pub use self::policy::{MAX_PASSWORD_BYTES, PasswordPolicy, PasswordRejection};
 
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
