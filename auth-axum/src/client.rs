@@ -84,8 +84,7 @@ mod tests {
 
     #[test]
     fn behind_trusted_proxies_the_rightmost_untrusted_hop_is_the_client() {
-        let config =
-            AuthConfig::default().with_trusted_proxies(["10.0.0.0/8".parse().unwrap()]);
+        let config = AuthConfig::default().with_trusted_proxies(["10.0.0.0/8".parse().unwrap()]);
         let peer: IpAddr = "10.0.0.2".parse().unwrap();
         assert_eq!(
             client_ip(peer, &headers("6.6.6.6, 203.0.113.5, 10.0.0.1"), &config),

@@ -162,8 +162,11 @@ impl AuthConfig {
         mut self,
         origins: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.allowed_origins
-            .extend(origins.into_iter().map(|o| o.into().trim_end_matches('/').to_owned()));
+        self.allowed_origins.extend(
+            origins
+                .into_iter()
+                .map(|o| o.into().trim_end_matches('/').to_owned()),
+        );
         self
     }
 
@@ -183,10 +186,12 @@ impl AuthConfig {
 
     /// The first cookie backend's settings, which the extractors and the middleware read.
     pub fn cookie_settings(&self) -> Option<&CookieSettings> {
-        self.backends.iter().find_map(|backend| match &backend.transport {
-            Transport::Cookie(settings) => Some(settings),
-            Transport::Bearer => None,
-        })
+        self.backends
+            .iter()
+            .find_map(|backend| match &backend.transport {
+                Transport::Cookie(settings) => Some(settings),
+                Transport::Bearer => None,
+            })
     }
 
     pub(crate) fn is_trusted_proxy(&self, ip: IpAddr) -> bool {

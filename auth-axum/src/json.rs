@@ -163,7 +163,9 @@ mod tests {
     fn detail(err: ApiError) -> Value {
         let response = err.into_response();
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let bytes = futures::executor::block_on(axum::body::to_bytes(response.into_body(), 1 << 20)).unwrap();
+        let bytes =
+            futures::executor::block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
+                .unwrap();
         serde_json::from_slice::<Value>(&bytes).unwrap()["detail"][0].clone()
     }
 
@@ -187,7 +189,10 @@ mod tests {
 
     #[test]
     fn malformed_and_empty_bodies_are_422() {
-        assert_eq!(detail(parse::<Body>(b"{").unwrap_err())["type"], "json_invalid");
+        assert_eq!(
+            detail(parse::<Body>(b"{").unwrap_err())["type"],
+            "json_invalid"
+        );
         assert_eq!(detail(parse::<Body>(b"").unwrap_err())["type"], "missing");
     }
 

@@ -8,6 +8,7 @@ mod config;
 mod error;
 mod extract;
 mod json;
+mod layer;
 mod routes;
 mod state;
 mod transport;
@@ -20,6 +21,7 @@ pub use extract::{
     RequireRole, Role, VerifiedUser,
 };
 pub use json::{JsonBody, json_response};
+pub use layer::{AuthLayer, AuthService};
 pub use routes::Auth;
 pub use state::AuthState;
 pub use transport::TokenSource;

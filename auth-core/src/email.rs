@@ -64,9 +64,11 @@ impl Email {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local
-                .chars()
-                .all(|c| c.is_alphanumeric() || LOCAL_SPECIALS.contains(c) || !c.is_ascii() && !c.is_control() && !c.is_whitespace());
+            && local.chars().all(|c| {
+                c.is_alphanumeric()
+                    || LOCAL_SPECIALS.contains(c)
+                    || !c.is_ascii() && !c.is_control() && !c.is_whitespace()
+            });
         if !local_ok {
             return Err(EmailError::Local);
         }
@@ -102,7 +104,9 @@ impl Email {
 
     /// The part before the `@`.
     pub fn local_part(&self) -> &str {
-        self.0.split_once('@').map_or(self.0.as_str(), |(local, _)| local)
+        self.0
+            .split_once('@')
+            .map_or(self.0.as_str(), |(local, _)| local)
     }
 }
 

@@ -87,8 +87,7 @@ pub trait UserHooks<P: Profile = NoProfile>: std::fmt::Debug + Send + Sync + 'st
     async fn on_after_login(&self, user: &User<P>, session: SessionId, client: &ClientInfo) {}
 
     /// A login failed. `identifier` is the e-mail address or username as typed.
-    async fn on_failed_login(&self, identifier: &str, reason: LoginFailure, client: &ClientInfo) {
-    }
+    async fn on_failed_login(&self, identifier: &str, reason: LoginFailure, client: &ClientInfo) {}
 
     /// A session was logged out.
     async fn on_after_logout(&self, user_id: UserId, session: SessionId) {}

@@ -104,8 +104,8 @@ pub use limiter::{
 };
 pub use mail::{FileMailer, LogMailer, Mail, MailError, MailKind, Mailer, MemoryMailer};
 pub use manager::{
-    AdminUpdate, CreateOptions, Login, ManagerConfig, NewUser, RateLimits, Registration,
-    TokenPair, UserManager, UserManagerBuilder, UserUpdate,
+    AdminUpdate, CreateOptions, Login, ManagerConfig, NewUser, RateLimits, Registration, TokenPair,
+    UserManager, UserManagerBuilder, UserUpdate,
 };
 pub use memory::{MemorySessionStore, MemoryUserStore};
 pub use secret::{Password, PasswordHash, TokenHash};

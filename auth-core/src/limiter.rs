@@ -284,7 +284,9 @@ mod tests {
             "5/30s".parse::<RateLimit>().unwrap(),
             RateLimit::new(5, Duration::seconds(30))
         );
-        for bad in ["", "10", "10/", "x/1m", "10/1d", "0/1m", "10/0m", "-1/1m", "10/-5m"] {
+        for bad in [
+            "", "10", "10/", "x/1m", "10/1d", "0/1m", "10/0m", "-1/1m", "10/-5m",
+        ] {
             assert!(bad.parse::<RateLimit>().is_err(), "{bad:?}");
         }
     }

@@ -32,7 +32,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let current = <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        let current =
+            <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         let auth = AuthState::from_ref(state);
         let Some(manager) = auth.manager::<P>() else {
             tracing::error!(
@@ -44,7 +45,12 @@ where
                 "Internal Server Error",
             ));
         };
-        match manager.users().get(current.id).await.map_err(auth_core::AuthError::from)? {
+        match manager
+            .users()
+            .get(current.id)
+            .await
+            .map_err(auth_core::AuthError::from)?
+        {
             Some(user) if user.is_active => Ok(Self(user)),
             _ => Err(ApiError::unauthorized()),
         }

@@ -4,6 +4,9 @@ mod current_user;
 mod full_user;
 mod roles;
 
+pub(crate) use current_user::authenticate;
 pub use current_user::{CurrentUser, VerifiedUser};
 pub use full_user::AuthUser;
-pub use roles::{Admin, Author, Reader, RequireAdmin, RequireAuthor, RequireReader, RequireRole, Role};
+pub use roles::{
+    Admin, Author, Reader, RequireAdmin, RequireAuthor, RequireReader, RequireRole, Role,
+};

@@ -18,12 +18,10 @@ use crate::extract::RequireAdmin;
 use crate::json::{JsonBody, json_response};
 
 pub(super) fn routes<P: Profile>() -> Router<Auth<P>> {
-    Router::new()
-        .route("/users", get(list::<P>))
-        .route(
-            "/users/{id}",
-            get(read::<P>).patch(update::<P>).delete(remove::<P>),
-        )
+    Router::new().route("/users", get(list::<P>)).route(
+        "/users/{id}",
+        get(read::<P>).patch(update::<P>).delete(remove::<P>),
+    )
 }
 
 #[derive(Serialize)]

@@ -69,7 +69,11 @@ fn tokens_response(transport: &Transport, tokens: &TokenPair) -> Response {
 }
 
 /// Refuses cookie-backend requests that come cross-site (login CSRF included).
-fn guard_cookie_backend(parts: &Parts, auth_config: &crate::AuthConfig, backend: &Backend) -> Result<(), ApiError> {
+fn guard_cookie_backend(
+    parts: &Parts,
+    auth_config: &crate::AuthConfig,
+    backend: &Backend,
+) -> Result<(), ApiError> {
     if matches!(backend.transport, Transport::Cookie(_)) && is_cross_site(parts, auth_config) {
         return Err(ApiError::forbidden());
     }
@@ -101,9 +105,16 @@ async fn credentials<S: Send + Sync>(request: Request, state: &S) -> Result<Cred
             .await
             .map_err(|rejection| match rejection.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => body_rejection(StatusCode::PAYLOAD_TOO_LARGE),
-                _ => ApiError::validation("value_error", &["body"], "Invalid form body", Value::Null),
+                _ => {
+                    ApiError::validation("value_error", &["body"], "Invalid form body", Value::Null)
+                }
             })?;
-        let field = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, v)| v.clone());
+        let field = |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, v)| v.clone())
+        };
         (field("username"), field("password").map(Value::String))
     } else if content_type.starts_with("multipart/form-data") {
         let mut multipart = Multipart::from_request(request, state)
@@ -116,7 +127,10 @@ async fn credentials<S: Send + Sync>(request: Request, state: &S) -> Result<Cred
             .map_err(|err| body_rejection(err.status()))?
         {
             let name = field.name().unwrap_or_default().to_owned();
-            let text = field.text().await.map_err(|err| body_rejection(err.status()))?;
+            let text = field
+                .text()
+                .await
+                .map_err(|err| body_rejection(err.status()))?;
             match name.as_str() {
                 "username" => username = Some(text),
                 "password" => password = Some(Value::String(text)),
@@ -128,20 +142,42 @@ async fn credentials<S: Send + Sync>(request: Request, state: &S) -> Result<Cred
         let JsonBody(body) = JsonBody::<JsonCredentials>::from_request(request, state).await?;
         (body.username.or(body.email), body.password)
     } else {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type"));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type",
+        ));
     };
-    let identifier = identifier
-        .ok_or_else(|| ApiError::validation("missing", &["body", "username"], "Field required", Value::Null))?;
+    let identifier = identifier.ok_or_else(|| {
+        ApiError::validation(
+            "missing",
+            &["body", "username"],
+            "Field required",
+            Value::Null,
+        )
+    })?;
     let password = match password {
         Some(Value::String(password)) => Password::new(password),
         Some(other) => {
-            return Err(ApiError::validation("string_type", &["body", "password"], "Input should be a valid string", other));
+            return Err(ApiError::validation(
+                "string_type",
+                &["body", "password"],
+                "Input should be a valid string",
+                other,
+            ));
         }
         None => {
-            return Err(ApiError::validation("missing", &["body", "password"], "Field required", Value::Null));
+            return Err(ApiError::validation(
+                "missing",
+                &["body", "password"],
+                "Field required",
+                Value::Null,
+            ));
         }
     };
-    Ok(Credentials { identifier, password })
+    Ok(Credentials {
+        identifier,
+        password,
+    })
 }
 
 async fn login<P: Profile>(
@@ -153,7 +189,10 @@ async fn login<P: Profile>(
     let (parts, body) = request.into_parts();
     guard_cookie_backend(&parts, auth.config(), &backend)?;
     let request = Request::from_parts(parts, body);
-    let Credentials { identifier, password } = credentials(request, &()).await?;
+    let Credentials {
+        identifier,
+        password,
+    } = credentials(request, &()).await?;
     let manager = auth.manager();
     let login = manager
         .login(&identifier, &password, &client)
@@ -165,7 +204,10 @@ async fn login<P: Profile>(
             .revoke(login.tokens.session_id)
             .await
             .map_err(AuthError::from)?;
-        return Err(ApiError::from_auth(AuthError::UserNotVerified, Action::Auth));
+        return Err(ApiError::from_auth(
+            AuthError::UserNotVerified,
+            Action::Auth,
+        ));
     }
     Ok(tokens_response(&backend.transport, &login.tokens))
 }

@@ -1,11 +1,11 @@
 //! `POST /auth/register`.
 
 use auth_core::{Email, NewUser, Password, Profile, Registration, Username};
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
-use axum::Router;
 use serde::Deserialize;
 
 use super::Auth;

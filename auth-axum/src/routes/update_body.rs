@@ -76,10 +76,7 @@ pub(super) fn admin_update<P: Profile>(
 }
 
 /// The profile with the body's profile keys laid over it, or `None` when the body has none.
-fn profile_patch<P: Profile>(
-    body: Map<String, Value>,
-    current: &P,
-) -> Result<Option<P>, ApiError> {
+fn profile_patch<P: Profile>(body: Map<String, Value>, current: &P) -> Result<Option<P>, ApiError> {
     let patch: Map<String, Value> = body
         .into_iter()
         .filter(|(key, _)| !RESERVED.contains(&key.as_str()))

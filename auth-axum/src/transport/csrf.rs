@@ -37,9 +37,7 @@ pub(crate) fn is_cross_site(parts: &Parts, config: &AuthConfig) -> bool {
     }
     let host = header(header::HOST.as_str())
         .or_else(|| parts.uri.authority().map(|authority| authority.as_str()));
-    let origin_host = origin
-        .split_once("://")
-        .map_or(origin, |(_, rest)| rest);
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
     !host.is_some_and(|host| host.eq_ignore_ascii_case(origin_host))
 }
 
@@ -60,12 +58,36 @@ mod tests {
     fn cross_site_unsafe_requests_are_refused() {
         let config = AuthConfig::default().with_allowed_origins(["https://app.example.com"]);
         let host = ("host", "api.example.com");
-        assert!(is_cross_site(&parts(Method::POST, &[host, ("sec-fetch-site", "cross-site")]), &config));
-        assert!(is_cross_site(&parts(Method::DELETE, &[host, ("origin", "https://evil.example")]), &config));
-        assert!(!is_cross_site(&parts(Method::PATCH, &[host, ("origin", "https://api.example.com")]), &config));
-        assert!(!is_cross_site(&parts(Method::POST, &[host, ("origin", "https://app.example.com")]), &config));
-        assert!(!is_cross_site(&parts(Method::POST, &[host, ("sec-fetch-site", "same-origin")]), &config));
-        assert!(!is_cross_site(&parts(Method::POST, &[host]), &config), "not a browser");
-        assert!(!is_cross_site(&parts(Method::GET, &[host, ("sec-fetch-site", "cross-site")]), &config));
+        assert!(is_cross_site(
+            &parts(Method::POST, &[host, ("sec-fetch-site", "cross-site")]),
+            &config
+        ));
+        assert!(is_cross_site(
+            &parts(Method::DELETE, &[host, ("origin", "https://evil.example")]),
+            &config
+        ));
+        assert!(!is_cross_site(
+            &parts(
+                Method::PATCH,
+                &[host, ("origin", "https://api.example.com")]
+            ),
+            &config
+        ));
+        assert!(!is_cross_site(
+            &parts(Method::POST, &[host, ("origin", "https://app.example.com")]),
+            &config
+        ));
+        assert!(!is_cross_site(
+            &parts(Method::POST, &[host, ("sec-fetch-site", "same-origin")]),
+            &config
+        ));
+        assert!(
+            !is_cross_site(&parts(Method::POST, &[host]), &config),
+            "not a browser"
+        );
+        assert!(!is_cross_site(
+            &parts(Method::GET, &[host, ("sec-fetch-site", "cross-site")]),
+            &config
+        ));
     }
 }

@@ -6,8 +6,8 @@ mod csrf;
 pub(crate) use cookie::{clear_cookies, read_cookie, set_cookies};
 pub(crate) use csrf::is_cross_site;
 
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 
 use crate::config::AuthConfig;
 

@@ -26,7 +26,13 @@ pub async fn allows_up_to_the_limit_then_refuses_with_retry_after<R: RateLimiter
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
-    assert!(!limiter.peek(&key, &limit, later).await.unwrap().is_allowed());
+    assert!(
+        !limiter
+            .peek(&key, &limit, later)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
 }
 
 /// When the window ends, the count starts again.
@@ -35,11 +41,35 @@ pub async fn the_window_reopens_after_it_ends<R: RateLimiter + ?Sized>(limiter: 
     let limit = RateLimit::new(1, Duration::minutes(1));
     let now = now_seconds();
     assert!(limiter.hit(&key, &limit, now).await.unwrap().is_allowed());
-    assert!(!limiter.hit(&key, &limit, now + Duration::seconds(59)).await.unwrap().is_allowed());
+    assert!(
+        !limiter
+            .hit(&key, &limit, now + Duration::seconds(59))
+            .await
+            .unwrap()
+            .is_allowed()
+    );
     let next_window = now + Duration::minutes(1);
-    assert!(limiter.peek(&key, &limit, next_window).await.unwrap().is_allowed());
-    assert!(limiter.hit(&key, &limit, next_window).await.unwrap().is_allowed());
-    assert!(!limiter.hit(&key, &limit, next_window).await.unwrap().is_allowed());
+    assert!(
+        limiter
+            .peek(&key, &limit, next_window)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert!(
+        limiter
+            .hit(&key, &limit, next_window)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert!(
+        !limiter
+            .hit(&key, &limit, next_window)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
 }
 
 /// Peeking counts nothing.
@@ -77,9 +107,27 @@ pub async fn keys_are_independent<R: RateLimiter + ?Sized>(limiter: &R) {
     let tag = unique_tag();
     let limit = RateLimit::new(1, Duration::hours(1));
     let now = now_seconds();
-    assert!(limiter.hit(&format!("a:{tag}"), &limit, now).await.unwrap().is_allowed());
-    assert!(limiter.hit(&format!("b:{tag}"), &limit, now).await.unwrap().is_allowed());
-    assert!(!limiter.hit(&format!("a:{tag}"), &limit, now).await.unwrap().is_allowed());
+    assert!(
+        limiter
+            .hit(&format!("a:{tag}"), &limit, now)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert!(
+        limiter
+            .hit(&format!("b:{tag}"), &limit, now)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert!(
+        !limiter
+            .hit(&format!("a:{tag}"), &limit, now)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
 }
 
 /// 100 concurrent hits against a limit of 10: exactly 10 pass.

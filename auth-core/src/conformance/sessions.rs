@@ -6,9 +6,7 @@ use futures::future::join_all;
 use time::{Duration, OffsetDateTime};
 
 use super::now_seconds;
-use crate::{
-    Renewal, Rotation, Session, SessionId, SessionStore, TokenHash, UserId,
-};
+use crate::{Renewal, Rotation, Session, SessionId, SessionStore, TokenHash, UserId};
 
 /// A session of `user_id` created at `now`: idle expiry in one day, absolute in seven.
 pub fn sample_session(user_id: UserId, now: OffsetDateTime) -> Session {
@@ -41,7 +39,10 @@ pub async fn create_then_get_round_trips_every_field<S: SessionStore + ?Sized>(s
     let now = now_seconds();
     let session = sample_session(UserId::new(), now);
     store.create(&session).await.unwrap();
-    assert_eq!(store.get(session.id, now).await.unwrap(), Some(session.clone()));
+    assert_eq!(
+        store.get(session.id, now).await.unwrap(),
+        Some(session.clone())
+    );
     assert!(store.is_live(session.id, now).await.unwrap());
     let mut bare = sample_session(UserId::new(), now);
     bare.access_hash = None;
@@ -64,15 +65,30 @@ pub async fn expired_sessions_are_gone<S: SessionStore + ?Sized>(store: &S) {
     assert!(store.list(user, after_idle).await.unwrap().is_empty());
     let hash = idle.refresh_hash;
     assert_eq!(
-        store.rotate(idle.id, &hash, &renewal(b"n", after_idle)).await.unwrap(),
+        store
+            .rotate(idle.id, &hash, &renewal(b"n", after_idle))
+            .await
+            .unwrap(),
         Rotation::NotFound
     );
     let mut absolute = sample_session(user, now);
     absolute.idle_expires_at = now + Duration::days(30);
     absolute.expires_at = now + Duration::hours(1);
     store.create(&absolute).await.unwrap();
-    assert!(store.get(absolute.id, now + Duration::minutes(59)).await.unwrap().is_some());
-    assert!(store.get(absolute.id, now + Duration::hours(1)).await.unwrap().is_none());
+    assert!(
+        store
+            .get(absolute.id, now + Duration::minutes(59))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .get(absolute.id, now + Duration::hours(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// The current token rotates: the new digest is stored, `last_used_at` and the idle expiry
@@ -84,7 +100,11 @@ pub async fn rotation_with_the_current_token_rotates<S: SessionStore + ?Sized>(s
     let later = now + Duration::hours(3);
     let mut next = renewal(b"second", later);
     next.access_hash = Some(TokenHash::of(b"second access"));
-    let rotated = match store.rotate(session.id, &session.refresh_hash, &next).await.unwrap() {
+    let rotated = match store
+        .rotate(session.id, &session.refresh_hash, &next)
+        .await
+        .unwrap()
+    {
         Rotation::Rotated(rotated) => rotated,
         other => panic!("expected a rotation, got {other:?}"),
     };
@@ -95,7 +115,11 @@ pub async fn rotation_with_the_current_token_rotates<S: SessionStore + ?Sized>(s
     assert_eq!(rotated.created_at, session.created_at);
     assert_eq!(store.get(session.id, later).await.unwrap(), Some(rotated));
     let third = renewal(b"third", later);
-    match store.rotate(session.id, &next.refresh_hash, &third).await.unwrap() {
+    match store
+        .rotate(session.id, &next.refresh_hash, &third)
+        .await
+        .unwrap()
+    {
         Rotation::Rotated(_) => {}
         other => panic!("the new token must rotate, got {other:?}"),
     }
@@ -110,7 +134,11 @@ pub async fn rotation_caps_the_idle_expiry_at_the_absolute_expiry<S: SessionStor
     store.create(&session).await.unwrap();
     let mut next = renewal(b"n", now + Duration::hours(12));
     next.idle_expires_at = now + Duration::days(60);
-    match store.rotate(session.id, &session.refresh_hash, &next).await.unwrap() {
+    match store
+        .rotate(session.id, &session.refresh_hash, &next)
+        .await
+        .unwrap()
+    {
         Rotation::Rotated(rotated) => assert_eq!(rotated.idle_expires_at, session.expires_at),
         other => panic!("expected a rotation, got {other:?}"),
     }
@@ -126,16 +154,28 @@ pub async fn rotation_with_a_used_token_reports_reuse_and_revokes<S: SessionStor
     store.create(&session).await.unwrap();
     let next = renewal(b"next", now);
     assert!(matches!(
-        store.rotate(session.id, &session.refresh_hash, &next).await.unwrap(),
+        store
+            .rotate(session.id, &session.refresh_hash, &next)
+            .await
+            .unwrap(),
         Rotation::Rotated(_)
     ));
     assert_eq!(
-        store.rotate(session.id, &session.refresh_hash, &renewal(b"x", now)).await.unwrap(),
+        store
+            .rotate(session.id, &session.refresh_hash, &renewal(b"x", now))
+            .await
+            .unwrap(),
         Rotation::Reused { user_id: user }
     );
-    assert!(store.get(session.id, now).await.unwrap().is_none(), "revoked");
+    assert!(
+        store.get(session.id, now).await.unwrap().is_none(),
+        "revoked"
+    );
     assert_eq!(
-        store.rotate(session.id, &next.refresh_hash, &renewal(b"y", now)).await.unwrap(),
+        store
+            .rotate(session.id, &next.refresh_hash, &renewal(b"y", now))
+            .await
+            .unwrap(),
         Rotation::NotFound,
         "the newest token died with the session"
     );
@@ -148,7 +188,11 @@ pub async fn rotation_of_unknown_or_expired_sessions_is_not_found<S: SessionStor
     let now = now_seconds();
     assert_eq!(
         store
-            .rotate(SessionId::random(), &TokenHash::of(b"a"), &renewal(b"b", now))
+            .rotate(
+                SessionId::random(),
+                &TokenHash::of(b"a"),
+                &renewal(b"b", now)
+            )
             .await
             .unwrap(),
         Rotation::NotFound
@@ -225,7 +269,10 @@ pub async fn revoke_all_can_keep_one_session<S: SessionStore + ?Sized>(store: &S
     for session in &sessions {
         store.create(session).await.unwrap();
     }
-    assert_eq!(store.revoke_all(user, Some(sessions[1].id)).await.unwrap(), 2);
+    assert_eq!(
+        store.revoke_all(user, Some(sessions[1].id)).await.unwrap(),
+        2
+    );
     let left = store.list(user, now).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].id, sessions[1].id);

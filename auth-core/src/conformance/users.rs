@@ -68,9 +68,7 @@ pub async fn lookup_by_email_is_case_insensitive<S: UserStore<TestProfile> + ?Si
 }
 
 /// Usernames are found whatever their case.
-pub async fn lookup_by_username_is_case_insensitive<S: UserStore<TestProfile> + ?Sized>(
-    store: &S,
-) {
+pub async fn lookup_by_username_is_case_insensitive<S: UserStore<TestProfile> + ?Sized>(store: &S) {
     let tag = unique_tag();
     let user = sample_user(&tag);
     store.create(&user).await.unwrap();
@@ -102,21 +100,21 @@ pub async fn duplicate_email_in_other_case_is_a_conflict<S: UserStore<TestProfil
         Err(StoreError::Conflict(UniqueField::Email)) => {}
         other => panic!("expected an e-mail conflict, got {other:?}"),
     }
-    assert!(store.get(second.id).await.unwrap().is_none(), "nothing stored");
+    assert!(
+        store.get(second.id).await.unwrap().is_none(),
+        "nothing stored"
+    );
 }
 
 /// A second account with the same username in other letter case is a typed conflict.
-pub async fn duplicate_username_in_other_case_is_a_conflict<
-    S: UserStore<TestProfile> + ?Sized,
->(
+pub async fn duplicate_username_in_other_case_is_a_conflict<S: UserStore<TestProfile> + ?Sized>(
     store: &S,
 ) {
     let first = sample_user(&unique_tag());
     store.create(&first).await.unwrap();
     let mut second = sample_user(&unique_tag());
-    second.username = Some(
-        Username::parse(&first.username.as_ref().unwrap().as_str().to_uppercase()).unwrap(),
-    );
+    second.username =
+        Some(Username::parse(&first.username.as_ref().unwrap().as_str().to_uppercase()).unwrap());
     match store.create(&second).await {
         Err(StoreError::Conflict(UniqueField::Username)) => {}
         other => panic!("expected a username conflict, got {other:?}"),
@@ -124,9 +122,7 @@ pub async fn duplicate_username_in_other_case_is_a_conflict<
 }
 
 /// Many users may have no username.
-pub async fn users_without_username_do_not_collide<S: UserStore<TestProfile> + ?Sized>(
-    store: &S,
-) {
+pub async fn users_without_username_do_not_collide<S: UserStore<TestProfile> + ?Sized>(store: &S) {
     for _ in 0..3 {
         let mut user = sample_user(&unique_tag());
         user.username = None;
@@ -216,7 +212,10 @@ pub async fn update_replaces_fields_and_moves_the_indexes<S: UserStore<TestProfi
     let mut reuse = sample_user(&unique_tag());
     reuse.email = old_email;
     reuse.username = Some(old_name);
-    store.create(&reuse).await.expect("old address and name are free");
+    store
+        .create(&reuse)
+        .await
+        .expect("old address and name are free");
 }
 
 /// Moving to someone else's address or username is a typed conflict and changes nothing.
@@ -245,9 +244,7 @@ pub async fn update_to_a_taken_email_or_username_is_a_conflict<
 }
 
 /// Updating a user that does not exist is `NotFound` and creates nothing.
-pub async fn update_of_a_missing_user_is_not_found<S: UserStore<TestProfile> + ?Sized>(
-    store: &S,
-) {
+pub async fn update_of_a_missing_user_is_not_found<S: UserStore<TestProfile> + ?Sized>(store: &S) {
     let ghost = sample_user(&unique_tag());
     match store.update(&ghost).await {
         Err(StoreError::NotFound) => {}

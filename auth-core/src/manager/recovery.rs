@@ -89,11 +89,11 @@ impl<P: Profile> UserManager<P> {
                 self.config().verify_token_lifetime,
                 email_binding(&user.email),
             )?;
-            let mail = Mail::verify(user.email.clone(), self.link(&self.config().verify_path, &token));
-            self.inner
-                .mailer
-                .send(&mail)
-                .await?;
+            let mail = Mail::verify(
+                user.email.clone(),
+                self.link(&self.config().verify_path, &token),
+            );
+            self.inner.mailer.send(&mail).await?;
             Ok::<bool, AuthError>(true)
         }
         .await;
@@ -116,7 +116,11 @@ impl<P: Profile> UserManager<P> {
     ///
     /// # Errors
     /// Only when the user store fails.
-    pub async fn request_verify(&self, email: &Email, client: &ClientInfo) -> Result<(), AuthError> {
+    pub async fn request_verify(
+        &self,
+        email: &Email,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         let _ = client;
         if let Some(user) = self.inner.users.find_by_email(email).await?
             && user.is_active
@@ -184,11 +188,11 @@ impl<P: Profile> UserManager<P> {
                 user.password_hash.fingerprint(),
             )?;
             // Mail goes only to the address on record.
-            let mail = Mail::reset_password(user.email.clone(), self.link(&self.config().reset_path, &token));
-            self.inner
-                .mailer
-                .send(&mail)
-                .await?;
+            let mail = Mail::reset_password(
+                user.email.clone(),
+                self.link(&self.config().reset_path, &token),
+            );
+            self.inner.mailer.send(&mail).await?;
             Ok::<bool, AuthError>(true)
         }
         .await;
@@ -227,9 +231,7 @@ impl<P: Profile> UserManager<P> {
             .decode(token, RESET_AUDIENCE, self.now())
             .map_err(|_| AuthError::BadResetToken)?;
         let user = match self.inner.users.get(claims.sub).await? {
-            Some(user) if user.is_active && claims.bind == user.password_hash.fingerprint() => {
-                user
-            }
+            Some(user) if user.is_active && claims.bind == user.password_hash.fingerprint() => user,
             _ => return Err(AuthError::BadResetToken),
         };
         let mut user = self.with_password(user, password).await?;
@@ -255,8 +257,11 @@ impl<P: Profile> UserManager<P> {
     async fn throttle_token(&self, client: &ClientInfo) -> Result<(), AuthError> {
         match client.ip {
             Some(ip) => {
-                self.throttle(self.config().rate_limits.token_ip, &format!("token:ip:{ip}"))
-                    .await
+                self.throttle(
+                    self.config().rate_limits.token_ip,
+                    &format!("token:ip:{ip}"),
+                )
+                .await
             }
             None => Ok(()),
         }

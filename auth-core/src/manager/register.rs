@@ -74,12 +74,7 @@ impl<P: Profile> UserManager<P> {
         Ok(user)
     }
 
-    fn draft(
-        &self,
-        email: crate::Email,
-        username: Option<crate::Username>,
-        profile: P,
-    ) -> User<P> {
+    fn draft(&self, email: crate::Email, username: Option<crate::Username>, profile: P) -> User<P> {
         let now = self.now();
         User {
             id: UserId::new(),

@@ -38,7 +38,11 @@ impl Identifier {
             Self::Username(name) => format!("login:account:~{}", name.key()),
             Self::Neither => format!(
                 "login:account:?{}",
-                raw.trim().chars().take(256).collect::<String>().to_lowercase()
+                raw.trim()
+                    .chars()
+                    .take(256)
+                    .collect::<String>()
+                    .to_lowercase()
             ),
         }
     }

@@ -128,7 +128,12 @@ impl SessionStore for MemorySessionStore {
         let ids: Vec<SessionId> = tables
             .by_user
             .get(&user_id)
-            .map(|ids| ids.iter().copied().filter(|id| Some(*id) != except).collect())
+            .map(|ids| {
+                ids.iter()
+                    .copied()
+                    .filter(|id| Some(*id) != except)
+                    .collect()
+            })
             .unwrap_or_default();
         for id in &ids {
             tables.remove(*id);

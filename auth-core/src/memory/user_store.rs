@@ -129,10 +129,7 @@ impl<P: Profile> UserStore<P> for MemoryUserStore<P> {
             .cloned())
     }
 
-    async fn find_by_username(
-        &self,
-        username: &Username,
-    ) -> Result<Option<User<P>>, StoreError> {
+    async fn find_by_username(&self, username: &Username) -> Result<Option<User<P>>, StoreError> {
         let tables = self.read();
         Ok(tables
             .by_username
@@ -169,14 +166,11 @@ impl<P: Profile> UserStore<P> for MemoryUserStore<P> {
     async fn list(&self, query: &UserQuery) -> Result<Page<User<P>>, StoreError> {
         let needle = query.email_contains.as_deref().map(str::to_lowercase);
         let tables = self.read();
-        let matching = tables
-            .users
-            .values()
-            .filter(|user| {
-                needle
-                    .as_deref()
-                    .is_none_or(|needle| user.email.key().contains(needle))
-            });
+        let matching = tables.users.values().filter(|user| {
+            needle
+                .as_deref()
+                .is_none_or(|needle| user.email.key().contains(needle))
+        });
         let total = matching.clone().count() as u64;
         let items = matching
             .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))

@@ -134,8 +134,11 @@ pub trait SessionStore: Debug + Send + Sync + 'static {
     ///
     /// # Errors
     /// Only when the backend fails.
-    async fn revoke_all(&self, user_id: UserId, except: Option<SessionId>)
-    -> Result<u64, StoreError>;
+    async fn revoke_all(
+        &self,
+        user_id: UserId,
+        except: Option<SessionId>,
+    ) -> Result<u64, StoreError>;
 
     /// The user's live sessions, oldest first.
     ///

@@ -154,8 +154,7 @@ pub trait UserStore<P: Profile = NoProfile>: Debug + Send + Sync + 'static {
     ///
     /// # Errors
     /// Only when the backend fails.
-    async fn find_by_username(&self, username: &Username)
-    -> Result<Option<User<P>>, StoreError>;
+    async fn find_by_username(&self, username: &Username) -> Result<Option<User<P>>, StoreError>;
 
     /// Replaces every field of the user with this id.
     ///

@@ -104,8 +104,11 @@ pub trait TokenStrategy: Debug + Send + Sync + 'static {
     /// # Errors
     /// [`TokenError::Invalid`] for any token that is not acceptable at `now`;
     /// [`TokenError::Backend`] when a store behind the strategy fails (fail closed).
-    async fn authenticate(&self, token: &str, now: OffsetDateTime)
-    -> Result<AccessClaims, TokenError>;
+    async fn authenticate(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<AccessClaims, TokenError>;
 
     /// Whether [`TokenStrategy::authenticate`] already proves the session is live (it looked
     /// the token up in the session store), so a separate revocation check would be redundant.

@@ -2,8 +2,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use auth_core::conformance::TestProfile;
@@ -133,7 +133,10 @@ impl Harness {
         Self::with(|config| config, false)
     }
 
-    pub(crate) fn with(configure: impl FnOnce(ManagerConfig) -> ManagerConfig, veto_delete: bool) -> Self {
+    pub(crate) fn with(
+        configure: impl FnOnce(ManagerConfig) -> ManagerConfig,
+        veto_delete: bool,
+    ) -> Self {
         let hasher = Arc::new(CountingHasher {
             inner: Argon2Hasher::fast_insecure(),
             runs: AtomicUsize::new(0),
@@ -166,7 +169,10 @@ impl Harness {
             hooks,
             clock,
             mailer,
-            client: ClientInfo::new(Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))), Some("tests")),
+            client: ClientInfo::new(
+                Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))),
+                Some("tests"),
+            ),
         }
     }
 
@@ -175,7 +181,12 @@ impl Harness {
     }
 
     pub(crate) async fn register(&self, email: &str) -> User<TestProfile> {
-        match self.manager.register(Self::new_user(email), &self.client).await.unwrap() {
+        match self
+            .manager
+            .register(Self::new_user(email), &self.client)
+            .await
+            .unwrap()
+        {
             Registration::Created(user) => user,
             other => panic!("expected a new user, got {other:?}"),
         }

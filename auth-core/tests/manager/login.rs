@@ -58,7 +58,11 @@ async fn an_overlong_password_is_refused_without_hashing() {
     let before = h.hasher.runs();
     let err = h
         .manager
-        .login("alice@example.com", &Password::new("x".repeat(1025)), &h.client)
+        .login(
+            "alice@example.com",
+            &Password::new("x".repeat(1025)),
+            &h.client,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, AuthError::BadCredentials));
@@ -83,7 +87,11 @@ async fn an_unverified_user_is_refused_when_verification_is_required() {
     assert!(matches!(err, AuthError::UserNotVerified), "{err:?}");
     let wrong = h
         .manager
-        .login("alice@example.com", &Password::new("not the password"), &h.client)
+        .login(
+            "alice@example.com",
+            &Password::new("not the password"),
+            &h.client,
+        )
         .await
         .unwrap_err();
     assert!(matches!(wrong, AuthError::BadCredentials));
@@ -96,7 +104,11 @@ async fn a_throttled_account_is_refused_even_with_the_right_password_until_reset
     for _ in 0..10 {
         let err = h
             .manager
-            .login("ALICE@example.com", &Password::new("wrong password!"), &h.client)
+            .login(
+                "ALICE@example.com",
+                &Password::new("wrong password!"),
+                &h.client,
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, AuthError::BadCredentials));
@@ -124,7 +136,11 @@ async fn a_throttled_account_is_refused_even_with_the_right_password_until_reset
         .await
         .unwrap();
     h.manager
-        .login("alice@example.com", &Password::new("a brand new passphrase"), &h.client)
+        .login(
+            "alice@example.com",
+            &Password::new("a brand new passphrase"),
+            &h.client,
+        )
         .await
         .unwrap();
 }
@@ -136,21 +152,33 @@ async fn the_throttle_window_ends_and_success_clears_failures() {
     for _ in 0..9 {
         let _ = h
             .manager
-            .login("alice@example.com", &Password::new("wrong password!"), &h.client)
+            .login(
+                "alice@example.com",
+                &Password::new("wrong password!"),
+                &h.client,
+            )
             .await;
     }
     h.login("alice@example.com").await;
     for _ in 0..9 {
         let _ = h
             .manager
-            .login("alice@example.com", &Password::new("wrong password!"), &h.client)
+            .login(
+                "alice@example.com",
+                &Password::new("wrong password!"),
+                &h.client,
+            )
             .await;
     }
     h.login("alice@example.com").await;
     for _ in 0..10 {
         let _ = h
             .manager
-            .login("alice@example.com", &Password::new("wrong password!"), &h.client)
+            .login(
+                "alice@example.com",
+                &Password::new("wrong password!"),
+                &h.client,
+            )
             .await;
     }
     assert!(matches!(
@@ -177,7 +205,10 @@ async fn login_failures_are_throttled_per_ip_across_accounts() {
     );
     h.register("alice@example.com").await;
     for who in ["a@example.com", "b@example.com", "c@example.com"] {
-        let _ = h.manager.login(who, &Password::new(PASSWORD), &h.client).await;
+        let _ = h
+            .manager
+            .login(who, &Password::new(PASSWORD), &h.client)
+            .await;
     }
     assert!(matches!(
         h.manager

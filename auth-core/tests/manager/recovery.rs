@@ -11,7 +11,10 @@ fn email(address: &str) -> Email {
 async fn verification_works_once() {
     let h = Harness::new();
     h.register("alice@example.com").await;
-    h.manager.request_verify(&email("ALICE@example.com"), &h.client).await.unwrap();
+    h.manager
+        .request_verify(&email("ALICE@example.com"), &h.client)
+        .await
+        .unwrap();
     let token = h.mailed_token("alice@example.com");
     let user = h.manager.verify(&token, &h.client).await.unwrap();
     assert!(user.is_verified);
@@ -19,7 +22,11 @@ async fn verification_works_once() {
         h.manager.verify(&token, &h.client).await,
         Err(AuthError::AlreadyVerified)
     ));
-    assert!(h.hooks.calls().ends_with(&["request_verify".to_owned(), "verify".to_owned()]));
+    assert!(
+        h.hooks
+            .calls()
+            .ends_with(&["request_verify".to_owned(), "verify".to_owned()])
+    );
 }
 
 #[tokio::test]
@@ -27,21 +34,37 @@ async fn request_verify_answers_the_same_for_unknown_verified_and_inactive_users
     let h = Harness::new();
     h.register("alice@example.com").await;
     let token = {
-        h.manager.request_verify(&email("alice@example.com"), &h.client).await.unwrap();
+        h.manager
+            .request_verify(&email("alice@example.com"), &h.client)
+            .await
+            .unwrap();
         h.mailed_token("alice@example.com")
     };
     h.manager.verify(&token, &h.client).await.unwrap();
     let sent = h.mailer.sent().len();
-    h.manager.request_verify(&email("alice@example.com"), &h.client).await.unwrap();
-    h.manager.request_verify(&email("nobody@example.com"), &h.client).await.unwrap();
-    assert_eq!(h.mailer.sent().len(), sent, "no mail for verified or unknown users");
+    h.manager
+        .request_verify(&email("alice@example.com"), &h.client)
+        .await
+        .unwrap();
+    h.manager
+        .request_verify(&email("nobody@example.com"), &h.client)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.mailer.sent().len(),
+        sent,
+        "no mail for verified or unknown users"
+    );
 }
 
 #[tokio::test]
 async fn a_verify_token_is_bound_to_the_address() {
     let h = Harness::new();
     let user = h.register("alice@example.com").await;
-    h.manager.request_verify(&email("alice@example.com"), &h.client).await.unwrap();
+    h.manager
+        .request_verify(&email("alice@example.com"), &h.client)
+        .await
+        .unwrap();
     let token = h.mailed_token("alice@example.com");
     let update = UserUpdate {
         email: Some(email("alice2@example.com")),
@@ -58,13 +81,23 @@ async fn a_verify_token_is_bound_to_the_address() {
 async fn verify_and_reset_tokens_are_not_interchangeable() {
     let h = Harness::new();
     h.register("alice@example.com").await;
-    h.manager.request_verify(&email("alice@example.com"), &h.client).await.unwrap();
+    h.manager
+        .request_verify(&email("alice@example.com"), &h.client)
+        .await
+        .unwrap();
     let verify = h.mailed_token("alice@example.com");
-    h.manager.forgot_password(&email("alice@example.com"), &h.client).await.unwrap();
+    h.manager
+        .forgot_password(&email("alice@example.com"), &h.client)
+        .await
+        .unwrap();
     let reset = h.mailed_token("alice@example.com");
     assert!(matches!(
         h.manager
-            .reset_password(&verify, &Password::new("another fine passphrase"), &h.client)
+            .reset_password(
+                &verify,
+                &Password::new("another fine passphrase"),
+                &h.client
+            )
             .await,
         Err(AuthError::BadResetToken)
     ));
@@ -74,12 +107,18 @@ async fn verify_and_reset_tokens_are_not_interchangeable() {
     ));
     let login = h.login("alice@example.com").await;
     assert!(matches!(
-        h.manager.verify(&login.tokens.access_token, &h.client).await,
+        h.manager
+            .verify(&login.tokens.access_token, &h.client)
+            .await,
         Err(AuthError::BadVerifyToken)
     ));
     assert!(matches!(
         h.manager
-            .reset_password(&login.tokens.access_token, &Password::new("another fine passphrase"), &h.client)
+            .reset_password(
+                &login.tokens.access_token,
+                &Password::new("another fine passphrase"),
+                &h.client
+            )
             .await,
         Err(AuthError::BadResetToken)
     ));
@@ -90,13 +129,35 @@ async fn a_reset_token_works_once_revokes_sessions_and_logs_nobody_in() {
     let h = Harness::new();
     h.register("alice@example.com").await;
     let login = h.login("alice@example.com").await;
-    h.manager.forgot_password(&email("alice@example.com"), &h.client).await.unwrap();
+    h.manager
+        .forgot_password(&email("alice@example.com"), &h.client)
+        .await
+        .unwrap();
     let token = h.mailed_token("alice@example.com");
     let new_password = Password::new("another fine passphrase");
-    h.manager.reset_password(&token, &new_password, &h.client).await.unwrap();
-    assert!(h.manager.authenticate_token(&login.tokens.access_token).await.is_err());
-    assert!(h.manager.refresh(&login.tokens.refresh_token, &h.client).await.is_err());
-    assert!(h.manager.list_sessions(login.user.id).await.unwrap().is_empty());
+    h.manager
+        .reset_password(&token, &new_password, &h.client)
+        .await
+        .unwrap();
+    assert!(
+        h.manager
+            .authenticate_token(&login.tokens.access_token)
+            .await
+            .is_err()
+    );
+    assert!(
+        h.manager
+            .refresh(&login.tokens.refresh_token, &h.client)
+            .await
+            .is_err()
+    );
+    assert!(
+        h.manager
+            .list_sessions(login.user.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(matches!(
         h.manager
             .reset_password(&token, &Password::new("yet another passphrase"), &h.client)
@@ -107,18 +168,22 @@ async fn a_reset_token_works_once_revokes_sessions_and_logs_nobody_in() {
         .login("alice@example.com", &new_password, &h.client)
         .await
         .unwrap();
-    assert!(h
-        .manager
-        .login("alice@example.com", &Password::new(PASSWORD), &h.client)
-        .await
-        .is_err());
+    assert!(
+        h.manager
+            .login("alice@example.com", &Password::new(PASSWORD), &h.client)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
 async fn a_reset_token_expires_after_an_hour() {
     let h = Harness::new();
     h.register("alice@example.com").await;
-    h.manager.forgot_password(&email("alice@example.com"), &h.client).await.unwrap();
+    h.manager
+        .forgot_password(&email("alice@example.com"), &h.client)
+        .await
+        .unwrap();
     let token = h.mailed_token("alice@example.com");
     h.clock.advance(Duration::hours(1) + Duration::seconds(1));
     assert!(matches!(
@@ -133,7 +198,10 @@ async fn a_reset_token_expires_after_an_hour() {
 async fn a_reset_for_a_user_deactivated_after_asking_is_a_bad_token() {
     let h = Harness::new();
     let user = h.register("alice@example.com").await;
-    h.manager.forgot_password(&email("alice@example.com"), &h.client).await.unwrap();
+    h.manager
+        .forgot_password(&email("alice@example.com"), &h.client)
+        .await
+        .unwrap();
     let token = h.mailed_token("alice@example.com");
     h.manager
         .update_user(
@@ -157,10 +225,15 @@ async fn a_reset_for_a_user_deactivated_after_asking_is_a_bad_token() {
 async fn a_weak_new_password_is_refused_at_reset_and_the_token_survives() {
     let h = Harness::new();
     h.register("alice@example.com").await;
-    h.manager.forgot_password(&email("alice@example.com"), &h.client).await.unwrap();
+    h.manager
+        .forgot_password(&email("alice@example.com"), &h.client)
+        .await
+        .unwrap();
     let token = h.mailed_token("alice@example.com");
     assert!(matches!(
-        h.manager.reset_password(&token, &Password::new("short"), &h.client).await,
+        h.manager
+            .reset_password(&token, &Password::new("short"), &h.client)
+            .await,
         Err(AuthError::InvalidPassword(_))
     ));
     h.manager
@@ -173,13 +246,24 @@ async fn a_weak_new_password_is_refused_at_reset_and_the_token_survives() {
 async fn forgot_password_answers_the_same_and_stops_mailing_over_the_limit() {
     let h = Harness::new();
     h.register("alice@example.com").await;
-    h.manager.forgot_password(&email("nobody@example.com"), &h.client).await.unwrap();
+    h.manager
+        .forgot_password(&email("nobody@example.com"), &h.client)
+        .await
+        .unwrap();
     assert!(h.mailer.sent().is_empty());
     for _ in 0..5 {
-        h.manager.forgot_password(&email("alice@example.com"), &h.client).await.unwrap();
+        h.manager
+            .forgot_password(&email("alice@example.com"), &h.client)
+            .await
+            .unwrap();
     }
     assert_eq!(h.mailer.sent().len(), 3, "3 mails per hour per account");
-    assert!(h.mailer.sent().iter().all(|m| m.to.as_str() == "alice@example.com"));
+    assert!(
+        h.mailer
+            .sent()
+            .iter()
+            .all(|m| m.to.as_str() == "alice@example.com")
+    );
 }
 
 #[tokio::test]
@@ -201,7 +285,10 @@ async fn token_submissions_are_throttled_per_ip() {
 async fn mails_never_reveal_their_link_in_debug_output() {
     let h = Harness::new();
     h.register("alice@example.com").await;
-    h.manager.forgot_password(&email("alice@example.com"), &h.client).await.unwrap();
+    h.manager
+        .forgot_password(&email("alice@example.com"), &h.client)
+        .await
+        .unwrap();
     let token = h.mailed_token("alice@example.com");
     let debug = format!("{:?}", h.mailer.sent());
     assert!(!debug.contains(&token));

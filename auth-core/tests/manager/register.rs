@@ -51,7 +51,10 @@ async fn weak_passwords_are_refused_with_a_reason_and_nothing_is_stored() {
         match h.manager.register(new, &h.client).await {
             Err(AuthError::InvalidPassword(rejection)) => {
                 assert!(
-                    rejection.reason().to_lowercase().contains(&expected.to_lowercase()),
+                    rejection
+                        .reason()
+                        .to_lowercase()
+                        .contains(&expected.to_lowercase()),
                     "{password}: {}",
                     rejection.reason()
                 );
@@ -60,7 +63,14 @@ async fn weak_passwords_are_refused_with_a_reason_and_nothing_is_stored() {
         }
     }
     let email = Email::parse("alice@example.com").unwrap();
-    assert!(h.manager.users().find_by_email(&email).await.unwrap().is_none());
+    assert!(
+        h.manager
+            .users()
+            .find_by_email(&email)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -125,7 +135,11 @@ async fn create_user_sets_privileged_flags() {
     assert!(user.is_superuser && user.is_verified);
     assert!(user.roles.contains("author") && user.roles.contains("reader"));
     let login = h.login("root@example.com").await;
-    let claims = h.manager.authenticate_token(&login.tokens.access_token).await.unwrap();
+    let claims = h
+        .manager
+        .authenticate_token(&login.tokens.access_token)
+        .await
+        .unwrap();
     assert!(claims.is_superuser && claims.has_role("anything"));
     let _ = PASSWORD;
 }

@@ -27,12 +27,22 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_session() {
     let h = Harness::new();
     h.register("alice@example.com").await;
     let login = h.login("alice@example.com").await;
-    let pair = h.manager.refresh(&login.tokens.refresh_token, &h.client).await.unwrap();
+    let pair = h
+        .manager
+        .refresh(&login.tokens.refresh_token, &h.client)
+        .await
+        .unwrap();
     assert_ne!(pair.refresh_token, login.tokens.refresh_token);
     assert_eq!(pair.session_id, login.tokens.session_id);
-    h.manager.authenticate_token(&pair.access_token).await.unwrap();
+    h.manager
+        .authenticate_token(&pair.access_token)
+        .await
+        .unwrap();
 
-    let reused = h.manager.refresh(&login.tokens.refresh_token, &h.client).await;
+    let reused = h
+        .manager
+        .refresh(&login.tokens.refresh_token, &h.client)
+        .await;
     assert!(matches!(reused, Err(AuthError::InvalidToken)));
     // The whole session is gone: the newest refresh token and the access tokens too.
     assert!(matches!(
@@ -44,7 +54,9 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_session() {
         Err(AuthError::InvalidToken)
     ));
     assert!(matches!(
-        h.manager.authenticate_token(&login.tokens.access_token).await,
+        h.manager
+            .authenticate_token(&login.tokens.access_token)
+            .await,
         Err(AuthError::InvalidToken)
     ));
 }
@@ -54,15 +66,15 @@ async fn concurrent_refreshes_with_one_token_have_exactly_one_winner() {
     let h = Harness::new();
     h.register("alice@example.com").await;
     let login = h.login("alice@example.com").await;
-    let results = join_all(
-        (0..100).map(|_| h.manager.refresh(&login.tokens.refresh_token, &h.client)),
-    )
-    .await;
+    let results =
+        join_all((0..100).map(|_| h.manager.refresh(&login.tokens.refresh_token, &h.client))).await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
-    assert!(results
-        .iter()
-        .filter_map(|r| r.as_ref().err())
-        .all(|e| matches!(e, AuthError::InvalidToken)));
+    assert!(
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| matches!(e, AuthError::InvalidToken))
+    );
 }
 
 #[tokio::test]
@@ -82,17 +94,28 @@ async fn logout_kills_the_access_and_the_refresh_token_at_once() {
     h.register("alice@example.com").await;
     let login = h.login("alice@example.com").await;
     let other = h.login("alice@example.com").await;
-    let claims = h.manager.authenticate_token(&login.tokens.access_token).await.unwrap();
+    let claims = h
+        .manager
+        .authenticate_token(&login.tokens.access_token)
+        .await
+        .unwrap();
     h.manager.logout(claims.sub, claims.sid).await.unwrap();
     assert!(matches!(
-        h.manager.authenticate_token(&login.tokens.access_token).await,
+        h.manager
+            .authenticate_token(&login.tokens.access_token)
+            .await,
         Err(AuthError::InvalidToken)
     ));
     assert!(matches!(
-        h.manager.refresh(&login.tokens.refresh_token, &h.client).await,
+        h.manager
+            .refresh(&login.tokens.refresh_token, &h.client)
+            .await,
         Err(AuthError::InvalidToken)
     ));
-    h.manager.authenticate_token(&other.tokens.access_token).await.unwrap();
+    h.manager
+        .authenticate_token(&other.tokens.access_token)
+        .await
+        .unwrap();
     assert!(h.hooks.calls().contains(&"logout".to_owned()));
 }
 
@@ -108,7 +131,10 @@ async fn without_revocation_checks_an_access_token_lives_until_exp() {
     h.register("alice@example.com").await;
     let login = h.login("alice@example.com").await;
     h.manager.logout_everywhere(login.user.id).await.unwrap();
-    h.manager.authenticate_token(&login.tokens.access_token).await.unwrap();
+    h.manager
+        .authenticate_token(&login.tokens.access_token)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -118,13 +144,17 @@ async fn access_tokens_expire_and_sessions_die_when_idle_or_old() {
     let login = h.login("alice@example.com").await;
     h.clock.advance(Duration::minutes(15));
     assert!(matches!(
-        h.manager.authenticate_token(&login.tokens.access_token).await,
+        h.manager
+            .authenticate_token(&login.tokens.access_token)
+            .await,
         Err(AuthError::InvalidToken)
     ));
     // Idle: no refresh for 14 days.
     h.clock.advance(Duration::days(14));
     assert!(matches!(
-        h.manager.refresh(&login.tokens.refresh_token, &h.client).await,
+        h.manager
+            .refresh(&login.tokens.refresh_token, &h.client)
+            .await,
         Err(AuthError::InvalidToken)
     ));
     // Absolute: refreshed every 10 days, still dead after 30.
@@ -132,7 +162,12 @@ async fn access_tokens_expire_and_sessions_die_when_idle_or_old() {
     let mut refresh = login.tokens.refresh_token;
     for _ in 0..2 {
         h.clock.advance(Duration::days(10));
-        refresh = h.manager.refresh(&refresh, &h.client).await.unwrap().refresh_token;
+        refresh = h
+            .manager
+            .refresh(&refresh, &h.client)
+            .await
+            .unwrap()
+            .refresh_token;
     }
     h.clock.advance(Duration::days(10));
     assert!(matches!(
@@ -149,17 +184,29 @@ async fn a_user_revokes_only_their_own_sessions() {
     let alice = h.login("alice@example.com").await;
     let bob = h.login("bob@example.com").await;
     assert!(matches!(
-        h.manager.revoke_session(alice.user.id, bob.tokens.session_id).await,
+        h.manager
+            .revoke_session(alice.user.id, bob.tokens.session_id)
+            .await,
         Err(AuthError::SessionNotFound)
     ));
-    h.manager.authenticate_token(&bob.tokens.access_token).await.unwrap();
+    h.manager
+        .authenticate_token(&bob.tokens.access_token)
+        .await
+        .unwrap();
     h.manager
         .revoke_session(alice.user.id, alice.tokens.session_id)
         .await
         .unwrap();
-    assert!(h.manager.authenticate_token(&alice.tokens.access_token).await.is_err());
+    assert!(
+        h.manager
+            .authenticate_token(&alice.tokens.access_token)
+            .await
+            .is_err()
+    );
     assert!(matches!(
-        h.manager.revoke_session(alice.user.id, alice.tokens.session_id).await,
+        h.manager
+            .revoke_session(alice.user.id, alice.tokens.session_id)
+            .await,
         Err(AuthError::SessionNotFound)
     ));
 }
@@ -173,9 +220,22 @@ async fn logout_everywhere_leaves_other_users_alone() {
     let a2 = h.login("alice@example.com").await;
     let bob = h.login("bob@example.com").await;
     assert_eq!(h.manager.logout_everywhere(a1.user.id).await.unwrap(), 2);
-    assert!(h.manager.authenticate_token(&a1.tokens.access_token).await.is_err());
-    assert!(h.manager.authenticate_token(&a2.tokens.access_token).await.is_err());
-    h.manager.authenticate_token(&bob.tokens.access_token).await.unwrap();
+    assert!(
+        h.manager
+            .authenticate_token(&a1.tokens.access_token)
+            .await
+            .is_err()
+    );
+    assert!(
+        h.manager
+            .authenticate_token(&a2.tokens.access_token)
+            .await
+            .is_err()
+    );
+    h.manager
+        .authenticate_token(&bob.tokens.access_token)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -187,7 +247,9 @@ async fn a_deactivated_user_cannot_refresh() {
     inactive.is_active = false;
     h.manager.users().update(&inactive).await.unwrap();
     assert!(matches!(
-        h.manager.refresh(&login.tokens.refresh_token, &h.client).await,
+        h.manager
+            .refresh(&login.tokens.refresh_token, &h.client)
+            .await,
         Err(AuthError::InvalidToken)
     ));
 }
@@ -216,11 +278,31 @@ async fn opaque_tokens_are_looked_up_and_die_with_their_session() {
         .await
         .unwrap();
     assert_eq!(login.tokens.access_token.len(), 64);
-    let claims = manager.authenticate_token(&login.tokens.access_token).await.unwrap();
+    let claims = manager
+        .authenticate_token(&login.tokens.access_token)
+        .await
+        .unwrap();
     assert_eq!(claims.sub, login.user.id);
-    let pair = manager.refresh(&login.tokens.refresh_token, &h.client).await.unwrap();
-    assert!(manager.authenticate_token(&login.tokens.access_token).await.is_err(), "replaced");
-    let claims = manager.authenticate_token(&pair.access_token).await.unwrap();
+    let pair = manager
+        .refresh(&login.tokens.refresh_token, &h.client)
+        .await
+        .unwrap();
+    assert!(
+        manager
+            .authenticate_token(&login.tokens.access_token)
+            .await
+            .is_err(),
+        "replaced"
+    );
+    let claims = manager
+        .authenticate_token(&pair.access_token)
+        .await
+        .unwrap();
     manager.logout(claims.sub, claims.sid).await.unwrap();
-    assert!(manager.authenticate_token(&pair.access_token).await.is_err());
+    assert!(
+        manager
+            .authenticate_token(&pair.access_token)
+            .await
+            .is_err()
+    );
 }

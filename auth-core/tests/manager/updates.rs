@@ -23,11 +23,23 @@ async fn a_password_change_needs_the_current_password_and_revokes_other_sessions
         ));
     }
     h.manager
-        .update_self(user.id, Some(here.tokens.session_id), change(Some(PASSWORD)))
+        .update_self(
+            user.id,
+            Some(here.tokens.session_id),
+            change(Some(PASSWORD)),
+        )
         .await
         .unwrap();
-    h.manager.authenticate_token(&here.tokens.access_token).await.unwrap();
-    assert!(h.manager.authenticate_token(&elsewhere.tokens.access_token).await.is_err());
+    h.manager
+        .authenticate_token(&here.tokens.access_token)
+        .await
+        .unwrap();
+    assert!(
+        h.manager
+            .authenticate_token(&elsewhere.tokens.access_token)
+            .await
+            .is_err()
+    );
     assert!(h.hooks.calls().contains(&"update:password".to_owned()));
 }
 
@@ -120,7 +132,12 @@ async fn deactivation_role_and_superuser_changes_revoke_every_session() {
         };
         h.manager.update_user(user.id, update).await.unwrap();
         if let Some(login) = login {
-            assert!(h.manager.authenticate_token(&login.tokens.access_token).await.is_err());
+            assert!(
+                h.manager
+                    .authenticate_token(&login.tokens.access_token)
+                    .await
+                    .is_err()
+            );
         }
     }
     let user = h.manager.get_user(user.id).await.unwrap();
@@ -142,7 +159,11 @@ async fn new_roles_show_in_the_next_token() {
         .await
         .unwrap();
     let login = h.login("alice@example.com").await;
-    let claims = h.manager.authenticate_token(&login.tokens.access_token).await.unwrap();
+    let claims = h
+        .manager
+        .authenticate_token(&login.tokens.access_token)
+        .await
+        .unwrap();
     assert!(claims.has_role("author") && !claims.has_role("reader"));
 }
 
@@ -152,9 +173,20 @@ async fn deletion_revokes_sessions_and_a_hook_may_veto_it() {
     let user = h.register("alice@example.com").await;
     let login = h.login("alice@example.com").await;
     h.manager.delete_user(user.id).await.unwrap();
-    assert!(h.manager.authenticate_token(&login.tokens.access_token).await.is_err());
-    assert!(matches!(h.manager.get_user(user.id).await, Err(AuthError::UserNotFound)));
-    assert!(matches!(h.manager.delete_user(user.id).await, Err(AuthError::UserNotFound)));
+    assert!(
+        h.manager
+            .authenticate_token(&login.tokens.access_token)
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        h.manager.get_user(user.id).await,
+        Err(AuthError::UserNotFound)
+    ));
+    assert!(matches!(
+        h.manager.delete_user(user.id).await,
+        Err(AuthError::UserNotFound)
+    ));
 
     let vetoing = Harness::with(|c| c, true);
     let user = vetoing.register("bob@example.com").await;
@@ -169,7 +201,11 @@ async fn deletion_revokes_sessions_and_a_hook_may_veto_it() {
 async fn an_empty_update_changes_nothing_and_fires_no_hook() {
     let h = Harness::new();
     let user = h.register("alice@example.com").await;
-    let same = h.manager.update_self(user.id, None, UserUpdate::default()).await.unwrap();
+    let same = h
+        .manager
+        .update_self(user.id, None, UserUpdate::default())
+        .await
+        .unwrap();
     assert_eq!(same.updated_at, user.updated_at);
     assert_eq!(h.hooks.calls(), vec!["register"]);
 }

@@ -1,0 +1,292 @@
+//! [`AuthLayer`]: deny by default, refresh expired access cookies transparently, and send
+//! visitors where they belong.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use auth_core::AuthError;
+use axum::body::Body;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use futures::future::BoxFuture;
+use tower::{Layer, Service};
+
+use crate::client::client_info;
+use crate::error::ApiError;
+use crate::extract::CurrentUser;
+use crate::state::AuthState;
+use crate::transport::{is_cross_site, read_cookie, set_cookies};
+
+/// Which paths anyone may open. A pattern is an exact path (`/health`) or a prefix ending in
+/// `/*` (`/auth/*` matches `/auth` and everything below it).
+#[derive(Debug, Clone, Default)]
+struct Rules {
+    public: Vec<String>,
+    login_page: Option<String>,
+    signed_in_pages: Vec<String>,
+    signed_in_target: String,
+}
+
+fn matches(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix("/*") {
+        Some(prefix) => {
+            path == prefix
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/') || prefix.is_empty())
+        }
+        None => pattern == path,
+    }
+}
+
+/// A tower layer for apps that protect everything but their declared public routes.
+///
+/// For every request it:
+/// 1. authenticates the access token (bearer or cookie) and, when the access cookie is
+///    missing or expired but the refresh cookie is valid, refreshes the pair transparently:
+///    the request goes on authenticated and the response carries the new cookies;
+/// 2. sends a signed-in visitor of a login or registration page to the account page;
+/// 3. refuses an anonymous request to a non-public path: a browser asking for a page is
+///    redirected to the login page with `?next=`, anything else gets `401`.
+///
+/// Handlers behind it read the user with [`CurrentUser`] as usual, without checking the
+/// token a second time.
+///
+/// ```
+/// use auth_axum::{AuthLayer, AuthState};
+/// use axum::{Router, routing::get};
+///
+/// fn app(auth: AuthState) -> Router {
+///     Router::new()
+///         .route("/", get(|| async { "public" }))
+///         .route("/account", get(|| async { "private" }))
+///         .layer(
+///             AuthLayer::new(auth.clone())
+///                 .public(["/", "/login", "/register", "/auth/*"])
+///                 .login_page("/login")
+///                 .redirect_signed_in(["/login", "/register"], "/account"),
+///         )
+///         .with_state(auth)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    state: AuthState,
+    rules: Arc<Rules>,
+}
+
+impl AuthLayer {
+    /// A layer that lets nobody through anonymously, until paths are declared public.
+    pub fn new(state: AuthState) -> Self {
+        Self {
+            state,
+            rules: Arc::new(Rules::default()),
+        }
+    }
+
+    fn rules(&mut self) -> &mut Rules {
+        Arc::make_mut(&mut self.rules)
+    }
+
+    /// Declares paths anyone may open (see the patterns above).
+    #[must_use]
+    pub fn public<S: Into<String>>(mut self, patterns: impl IntoIterator<Item = S>) -> Self {
+        self.rules()
+            .public
+            .extend(patterns.into_iter().map(Into::into));
+        self
+    }
+
+    /// Redirects anonymous browsers asking for a protected page to `path?next=<page>`.
+    #[must_use]
+    pub fn login_page(mut self, path: impl Into<String>) -> Self {
+        self.rules().login_page = Some(path.into());
+        self
+    }
+
+    /// Redirects signed-in visitors of `pages` (the login and registration pages) to
+    /// `target`.
+    #[must_use]
+    pub fn redirect_signed_in<S: Into<String>>(
+        mut self,
+        pages: impl IntoIterator<Item = S>,
+        target: impl Into<String>,
+    ) -> Self {
+        let rules = self.rules();
+        rules.signed_in_pages = pages.into_iter().map(Into::into).collect();
+        rules.signed_in_target = target.into();
+        self
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            state: self.state.clone(),
+            rules: Arc::clone(&self.rules),
+        }
+    }
+}
+
+/// The service of [`AuthLayer`].
+#[derive(Debug, Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    state: AuthState,
+    rules: Arc<Rules>,
+}
+
+impl<S> Service<Request<Body>> for AuthService<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The clone that was made ready serves this request; a fresh clone waits for the next.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let state = self.state.clone();
+        let rules = Arc::clone(&self.rules);
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            let (user, renewed) = match identify(&mut parts, &state).await {
+                Ok(found) => found,
+                Err(err) => return Ok(err.into_response()),
+            };
+            let path = parts.uri.path().to_owned();
+            if user.is_some()
+                && parts.method == Method::GET
+                && rules.signed_in_pages.iter().any(|page| matches(page, &path))
+            {
+                return Ok(with_headers(
+                    Redirect::to(&rules.signed_in_target).into_response(),
+                    renewed,
+                ));
+            }
+            if user.is_none() && !rules.public.iter().any(|pattern| matches(pattern, &path)) {
+                return Ok(refuse(&parts, &rules));
+            }
+            let response = inner.call(Request::from_parts(parts, body)).await?;
+            Ok(with_headers(response, renewed))
+        })
+    }
+}
+
+/// Who the request is, refreshing an expired access cookie on the way; the second value
+/// holds the `Set-Cookie` headers of a transparent refresh.
+async fn identify(
+    parts: &mut Parts,
+    state: &AuthState,
+) -> Result<(Option<CurrentUser>, Option<HeaderMap>), ApiError> {
+    match crate::extract::authenticate(parts, state).await {
+        Ok(Some(user)) => return Ok((Some(user), None)),
+        Ok(None) => {}
+        Err(err) if err.status() == http::StatusCode::UNAUTHORIZED => {}
+        Err(err) => return Err(err),
+    }
+    let Some(settings) = state.config().cookie_settings() else {
+        return Ok((None, None));
+    };
+    let Some(refresh) = read_cookie(&parts.headers, &settings.refresh_name).map(str::to_owned)
+    else {
+        return Ok((None, None));
+    };
+    if is_cross_site(parts, state.config()) {
+        return Ok((None, None));
+    }
+    let client = client_info(parts, state.config());
+    let tokens = match state.erased().refresh(&refresh, &client).await {
+        Ok(tokens) => tokens,
+        Err(AuthError::InvalidToken) => return Ok((None, None)),
+        Err(err) => return Err(err.into()),
+    };
+    let claims = state
+        .authenticator()
+        .authenticate(&tokens.access_token)
+        .await?;
+    let user = CurrentUser::from_claims(claims, crate::transport::TokenSource::Cookie);
+    parts.extensions.insert(user.clone());
+    let mut cookies = HeaderMap::new();
+    set_cookies(&mut cookies, settings, &tokens);
+    Ok((Some(user), Some(cookies)))
+}
+
+fn refuse(parts: &Parts, rules: &Rules) -> Response {
+    let wants_page = parts.method == Method::GET
+        && parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+    match &rules.login_page {
+        Some(login) if wants_page => {
+            let next = parts
+                .uri
+                .path_and_query()
+                .map_or("/", |pq| pq.as_str())
+                .to_owned();
+            let target = format!("{login}?next={}", encode_next(&next));
+            Redirect::to(&target).into_response()
+        }
+        _ => ApiError::unauthorized().into_response(),
+    }
+}
+
+/// Percent-encodes what would break the query string of the redirect; `/` stays readable.
+fn encode_next(next: &str) -> String {
+    let mut out = String::with_capacity(next.len());
+    for byte in next.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(char::from(byte));
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+fn with_headers(mut response: Response, extra: Option<HeaderMap>) -> Response {
+    if let Some(extra) = extra {
+        for value in extra.get_all(header::SET_COOKIE) {
+            response.headers_mut().append(header::SET_COOKIE, value.clone());
+        }
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_exact_paths_and_prefixes() {
+        assert!(matches("/health", "/health"));
+        assert!(!matches("/health", "/healthz"));
+        assert!(matches("/auth/*", "/auth"));
+        assert!(matches("/auth/*", "/auth/jwt/login"));
+        assert!(!matches("/auth/*", "/authors"));
+        assert!(matches("/*", "/anything"));
+    }
+
+    #[test]
+    fn next_is_encoded() {
+        assert_eq!(encode_next("/account?tab=a&b=c"), "/account%3Ftab%3Da%26b%3Dc");
+    }
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The one test command (README "Run the tests"): makes sure PostgreSQL and Redis are up,
+# installing them from Debian's packages when missing, then runs every test of the workspace.
+# Tests that need a service fail loudly when it is unreachable; none is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[tests]\033[0m %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+
+ensure_packages() {
+  local missing=()
+  command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]} from Debian's packages"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+ensure_postgres() {
+  if pg_up; then return; fi
+  ensure_packages
+  log "starting PostgreSQL"
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 50); do pg_up && break; sleep 0.2; done
+  pg_up || { echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+  # Trust auth for local tests, as on the CI machines.
+  if ! psql -h 127.0.0.1 -U postgres -c 'select 1' >/dev/null 2>&1; then
+    local hba
+    hba=$(ls /etc/postgresql/"$version"/main/pg_hba.conf)
+    as_root sed -i -E 's/^(host\s+all\s+all\s+127\.0\.0\.1\/32\s+)\S+/\1trust/; s/^(local\s+all\s+postgres\s+)\S+/\1trust/' "$hba"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+  fi
+}
+
+ensure_redis() {
+  if redis_up; then return; fi
+  ensure_packages
+  log "starting Redis"
+  as_root mkdir -p /var/lib/redis /var/log/redis
+  as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+    --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 1 50); do redis_up && break; sleep 0.2; done
+  redis_up || { echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
+}
+
+ensure_postgres
+ensure_redis
+log "PostgreSQL and Redis are up"
+
+log "cargo test --workspace --all-features"
+cargo test --workspace --all-features "$@"
