@@ -1,6 +1,63 @@
 //! # auth-axum
 //!
-//! User accounts for axum apps.
+//! User accounts for axum apps: extractors, the bearer and cookie transports, a
+//! deny-by-default middleware, and the ready-made routers of the HTTP contract, wire-compatible
+//! with fastapi-users 15.
+//!
+//! ## A protected route in a stock axum app
+//!
+//! ```
+//! use std::sync::Arc;
+//! use auth_axum::{Auth, AuthConfig, CurrentUser};
+//! use auth_core::{JwtAlgorithm, JwtCodec, JwtKeys, MemorySessionStore, MemoryUserStore, NoProfile, UserManager};
+//! use axum::{Router, routing::get};
+//!
+//! async fn me(user: CurrentUser) -> String {
+//!     format!("hello, {}", user.id)
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let keys = JwtKeys::hmac(JwtAlgorithm::HS256, b"replace me with 32+ random bytes!!")?;
+//! let manager = UserManager::<NoProfile>::builder(
+//!     Arc::new(MemoryUserStore::new()),
+//!     Arc::new(MemorySessionStore::new()),
+//!     JwtCodec::new(keys, "my-app"),
+//! )
+//! .build();
+//! let auth = Auth::new(manager, AuthConfig::default());
+//! let app: Router = Router::new()
+//!     .route("/me", get(me))
+//!     .merge(auth.routes())
+//!     .with_state(auth.state());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! That mounts registration, login, refresh and logout for a bearer backend (`/auth/jwt/...`)
+//! and a cookie backend (`/auth/cookie/...`), verification, password reset, `/users/me` with
+//! its sessions, and the superusers' `/users`; serve it with
+//! `into_make_service_with_connect_info::<SocketAddr>()` so per-IP throttling sees the client.
+//!
+//! ## Extractors
+//!
+//! | extractor | passes | rejects |
+//! |---|---|---|
+//! | [`CurrentUser`] | a valid access token (bearer or cookie) of a live session | `401` |
+//! | `Option<CurrentUser>` | always (`None` when anonymous) | `403` cross-site cookie write |
+//! | [`VerifiedUser`] | ... whose address is verified | `401`, `403` |
+//! | [`RequireAdmin`] | ... of a superuser | `401`, `403` |
+//! | [`RequireRole<R>`](RequireRole), [`RequireAuthor`], [`RequireReader`] | ... with the role (superusers pass) | `401`, `403` |
+//! | [`AuthUser<P>`](AuthUser) | ... whose whole user is loaded from the store | `401` |
+//!
+//! [`CurrentUser`] and the role checks read the token's claims: no user-store round trip.
+//! With revocation checking on (the default) the session is checked in the session store, so a
+//! logout is refused at once everywhere.
+//!
+//! ## Errors
+//!
+//! Every failure becomes the contract's response in one place, [`ApiError`]: `detail` codes,
+//! FastAPI-style `422` bodies, `WWW-Authenticate: Bearer` on `401`, `Retry-After` on `429`,
+//! `Cache-Control: no-store`. Internal errors are logged and answered without detail.
 #![forbid(unsafe_code)]
 
 mod client;
@@ -9,6 +66,7 @@ mod error;
 mod extract;
 mod json;
 mod layer;
+mod openapi;
 mod routes;
 mod state;
 mod transport;
