@@ -1,1 +1,42 @@
-//! End-to-end tests of the whole stack live in `tests/`.
+//! End-to-end tests of the whole stack over real sockets.
+//!
+//! [`suite`] holds one `pub async fn` per flow, each taking a freshly spawned [`TestApp`];
+//! [`http_suite!`] instantiates every one as a `#[tokio::test]` for one backend combination,
+//! so a failure names both the flow and the backend. The combinations live in `tests/`:
+//! memory, SQLite, Postgres + Redis, Postgres + Redis Cluster.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+pub mod app;
+pub mod suite;
+
+pub use app::{Names, Stack, TestApp};
+
+/// Instantiates every flow of [`suite`] as its own `#[tokio::test]`. `$stack` is an expression
+/// (it may `.await`) giving a fresh [`Stack`].
+#[macro_export]
+macro_rules! http_suite {
+    ($stack:expr) => {
+        $crate::http_suite!(@tests $stack, [
+            register_then_login_with_a_form_then_read_me,
+            duplicate_registration_is_refused_and_stores_nothing,
+            cookie_login_sets_both_cookies_and_authenticates,
+            refresh_rotates_and_a_reused_token_kills_the_session,
+            logout_is_refused_at_once,
+            forgot_then_reset_then_verify,
+            a_throttled_account_answers_429_with_retry_after,
+            admin_routes_are_for_superusers_only,
+            cross_site_cookie_writes_are_forbidden,
+            sessions_are_listed_and_revoked,
+            concurrent_refreshes_with_one_token_have_one_winner,
+        ]);
+    };
+    (@tests $stack:expr, [$($test:ident),* $(,)?]) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let app = $crate::TestApp::spawn($stack).await;
+                $crate::suite::$test(&app).await;
+            }
+        )*
+    };
+}
