@@ -1,4 +1,5 @@
 //! The UserManager's rules, driven against the in-memory stores with an injected clock.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod harness;
 mod login;
