@@ -1,0 +1,135 @@
+//! Assembling the server: stores, manager, routers, middleware.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_axum::{Auth, AuthConfig, AuthLayer, Backend, CookieSettings};
+use auth_core::{
+    Argon2Hasher, JwtCodec, ManagerConfig, RateLimits, Roles, UserManager,
+};
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::settings::Settings;
+use crate::stores::Backends;
+use crate::{Names, articles, docs, health, keys, mail, pages};
+
+/// Why the server could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A store could not be reached or set up.
+    #[error("storage: {0}")]
+    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The JWT keys could not be loaded.
+    #[error("JWT keys: {0}")]
+    Keys(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The mailer settings are wrong.
+    #[error("mail: {0}")]
+    Mail(#[source] auth_core::MailError),
+}
+
+/// The assembled server: its router and the manager behind it.
+pub struct App {
+    /// Every route, with the middleware.
+    pub router: Router,
+    /// The manager (for the command-line subcommands).
+    pub manager: UserManager<Names>,
+}
+
+/// The manager over the configured stores, keys and mailer.
+///
+/// # Errors
+/// When a store, the keys or the mailer cannot be set up.
+pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backends), AppError> {
+    let backends = Backends::connect(settings).await.map_err(AppError::Storage)?;
+    let keys = keys::load(settings).map_err(AppError::Keys)?;
+    let codec = JwtCodec::new(keys, settings.jwt_issuer.clone());
+    let config = ManagerConfig {
+        access_lifetime: settings.access_lifetime,
+        refresh_lifetime: settings.refresh_lifetime,
+        session_lifetime: settings.refresh_lifetime.max(time::Duration::days(30)),
+        default_roles: Roles::from_iter(["reader"]),
+        require_verification: settings.require_verification,
+        send_verification_on_register: true,
+        public_base_url: settings.public_url.clone(),
+        rate_limits: RateLimits {
+            login_account: Some(settings.rate_login_account),
+            login_ip: Some(settings.rate_login_ip),
+            register_ip: Some(settings.rate_register_ip),
+            mail_account: Some(settings.rate_forgot_account),
+            token_ip: Some(settings.rate_token_ip),
+        },
+        ..ManagerConfig::default()
+    };
+    let manager = UserManager::builder(backends.users.clone(), backends.sessions.clone(), codec)
+        .with_hasher(Arc::new(Argon2Hasher::default()))
+        .with_rate_limiter(backends.limiter.clone())
+        .with_mailer(mail::mailer(settings).map_err(AppError::Mail)?)
+        .with_config(config)
+        .build();
+    Ok((manager, backends))
+}
+
+/// The whole server.
+///
+/// # Errors
+/// When a store, the keys or the mailer cannot be set up.
+pub async fn build(settings: &Settings) -> Result<App, AppError> {
+    let (manager, backends) = manager(settings).await?;
+    let auth_config = AuthConfig::default()
+        .with_backends([
+            Backend::bearer("jwt"),
+            Backend::cookie(
+                "cookie",
+                CookieSettings::default().with_secure(settings.cookie_secure),
+            ),
+        ])
+        .with_allowed_origins(settings.allowed_origins.clone())
+        .with_trusted_proxies(settings.trusted_proxies.clone());
+    let auth = Auth::new(manager.clone(), auth_config);
+    let state = auth.state();
+    let document = docs::document(auth.openapi_with_profile::<Names>());
+    let request_id = HeaderName::from_static("x-request-id");
+    let router = Router::new()
+        .merge(auth.routes())
+        .merge(pages::routes(state.clone()))
+        .merge(articles::routes(state.clone(), articles::Articles::default()))
+        .merge(health::routes(backends.probes.clone()))
+        .merge(docs::routes(document))
+        .layer(
+            AuthLayer::new(state.clone())
+                .public([
+                    "/",
+                    "/health",
+                    "/docs",
+                    "/openapi.json",
+                    "/login",
+                    "/register",
+                    "/logout",
+                    "/forgot-password",
+                    "/reset-password",
+                    "/verify",
+                    "/articles/*",
+                    "/auth/*",
+                    "/users/*",
+                ])
+                .login_page("/login")
+                .redirect_signed_in(["/login", "/register"], "/account"),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+            }),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
+    backends.spawn_sweeper(Duration::from_secs(300));
+    Ok(App { router, manager })
+}

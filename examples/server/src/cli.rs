@@ -1,0 +1,216 @@
+//! The command line: `serve` (the default), `create-user` and `migrate`.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use auth_core::{CreateOptions, Email, NewUser, Password, Roles, Username};
+
+use crate::settings::Settings;
+use crate::{Names, app, stores};
+
+const USAGE: &str = "usage:
+  server [serve]                     run the server (HOST, PORT, ... from the environment and .env)
+  server migrate                     run pending migrations and exit
+  server create-user --email E [--username U] [--superuser] [--verified] [--role R]...
+                                     create a user; the password is read from standard input";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Run the server.
+    Serve,
+    /// Run the migrations.
+    Migrate,
+    /// Create a user.
+    CreateUser {
+        /// The e-mail address.
+        email: String,
+        /// An optional username.
+        username: Option<String>,
+        /// Make a superuser.
+        superuser: bool,
+        /// Mark verified.
+        verified: bool,
+        /// Extra roles.
+        roles: Vec<String>,
+    },
+}
+
+/// Parses the arguments after the program name.
+///
+/// # Errors
+/// A message with the usage.
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let mut args = args.iter();
+    match args.next().map(String::as_str) {
+        None | Some("serve") => Ok(Command::Serve),
+        Some("migrate") => Ok(Command::Migrate),
+        Some("create-user") => {
+            let (mut email, mut username, mut superuser, mut verified, mut roles) =
+                (None, None, false, false, Vec::new());
+            while let Some(arg) = args.next() {
+                match arg.as_str() {
+                    "--email" => email = args.next().cloned(),
+                    "--username" => username = args.next().cloned(),
+                    "--superuser" => superuser = true,
+                    "--verified" => verified = true,
+                    "--role" => roles.extend(args.next().cloned()),
+                    other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+                }
+            }
+            let email = email.ok_or_else(|| format!("--email is required\n{USAGE}"))?;
+            Ok(Command::CreateUser { email, username, superuser, verified, roles })
+        }
+        Some("-h" | "--help" | "help") => Err(USAGE.to_owned()),
+        Some(other) => Err(format!("unknown command {other:?}\n{USAGE}")),
+    }
+}
+
+/// Runs the command line; every subcommand runs pending migrations first.
+pub async fn main(args: Vec<String>) -> ExitCode {
+    let command = match parse(&args) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("configuration error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::init_tracing(settings.log_json);
+    let result = match command {
+        Command::Serve => serve(&settings).await,
+        Command::Migrate => stores::Backends::connect(&settings)
+            .await
+            .map(|_| {
+                println!("migrations are up to date");
+            })
+            .map_err(|err| err.to_string()),
+        Command::CreateUser { email, username, superuser, verified, roles } => {
+            create_user(&settings, &email, username.as_deref(), superuser, verified, roles).await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: &Settings) -> Result<(), String> {
+    let app = app::build(settings).await.map_err(|err| err.to_string())?;
+    let addr = SocketAddr::new(settings.host, settings.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|err| format!("cannot listen on {addr}: {err}"))?;
+    let local = listener.local_addr().map_err(|err| err.to_string())?;
+    tracing::info!(address = %local, "listening");
+    println!("listening on http://{local}");
+    axum::serve(
+        listener,
+        app.router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .map_err(|err| err.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn create_user(
+    settings: &Settings,
+    email: &str,
+    username: Option<&str>,
+    superuser: bool,
+    verified: bool,
+    roles: Vec<String>,
+) -> Result<(), String> {
+    let email = Email::parse(email).map_err(|err| err.to_string())?;
+    let username = username
+        .map(Username::parse)
+        .transpose()
+        .map_err(|err| err.to_string())?;
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .map_err(|err| format!("reading the password from standard input: {err}"))?;
+    let password = password.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        return Err("no password on standard input".into());
+    }
+    let (manager, _) = app::manager(settings).await.map_err(|err| err.to_string())?;
+    let user = manager
+        .create_user(
+            NewUser {
+                email,
+                password: Password::new(password),
+                username,
+                profile: Names::default(),
+            },
+            CreateOptions { superuser, verified, roles: Roles::from_iter(roles) },
+        )
+        .await
+        .map_err(|err| match err {
+            auth_core::AuthError::InvalidPassword(reason) => reason.reason(),
+            other => other.to_string(),
+        })?;
+    println!("created user {} ({})", user.id, user.email);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn commands_parse() {
+        assert_eq!(parse(&args(&[])).unwrap(), Command::Serve);
+        assert_eq!(parse(&args(&["migrate"])).unwrap(), Command::Migrate);
+        assert_eq!(
+            parse(&args(&["create-user", "--email", "a@b.co", "--superuser", "--role", "author", "--role", "reader"])).unwrap(),
+            Command::CreateUser {
+                email: "a@b.co".into(),
+                username: None,
+                superuser: true,
+                verified: false,
+                roles: vec!["author".into(), "reader".into()],
+            }
+        );
+        assert!(parse(&args(&["create-user"])).is_err());
+        assert!(parse(&args(&["dance"])).is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! The JWT keys: a secret, a generated development secret, or PEM key files.
+
+use std::io::Write;
+use std::path::Path;
+
+use auth_core::JwtKeys;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use rand::Rng;
+
+use crate::settings::{JwtKeySource, Settings};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The keys the settings ask for. In development without `JWT_SECRET_KEY`, a random secret is
+/// made once and kept in `DATA_DIR/jwt-secret`, so tokens survive restarts; a warning says
+/// so.
+///
+/// # Errors
+/// When a key file cannot be read or a secret is refused.
+pub fn load(settings: &Settings) -> Result<JwtKeys, BoxError> {
+    match &settings.jwt_keys {
+        JwtKeySource::Secret(secret) => Ok(JwtKeys::hmac(settings.jwt_algorithm, secret.as_bytes())?),
+        JwtKeySource::Files { private, public } => {
+            Ok(JwtKeys::from_pem_files(settings.jwt_algorithm, private, public)?)
+        }
+        JwtKeySource::Generated => {
+            let secret = development_secret(&settings.data_dir)?;
+            Ok(JwtKeys::hmac(settings.jwt_algorithm, secret.as_bytes())?)
+        }
+    }
+}
+
+fn development_secret(dir: &Path) -> Result<String, BoxError> {
+    let path = dir.join("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = STANDARD.encode(bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(&path)?.write_all(secret.as_bytes())?;
+    tracing::warn!(
+        path = %path.display(),
+        "no JWT_SECRET_KEY: generated a development secret and kept it in the data directory; set JWT_SECRET_KEY (and APP_ENV=production) before going live"
+    );
+    Ok(secret)
+}

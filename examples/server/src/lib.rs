@@ -1,0 +1,38 @@
+//! The reference server of the axum accounts workspace: every router of the HTTP contract,
+//! the HTML pages, the roles demo, health and the API reference, on SQLite by default or on
+//! Postgres and Redis.
+#![allow(missing_docs, unreachable_pub)]
+
+pub mod app;
+pub mod articles;
+pub mod cli;
+pub mod docs;
+pub mod health;
+pub mod keys;
+pub mod mail;
+pub mod pages;
+pub mod settings;
+pub mod stores;
+
+use serde::{Deserialize, Serialize};
+
+/// The reference server's profile fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Names {
+    /// The user's first name.
+    pub first_name: Option<String>,
+    /// The user's second name.
+    pub second_name: Option<String>,
+}
+
+/// Structured logs: text, or JSON with `LOG_FORMAT=json`; `RUST_LOG` filters.
+pub fn init_tracing(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

@@ -1,0 +1,280 @@
+//! The HTML pages, built on the cookie backend and the middleware: sign up, log in, account
+//! (with the session list and "log out everywhere"), log out, forgot / reset password, verify.
+//!
+//! Forms post to the JSON API with `fetch` from the same origin, so the cross-site check
+//! passes them and no token ever sits in a URL: mail links carry theirs in the fragment.
+
+use auth_axum::{AuthState, AuthUser, CurrentUser};
+use auth_core::Session;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use crate::Names;
+
+/// Escapes text for HTML.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}\
+form{display:grid;gap:.6rem}input,button{font:inherit;padding:.5rem}button{cursor:pointer}\
+.error{color:#b00020}.ok{color:#1b5e20}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;font-size:.9rem}\
+nav a{margin-right:1rem}";
+
+const SCRIPT: &str = r#"
+async function send(url, options) {
+  const response = await fetch(url, Object.assign({credentials: 'same-origin'}, options));
+  let body = null;
+  try { body = await response.json(); } catch (e) {}
+  return {status: response.status, body};
+}
+function explain(body) {
+  if (!body || body.detail === undefined) return 'Something went wrong.';
+  const d = body.detail;
+  if (typeof d === 'string') return d.replaceAll('_', ' ').toLowerCase();
+  if (Array.isArray(d)) return d.map(e => (e.loc || []).slice(1).join('.') + ': ' + e.msg).join('; ');
+  return d.reason || d.code;
+}
+function show(id, text, ok) {
+  const el = document.getElementById(id);
+  el.textContent = text;
+  el.className = ok ? 'ok' : 'error';
+}
+function fragmentToken() {
+  return new URLSearchParams(location.hash.slice(1)).get('token') || '';
+}
+"#;
+
+fn page(title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>{STYLE}</style><script>{SCRIPT}</script></head>\
+         <body><nav><a href=\"/\">Home</a><a href=\"/account\">Account</a><a href=\"/articles\">Articles</a><a href=\"/docs\">API</a></nav>\
+         <h1>{title}</h1>{body}</body></html>"
+    );
+    let mut response = Html(html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("DENY"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+/// Every page.
+pub fn routes<S: Clone + Send + Sync + 'static>(auth: AuthState) -> Router<S> {
+    Router::new()
+        .route("/", get(home))
+        .route("/register", get(register))
+        .route("/login", get(login))
+        .route("/account", get(account))
+        .route("/logout", get(logout))
+        .route("/forgot-password", get(forgot))
+        .route("/reset-password", get(reset))
+        .route("/verify", get(verify))
+        .with_state(auth)
+}
+
+async fn home(user: Option<CurrentUser>) -> Response {
+    let body = match user {
+        Some(_) => "<p>You are signed in. <a href=\"/account\">Your account</a>.</p>".to_owned(),
+        None => "<p><a href=\"/register\">Sign up</a> or <a href=\"/login\">log in</a>.</p>".to_owned(),
+    };
+    page("Accounts", &body)
+}
+
+async fn register() -> Response {
+    page(
+        "Sign up",
+        r#"<form id="f">
+<label>E-mail <input name="email" type="email" autocomplete="email" required></label>
+<label>Password <input name="password" type="password" autocomplete="new-password" minlength="8" required></label>
+<label>First name <input name="first_name" autocomplete="given-name"></label>
+<label>Second name <input name="second_name" autocomplete="family-name"></label>
+<button>Sign up</button><p id="msg"></p></form>
+<p>Already registered? <a href="/login">Log in</a>.</p>
+<script>
+document.getElementById('f').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  const data = Object.fromEntries(form.entries());
+  for (const k of ['first_name', 'second_name']) if (!data[k]) delete data[k];
+  const created = await send('/auth/register', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(data)});
+  if (created.status !== 201 && created.status !== 202) return show('msg', explain(created.body), false);
+  const login = await send('/auth/cookie/login', {method: 'POST', body: new URLSearchParams({username: data.email, password: data.password})});
+  if (login.status === 204) location.href = '/account';
+  else show('msg', 'Account created. ' + explain(login.body), login.status < 500);
+});
+</script>"#,
+    )
+}
+
+async fn login() -> Response {
+    page(
+        "Log in",
+        r#"<form id="f">
+<label>E-mail or username <input name="username" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button>Log in</button><p id="msg"></p></form>
+<p><a href="/forgot-password">Forgot your password?</a> · <a href="/register">Sign up</a></p>
+<script>
+document.getElementById('f').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const r = await send('/auth/cookie/login', {method: 'POST', body: new URLSearchParams(new FormData(e.target))});
+  if (r.status !== 204) return show('msg', explain(r.body), false);
+  const next = new URLSearchParams(location.search).get('next') || '/account';
+  location.href = next.startsWith('/') && !next.startsWith('//') ? next : '/account';
+});
+</script>"#,
+    )
+}
+
+fn session_row(session: &Session, current: &CurrentUser) -> String {
+    let this = session.id == current.session_id;
+    format!(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        escape(&session.created_at.date().to_string()),
+        escape(session.user_agent.as_deref().unwrap_or("unknown")),
+        escape(&session.ip.map(|ip| ip.to_string()).unwrap_or_default()),
+        if this {
+            "this device".to_owned()
+        } else {
+            format!("<button data-session=\"{}\">Revoke</button>", session.id)
+        },
+    )
+}
+
+async fn account(
+    State(auth): State<AuthState>,
+    current: CurrentUser,
+    AuthUser(user): AuthUser<Names>,
+) -> Response {
+    let sessions = match auth.manager::<Names>() {
+        Some(manager) => manager.list_sessions(user.id).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let rows: String = sessions.iter().map(|s| session_row(s, &current)).collect();
+    let name = [user.profile.first_name.as_deref(), user.profile.second_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let roles = user.roles.iter().collect::<Vec<_>>().join(", ");
+    page(
+        "Your account",
+        &format!(
+            r#"<p id="who">Signed in as <strong>{email}</strong>{name}.</p>
+<p>Roles: {roles}. Address {verified}.</p>
+<h2>Sessions</h2>
+<table><tr><th>Since</th><th>Device</th><th>IP</th><th></th></tr>{rows}</table>
+<p><button id="everywhere">Log out everywhere</button> <button id="logout">Log out</button></p><p id="msg"></p>
+<script>
+document.querySelectorAll('button[data-session]').forEach(b => b.addEventListener('click', async () => {{
+  const r = await send('/users/me/sessions/' + b.dataset.session, {{method: 'DELETE'}});
+  if (r.status === 204) b.closest('tr').remove(); else show('msg', explain(r.body), false);
+}}));
+document.getElementById('everywhere').addEventListener('click', async () => {{
+  await send('/users/me/sessions', {{method: 'DELETE'}});
+  location.href = '/login';
+}});
+document.getElementById('logout').addEventListener('click', async () => {{
+  await send('/auth/cookie/logout', {{method: 'POST'}});
+  location.href = '/login';
+}});
+</script>"#,
+            email = escape(user.email.as_str()),
+            name = if name.is_empty() { String::new() } else { format!(" ({})", escape(&name)) },
+            roles = escape(&roles),
+            verified = if user.is_verified { "verified" } else { "not verified yet" },
+        ),
+    )
+}
+
+async fn logout() -> Response {
+    page(
+        "Log out",
+        r#"<p><button id="out">Log out</button></p><p id="msg"></p>
+<script>
+document.getElementById('out').addEventListener('click', async () => {
+  const r = await send('/auth/cookie/logout', {method: 'POST'});
+  show('msg', r.status === 204 || r.status === 401 ? 'You are logged out.' : explain(r.body), r.status < 500);
+});
+</script>"#,
+    )
+}
+
+async fn forgot() -> Response {
+    page(
+        "Forgot your password?",
+        r#"<form id="f"><label>E-mail <input name="email" type="email" required></label>
+<button>Send me a reset link</button><p id="msg"></p></form>
+<script>
+document.getElementById('f').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const r = await send('/auth/forgot-password', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(Object.fromEntries(new FormData(e.target)))});
+  show('msg', r.status === 202 ? 'If that address has an account, a link is on its way.' : explain(r.body), r.status === 202);
+});
+</script>"#,
+    )
+}
+
+async fn reset() -> Response {
+    page(
+        "Choose a new password",
+        r#"<form id="f"><label>New password <input name="password" type="password" autocomplete="new-password" minlength="8" required></label>
+<button>Set password</button><p id="msg"></p></form>
+<script>
+document.getElementById('f').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const body = {token: fragmentToken(), password: new FormData(e.target).get('password')};
+  const r = await send('/auth/reset-password', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+  if (r.status === 200) { show('msg', 'Your password is changed. You can log in now.', true); history.replaceState(null, '', '/reset-password'); }
+  else show('msg', explain(r.body), false);
+});
+</script>"#,
+    )
+}
+
+async fn verify() -> Response {
+    page(
+        "Verify your address",
+        r#"<p id="msg">Verifying…</p>
+<script>
+(async () => {
+  const r = await send('/auth/verify', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({token: fragmentToken()})});
+  history.replaceState(null, '', '/verify');
+  show('msg', r.status === 200 ? 'Your address is verified.' : explain(r.body), r.status === 200);
+})();
+</script>"#,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+}

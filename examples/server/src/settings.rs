@@ -1,0 +1,323 @@
+//! The reference server's settings, from the environment and a `.env` file.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use auth_core::RateLimit;
+use ipnet::IpNet;
+use time::Duration;
+
+/// `development` (the default) or `production`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    /// Generates a JWT secret when none is given, and allows `COOKIE_SECURE=false`.
+    Development,
+    /// Refuses weak settings.
+    Production,
+}
+
+/// Where the JWT keys come from.
+#[derive(Debug, Clone)]
+pub enum JwtKeySource {
+    /// `JWT_SECRET_KEY`, as UTF-8 bytes.
+    Secret(String),
+    /// Development only: a random secret kept in the data directory.
+    Generated,
+    /// `JWT_PRIVATE_KEY_FILE` and `JWT_PUBLIC_KEY_FILE`, for RS256, ES256 and EdDSA.
+    Files {
+        /// The PEM private key.
+        private: PathBuf,
+        /// The PEM public key.
+        public: PathBuf,
+    },
+}
+
+/// Every setting of the reference server (README "Configuration").
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `APP_ENV`.
+    pub app_env: AppEnv,
+    /// `HOST` (127.0.0.1).
+    pub host: IpAddr,
+    /// `PORT` (8000).
+    pub port: u16,
+    /// `DATA_DIR` (`./data`): the SQLite file and the development JWT secret.
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL`, or one built from `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASS`,
+    /// `DB_NAME`; `None` means the embedded SQLite file.
+    pub database_url: Option<String>,
+    /// `REDIS_URL`: sessions and rate limits in Redis (`redis+cluster://` for a cluster).
+    pub redis_url: Option<String>,
+    /// `JWT_ALGORITHM` (HS256).
+    pub jwt_algorithm: auth_core::JwtAlgorithm,
+    /// The JWT keys.
+    pub jwt_keys: JwtKeySource,
+    /// `JWT_ISSUER` (`accounts`).
+    pub jwt_issuer: String,
+    /// `ACCESS_TOKEN_EXPIRE_MINUTES` (15).
+    pub access_lifetime: Duration,
+    /// `REFRESH_TOKEN_EXPIRE_DAYS` (14).
+    pub refresh_lifetime: Duration,
+    /// `COOKIE_SECURE` (true).
+    pub cookie_secure: bool,
+    /// `REQUIRE_VERIFICATION` (false).
+    pub require_verification: bool,
+    /// `PUBLIC_URL` (`http://HOST:PORT`): the base of links in mails.
+    pub public_url: String,
+    /// `MAIL_OUTBOX_DIR`: each mail written as a file.
+    pub mail_outbox_dir: Option<PathBuf>,
+    /// `SMTP_URL`: `smtp://user:pass@host:port` (`smtps://` for TLS).
+    pub smtp_url: Option<String>,
+    /// `MAIL_FROM` (`Accounts <no-reply@localhost>`).
+    pub mail_from: String,
+    /// `RATE_LIMIT_LOGIN_ACCOUNT` (`10/15m`).
+    pub rate_login_account: RateLimit,
+    /// `RATE_LIMIT_LOGIN_IP` (`100/15m`).
+    pub rate_login_ip: RateLimit,
+    /// `RATE_LIMIT_REGISTER_IP` (`20/1h`).
+    pub rate_register_ip: RateLimit,
+    /// `RATE_LIMIT_FORGOT_ACCOUNT` (`3/1h`).
+    pub rate_forgot_account: RateLimit,
+    /// `RATE_LIMIT_TOKEN_IP` (`30/1m`).
+    pub rate_token_ip: RateLimit,
+    /// `ALLOWED_ORIGINS`: comma-separated.
+    pub allowed_origins: Vec<String>,
+    /// `TRUSTED_PROXIES`: comma-separated addresses or networks.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `LOG_FORMAT`: `text` (default) or `json`.
+    pub log_json: bool,
+}
+
+/// A setting that is wrong, with how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {problem}. {fix}")]
+pub struct SettingsError {
+    setting: &'static str,
+    problem: String,
+    fix: String,
+}
+
+impl SettingsError {
+    fn new(setting: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            setting,
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// Secrets that ship in examples and tutorials; refused outside development.
+const DEFAULT_SECRETS: &[&str] = &[
+    "secret",
+    "changeme",
+    "change-me",
+    "SECRET",
+    "your-secret-key",
+    "replace me with 32+ random bytes!!",
+];
+
+impl Settings {
+    /// Reads `.env` (if present) and then the environment.
+    ///
+    /// # Errors
+    /// A [`SettingsError`] naming the setting and how to fix it.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        // A missing .env is fine; a malformed one is reported.
+        if let Err(err) = dotenvy::dotenv()
+            && !err.not_found()
+        {
+            return Err(SettingsError::new(".env", err.to_string(), "Fix the line it names."));
+        }
+        Self::from_map(&std::env::vars().collect())
+    }
+
+    /// Reads the settings from a map of variables (tests use this).
+    ///
+    /// # Errors
+    /// A [`SettingsError`] naming the setting and how to fix it.
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, SettingsError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let flag = |name: &'static str, default: bool| -> Result<bool, SettingsError> {
+            match get(name).map(|v| v.to_ascii_lowercase()) {
+                None => Ok(default),
+                Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+                Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+                Some(v) => Err(SettingsError::new(name, format!("{v:?} is not a boolean"), "Use true or false.")),
+            }
+        };
+        let number = |name: &'static str, default: i64| -> Result<i64, SettingsError> {
+            get(name).map_or(Ok(default), |v| {
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| SettingsError::new(name, format!("{v:?} is not a positive whole number"), "Use a number like 15."))
+            })
+        };
+        let limit = |name: &'static str, default: &str| -> Result<RateLimit, SettingsError> {
+            get(name)
+                .unwrap_or_else(|| default.to_owned())
+                .parse()
+                .map_err(|err| SettingsError::new(name, format!("{err}"), format!("Use COUNT/WINDOW, like {default}.")))
+        };
+
+        let app_env = match get("APP_ENV").as_deref() {
+            None | Some("development") | Some("dev") => AppEnv::Development,
+            Some("production") | Some("prod") => AppEnv::Production,
+            Some(other) => {
+                return Err(SettingsError::new("APP_ENV", format!("{other:?} is unknown"), "Use development or production."));
+            }
+        };
+        let host: IpAddr = get("HOST").unwrap_or_else(|| "127.0.0.1".into()).parse().map_err(|_| {
+            SettingsError::new("HOST", "not an IP address", "Use an address such as 127.0.0.1 or 0.0.0.0.")
+        })?;
+        let port: u16 = get("PORT").unwrap_or_else(|| "8000".into()).parse().map_err(|_| {
+            SettingsError::new("PORT", "not a port number", "Use a number from 1 to 65535, or 0 for any free port.")
+        })?;
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => Some(url),
+            None => get("DB_HOST").map(|db_host| {
+                let user = get("DB_USER").unwrap_or_else(|| "postgres".into());
+                let pass = get("DB_PASS").map(|p| format!(":{}", percent(&p))).unwrap_or_default();
+                let db_port = get("DB_PORT").unwrap_or_else(|| "5432".into());
+                let name = get("DB_NAME").unwrap_or_else(|| "postgres".into());
+                format!("postgres://{}{pass}@{db_host}:{db_port}/{name}", percent(&user))
+            }),
+        };
+        let jwt_algorithm: auth_core::JwtAlgorithm = get("JWT_ALGORITHM")
+            .unwrap_or_else(|| "HS256".into())
+            .parse()
+            .map_err(|_| SettingsError::new("JWT_ALGORITHM", "unknown algorithm", "Use HS256, HS384, HS512, RS256, ES256 or EdDSA."))?;
+        let jwt_keys = if jwt_algorithm.is_hmac() {
+            match get("JWT_SECRET_KEY") {
+                Some(secret) => {
+                    if app_env == AppEnv::Production {
+                        if DEFAULT_SECRETS.contains(&secret.as_str()) {
+                            return Err(SettingsError::new("JWT_SECRET_KEY", "is a well-known default", "Generate one: openssl rand -base64 48"));
+                        }
+                        if secret.len() < 32 {
+                            return Err(SettingsError::new("JWT_SECRET_KEY", format!("is {} bytes; at least 32 are needed", secret.len()), "Generate one: openssl rand -base64 48"));
+                        }
+                    }
+                    JwtKeySource::Secret(secret)
+                }
+                None if app_env == AppEnv::Development => JwtKeySource::Generated,
+                None => {
+                    return Err(SettingsError::new("JWT_SECRET_KEY", "is missing (APP_ENV=production)", "Set it to 32 or more random bytes: openssl rand -base64 48"));
+                }
+            }
+        } else {
+            match (get("JWT_PRIVATE_KEY_FILE"), get("JWT_PUBLIC_KEY_FILE")) {
+                (Some(private), Some(public)) => JwtKeySource::Files { private: private.into(), public: public.into() },
+                _ => {
+                    return Err(SettingsError::new("JWT_PRIVATE_KEY_FILE", format!("{jwt_algorithm} needs a key pair"), "Set JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE to PEM files."));
+                }
+            }
+        };
+        let cookie_secure = flag("COOKIE_SECURE", true)?;
+        if app_env == AppEnv::Production && !cookie_secure {
+            return Err(SettingsError::new("COOKIE_SECURE", "is false (APP_ENV=production)", "Serve over HTTPS and remove COOKIE_SECURE=false."));
+        }
+        let public_url = get("PUBLIC_URL").unwrap_or_else(|| format!("http://{host}:{port}"));
+        let list = |name: &str| -> Vec<String> {
+            get(name)
+                .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default()
+        };
+        let trusted_proxies = list("TRUSTED_PROXIES")
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| SettingsError::new("TRUSTED_PROXIES", format!("{entry:?} is not an address or network"), "Use addresses or networks like 10.0.0.0/8, separated by commas."))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            app_env,
+            host,
+            port,
+            data_dir: get("DATA_DIR").unwrap_or_else(|| "data".into()).into(),
+            database_url,
+            redis_url: get("REDIS_URL"),
+            jwt_algorithm,
+            jwt_keys,
+            jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "accounts".into()),
+            access_lifetime: Duration::minutes(number("ACCESS_TOKEN_EXPIRE_MINUTES", 15)?),
+            refresh_lifetime: Duration::days(number("REFRESH_TOKEN_EXPIRE_DAYS", 14)?),
+            cookie_secure,
+            require_verification: flag("REQUIRE_VERIFICATION", false)?,
+            public_url,
+            mail_outbox_dir: get("MAIL_OUTBOX_DIR").map(PathBuf::from),
+            smtp_url: get("SMTP_URL"),
+            mail_from: get("MAIL_FROM").unwrap_or_else(|| "Accounts <no-reply@localhost>".into()),
+            rate_login_account: limit("RATE_LIMIT_LOGIN_ACCOUNT", "10/15m")?,
+            rate_login_ip: limit("RATE_LIMIT_LOGIN_IP", "100/15m")?,
+            rate_register_ip: limit("RATE_LIMIT_REGISTER_IP", "20/1h")?,
+            rate_forgot_account: limit("RATE_LIMIT_FORGOT_ACCOUNT", "3/1h")?,
+            rate_token_ip: limit("RATE_LIMIT_TOKEN_IP", "30/1m")?,
+            allowed_origins: list("ALLOWED_ORIGINS"),
+            trusted_proxies,
+            log_json: get("LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
+        })
+    }
+}
+
+/// Percent-encodes a user name or password for a connection URL.
+fn percent(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_development_setup() {
+        let settings = Settings::from_map(&HashMap::new()).unwrap();
+        assert_eq!(settings.app_env, AppEnv::Development);
+        assert_eq!(settings.port, 8000);
+        assert!(settings.database_url.is_none() && settings.redis_url.is_none());
+        assert!(matches!(settings.jwt_keys, JwtKeySource::Generated));
+        assert!(settings.cookie_secure);
+        assert_eq!(settings.access_lifetime, Duration::minutes(15));
+    }
+
+    #[test]
+    fn production_refuses_weak_settings_and_says_how_to_fix_them() {
+        let err = Settings::from_map(&vars(&[("APP_ENV", "production")])).unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET_KEY") && err.to_string().contains("openssl rand"));
+        let err = Settings::from_map(&vars(&[("APP_ENV", "production"), ("JWT_SECRET_KEY", "short")])).unwrap_err();
+        assert!(err.to_string().contains("at least 32"));
+        let err = Settings::from_map(&vars(&[("APP_ENV", "production"), ("JWT_SECRET_KEY", "changeme")])).unwrap_err();
+        assert!(err.to_string().contains("default"));
+        let strong = "0123456789abcdef0123456789abcdef-strong";
+        let err = Settings::from_map(&vars(&[("APP_ENV", "production"), ("JWT_SECRET_KEY", strong), ("COOKIE_SECURE", "false")])).unwrap_err();
+        assert!(err.to_string().contains("COOKIE_SECURE"));
+        Settings::from_map(&vars(&[("APP_ENV", "production"), ("JWT_SECRET_KEY", strong)])).unwrap();
+    }
+
+    #[test]
+    fn database_url_is_built_from_parts() {
+        let settings = Settings::from_map(&vars(&[("DB_HOST", "db"), ("DB_USER", "app"), ("DB_PASS", "p@ss"), ("DB_NAME", "accounts")])).unwrap();
+        assert_eq!(settings.database_url.as_deref(), Some("postgres://app:p%40ss@db:5432/accounts"));
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        for (name, value) in [("PORT", "x"), ("RATE_LIMIT_LOGIN_IP", "lots"), ("COOKIE_SECURE", "maybe"), ("TRUSTED_PROXIES", "nope"), ("JWT_ALGORITHM", "none")] {
+            let err = Settings::from_map(&vars(&[(name, value)])).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
+    }
+}
