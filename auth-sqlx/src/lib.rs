@@ -57,9 +57,9 @@
 //! # }
 //! ```
 //!
-//! Call [`SessionStore::sweep_expired`](auth_core::SessionStore::sweep_expired) now and then
-//! (an hourly task) to delete expired sessions; they are invisible from the moment they
-//! expire either way.
+//! Expired sessions are invisible from the moment they expire; [`spawn_sweeper`] deletes
+//! their rows in the background (it calls
+//! [`SessionStore::sweep_expired`](auth_core::SessionStore::sweep_expired) every period).
 //!
 //! ## Migrations beside the app's own
 //!
@@ -100,6 +100,11 @@
 //! | `sqlite` | no | [`SqliteUserStore`], [`SqliteSessionStore`], [`migrate_sqlite`], [`DbConfig::connect_sqlite`] (SQLite is compiled in) |
 //!
 //! The driver is re-exported as [`sqlx`], so an app uses the same version as the stores.
+//!
+//! **TLS** to Postgres (`sslmode=require`) needs one of sqlx's TLS features. This crate picks
+//! none, so that the app chooses its TLS stack; Cargo unifies features, so naming it in the
+//! app's own `Cargo.toml` turns it on here too:
+//! `sqlx = { version = "0.9", default-features = false, features = ["tls-rustls"] }`.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Without a database feature only the shared plumbing is compiled, and nothing uses it.
@@ -116,6 +121,7 @@ mod row;
 mod sessions;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod sweeper;
 mod users;
 
 pub use sqlx;
@@ -130,4 +136,5 @@ pub use sessions::SqlSessionStore;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::{SqliteSessionStore, SqliteUserStore, migrate_sqlite};
+pub use sweeper::spawn_sweeper;
 pub use users::SqlUserStore;

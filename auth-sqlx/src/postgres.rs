@@ -5,7 +5,7 @@ use std::str::FromStr;
 use auth_core::BoxError;
 use sqlx::error::DatabaseError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgQueryResult};
-use sqlx::{Executor, Pool, Postgres};
+use sqlx::{Connection, Executor, Pool, Postgres};
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::config::{DbConfig, Source};
@@ -47,13 +47,13 @@ const MIGRATIONS: &[EmbeddedMigration] = &[EmbeddedMigration {
 /// [`Error::Connect`] when the database cannot be reached; [`Error::Migrate`] when a
 /// migration fails (it is then rolled back, and the next start-up tries again).
 pub async fn migrate_postgres(pool: &PgPool) -> Result<(), Error> {
-    let mut conn = pool.acquire().await.map_err(Error::Connect)?;
-    let result = migrate::migrator(MIGRATIONS).run(&mut *conn).await;
-    if result.is_err() {
-        // A failed run may leave the session's advisory lock held: never hand this connection
-        // back to the pool, where it would block the next migrator forever.
-        conn.close_on_drop();
-    }
+    // A connection of its own, taken out of the pool: the migrator holds a session-level
+    // advisory lock, and if the run fails or is cancelled halfway, closing this connection is
+    // what releases it. Back in the pool, it would block every later migrator.
+    let mut conn = pool.acquire().await.map_err(Error::Connect)?.detach();
+    let result = migrate::migrator(MIGRATIONS).run(&mut conn).await;
+    // Closing only says goodbye politely; the lock is gone with the socket either way.
+    let _ = conn.close().await;
     result.map_err(Error::Migrate)
 }
 

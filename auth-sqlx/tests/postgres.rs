@@ -103,7 +103,7 @@ impl Schema {
 
     async fn pool(&self) -> PgPool {
         let pool = DbConfig::new(self.url())
-            .with_max_connections(8)
+            .with_max_connections(5)
             .connect_postgres()
             .await
             .unwrap();
@@ -296,6 +296,31 @@ async fn a_corrupt_profile_is_a_backend_error() {
         .unwrap();
     let result: Result<Option<auth_core::User<TestProfile>>, _> = users.get(user.id).await;
     assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn races_on_thirty_connections_still_have_one_winner() {
+    // The suite's races, with enough connections that most of the hundred contenders really
+    // are inside Postgres at the same time.
+    let schema = Schema::create().await;
+    let pool = DbConfig::new(schema.url())
+        .with_max_connections(30)
+        .connect_postgres()
+        .await
+        .unwrap();
+    migrate_postgres(&pool).await.unwrap();
+    let users = PgUserStore::new(pool.clone());
+    let sessions = PgSessionStore::new(pool);
+    for _ in 0..3 {
+        auth_core::conformance::users::concurrent_registrations_of_one_email_have_one_winner(
+            &users,
+        )
+        .await;
+        auth_core::conformance::sessions::concurrent_rotations_with_one_token_have_one_winner(
+            &sessions,
+        )
+        .await;
+    }
 }
 
 #[test]
