@@ -10,16 +10,20 @@
 
 mod common;
 
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use auth_core::conformance::sessions::sample_session;
 use auth_core::conformance::users::sample_user;
 use auth_core::conformance::{TestProfile, now_seconds, unique_tag};
 use auth_core::{SessionStore, StoreError, UserId, UserQuery, UserStore};
-use auth_sqlx::sqlx::postgres::PgPool;
+use auth_sqlx::sqlx::postgres::{PgConnectOptions, PgPool};
 use auth_sqlx::sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use auth_sqlx::{DbConfig, PgSessionStore, PgUserStore, migrate_postgres};
 use common::Fixture;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 
 const TEST_DATABASE: &str = "auth_sqlx_test";
 
@@ -283,6 +287,107 @@ async fn stores_recover_when_the_server_drops_their_connections() {
     assert_eq!(page.total, 1);
 }
 
+/// A TCP forwarder to the Postgres server that the test can take down and bring back on the
+/// same port: a database outage, as the pool sees it.
+struct Outage {
+    port: u16,
+    target: String,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Outage {
+    async fn new(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let outage = Self {
+            port,
+            target,
+            tasks: Arc::default(),
+        };
+        outage.serve(listener);
+        outage
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let target = self.target.clone();
+        let tasks = self.tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let target = target.clone();
+                let pipe = tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                tasks.lock().unwrap().push(pipe);
+            }
+        });
+        self.tasks.lock().unwrap().push(accept);
+    }
+
+    /// The server is gone: no new connections, and every open one cut.
+    fn down(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    /// The server is back, on the same port.
+    async fn up(&self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
+        self.serve(listener);
+    }
+}
+
+/// `url` pointing at `host_port` instead of its own server.
+fn with_authority(url: &str, host_port: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let user = authority
+        .rsplit_once('@')
+        .map(|(user, _)| format!("{user}@"));
+    format!("{scheme}://{}{host_port}{path}", user.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_are_unavailable_while_the_server_is_down_and_recover_when_it_is_back() {
+    let schema = Schema::create().await;
+    let direct = PgConnectOptions::from_str(&admin_url()).unwrap();
+    let target = format!("{}:{}", direct.get_host(), direct.get_port());
+    let outage = Outage::new(target).await;
+    let url = with_authority(&schema.url(), &format!("127.0.0.1:{}", outage.port));
+    let pool = DbConfig::new(url)
+        .with_max_connections(3)
+        .with_acquire_timeout(Duration::from_secs(1))
+        .connect_postgres()
+        .await
+        .unwrap();
+    migrate_postgres(&pool).await.unwrap();
+    let users = PgUserStore::new(pool.clone());
+    let sessions = PgSessionStore::new(pool);
+    let user = sample_user(&unique_tag());
+    users.create(&user).await.unwrap();
+
+    outage.down();
+    let during: Result<Option<auth_core::User<TestProfile>>, _> = users.get(user.id).await;
+    assert!(
+        matches!(during, Err(StoreError::Unavailable(_))),
+        "{during:?}"
+    );
+    let session = sample_session(user.id, now_seconds());
+    let during = sessions.create(&session).await;
+    assert!(
+        matches!(during, Err(StoreError::Unavailable(_))),
+        "{during:?}"
+    );
+
+    outage.up().await;
+    let after: Option<auth_core::User<TestProfile>> = users.get(user.id).await.unwrap();
+    assert_eq!(after.map(|u| u.id), Some(user.id));
+    sessions.create(&session).await.unwrap();
+    outage.down();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_profile_is_a_backend_error() {
     let schema = Schema::create().await;
@@ -334,4 +439,12 @@ fn urls_get_their_database_and_parameters_replaced() {
         "postgres://u@h/t?sslmode=disable&a=1"
     );
     assert_eq!(with_database("postgres://u@h", "t", ""), "postgres://u@h/t");
+    assert_eq!(
+        with_authority("postgres://u:p@h:5432/db?x=1", "127.0.0.1:9"),
+        "postgres://u:p@127.0.0.1:9/db?x=1"
+    );
+    assert_eq!(
+        with_authority("postgres://h", "127.0.0.1:9"),
+        "postgres://127.0.0.1:9"
+    );
 }
