@@ -3,7 +3,7 @@
 
 use auth_core::StoreError;
 use sqlx::error::BoxDynError;
-use sqlx::{Database, Pool};
+use sqlx::{Arguments as _, Database, Pool};
 use time::OffsetDateTime;
 
 use crate::dialect::{Binds, Dialect, Param};
@@ -37,14 +37,10 @@ impl<DB: Dialect> Sql<DB> {
 
     /// Binds a timestamp, in the dialect's representation.
     pub(crate) fn bind_time(mut self, time: OffsetDateTime) -> Self {
-        if let Ok(arguments) = &mut self.arguments {
-            let added = DB::encode_time(time).and_then(|stored| {
-                sqlx::Arguments::add(arguments, stored)
-                    .map_err(|err| -> auth_core::BoxError { err })
-            });
-            if let Err(err) = added {
-                self.arguments = Err(err);
-            }
+        if let Ok(arguments) = &mut self.arguments
+            && let Err(err) = DB::encode_time(time).and_then(|stored| arguments.add(stored))
+        {
+            self.arguments = Err(err);
         }
         self
     }

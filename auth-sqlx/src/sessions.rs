@@ -33,7 +33,9 @@ const IS_LIVE: &str = "SELECT 1 FROM auth_sessions WHERE id = $1 AND live_until 
 // write lock (SQLite) makes it atomic. Of many concurrent rotations with one token, the first
 // to lock the row swaps the digest; Postgres re-checks the others' WHERE against the row as
 // the winner left it, where the old digest no longer matches, so they change nothing. The new
-// idle expiry is capped at the absolute one.
+// idle expiry is capped at the absolute one. The database compares digests in variable time,
+// which is harmless here: timing could at most reveal a prefix of a SHA-256 digest of a
+// 256-bit secret, which brings no one closer to a token that hashes to it.
 const ROTATE: &str = concat!(
     "UPDATE auth_sessions SET refresh_hash = $3, access_hash = $4, last_used_at = $5, \
      idle_expires_at = CASE WHEN $6 < expires_at THEN $6 ELSE expires_at END \

@@ -428,6 +428,23 @@ async fn races_on_thirty_connections_still_have_one_winner() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn times_keep_microseconds() {
+    let schema = Schema::create().await;
+    let pool = schema.pool().await;
+    let now = now_seconds() + time::Duration::microseconds(123_456);
+    let sessions = PgSessionStore::new(pool.clone());
+    let session = sample_session(UserId::new(), now);
+    sessions.create(&session).await.unwrap();
+    assert_eq!(sessions.get(session.id, now).await.unwrap(), Some(session));
+    let users = PgUserStore::new(pool);
+    let mut user = sample_user(&unique_tag());
+    user.created_at = now;
+    users.create(&user).await.unwrap();
+    let loaded: auth_core::User<TestProfile> = users.get(user.id).await.unwrap().unwrap();
+    assert_eq!(loaded.created_at, now);
+}
+
 #[test]
 fn urls_get_their_database_and_parameters_replaced() {
     assert_eq!(

@@ -177,13 +177,19 @@ async fn a_file_that_cannot_be_created_is_a_connect_error() {
 }
 
 #[tokio::test]
-async fn session_times_keep_microseconds() {
+async fn times_keep_microseconds() {
     let pool = memory_pool().await;
-    let sessions = SqliteSessionStore::new(pool);
     let now = now_seconds() + time::Duration::microseconds(123_456);
+    let sessions = SqliteSessionStore::new(pool.clone());
     let session = sample_session(auth_core::UserId::new(), now);
     sessions.create(&session).await.unwrap();
     assert_eq!(sessions.get(session.id, now).await.unwrap(), Some(session));
+    let users = SqliteUserStore::new(pool);
+    let mut user = sample_user(&unique_tag());
+    user.created_at = now;
+    users.create(&user).await.unwrap();
+    let loaded: User<TestProfile> = users.get(user.id).await.unwrap().unwrap();
+    assert_eq!(loaded.created_at, now);
 }
 
 #[tokio::test]
