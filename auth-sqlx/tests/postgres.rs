@@ -445,6 +445,29 @@ async fn times_keep_microseconds() {
     assert_eq!(loaded.created_at, now);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_are_unavailable_and_bad_statements_are_not() {
+    use auth_sqlx::Dialect;
+    use auth_sqlx::sqlx::Postgres;
+
+    let mut conn = connect(&admin_url()).await;
+    conn.execute("SET statement_timeout = 10").await.unwrap();
+    let timeout = auth_sqlx::sqlx::query("SELECT pg_sleep(1)")
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    let timeout = timeout.as_database_error().unwrap();
+    assert_eq!(timeout.code().as_deref(), Some("57014"));
+    assert!(<Postgres as Dialect>::is_unavailable(timeout));
+    let syntax = auth_sqlx::sqlx::query("SELEC 1")
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    assert!(!<Postgres as Dialect>::is_unavailable(
+        syntax.as_database_error().unwrap()
+    ));
+}
+
 #[test]
 fn urls_get_their_database_and_parameters_replaced() {
     assert_eq!(
