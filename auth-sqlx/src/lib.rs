@@ -18,12 +18,13 @@
 //! Connect, migrate, and hand the stores to the [`UserManager`](auth_core::UserManager):
 //!
 //! ```no_run
+//! # #[cfg(feature = "postgres")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use auth_core::{JwtAlgorithm, JwtCodec, JwtKeys, NoProfile, UserManager};
 //! use auth_sqlx::{DbConfig, PgSessionStore, PgUserStore, migrate_postgres};
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // DATABASE_URL=postgres://app:secret@localhost/app, or DB_HOST=... and friends.
 //! let pool = DbConfig::from_env()?.connect_postgres().await?;
 //! // At every start-up; safe from several instances at once.
@@ -39,15 +40,18 @@
 //! # let _ = manager;
 //! # Ok(())
 //! # }
+//! # #[cfg(not(feature = "postgres"))]
+//! # fn main() {}
 //! ```
 //!
 //! The same with SQLite, as the reference server does when nothing is configured:
 //!
 //! ```no_run
-//! use auth_sqlx::{DbConfig, SqliteSessionStore, SqliteUserStore, migrate_sqlite};
-//!
+//! # #[cfg(feature = "sqlite")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), auth_sqlx::Error> {
+//! use auth_sqlx::{DbConfig, SqliteSessionStore, SqliteUserStore, migrate_sqlite};
+//!
 //! let pool = DbConfig::from_env_or("sqlite://auth.db")?.connect_sqlite().await?;
 //! migrate_sqlite(&pool).await?;
 //! let users = SqliteUserStore::new(pool.clone());
@@ -55,6 +59,8 @@
 //! # let _ = (users, sessions);
 //! # Ok(())
 //! # }
+//! # #[cfg(not(feature = "sqlite"))]
+//! # fn main() {}
 //! ```
 //!
 //! Expired sessions are invisible from the moment they expire; [`spawn_sweeper`] deletes

@@ -18,13 +18,14 @@ use crate::error::Error;
 /// aborted. With several instances, each may run a sweeper: the sweeps are idempotent.
 ///
 /// ```no_run
+/// # #[cfg(feature = "sqlite")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), auth_sqlx::Error> {
 /// use std::sync::Arc;
 /// use std::time::Duration;
 /// use auth_core::SystemClock;
 /// use auth_sqlx::{DbConfig, SqliteSessionStore, migrate_sqlite, spawn_sweeper};
 ///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), auth_sqlx::Error> {
 /// let pool = DbConfig::new("sqlite://auth.db").connect_sqlite().await?;
 /// migrate_sqlite(&pool).await?;
 /// let sessions = Arc::new(SqliteSessionStore::new(pool));
@@ -32,6 +33,8 @@ use crate::error::Error;
 /// # sweeper.abort();
 /// # Ok(())
 /// # }
+/// # #[cfg(not(feature = "sqlite"))]
+/// # fn main() {}
 /// ```
 ///
 /// # Errors
