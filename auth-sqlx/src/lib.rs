@@ -1,1 +1,146 @@
-//! Skeleton: see the workspace README.
+//! # auth-sqlx
+//!
+//! Users and sessions of the axum accounts workspace in **Postgres** (production) or
+//! **SQLite** (the embedded default: nothing to install). Both behave exactly like
+//! `auth_core`'s in-memory reference stores, pass the same `auth_core::conformance` suite,
+//! and keep every row through restarts.
+//!
+//! - [`PgUserStore`], [`PgSessionStore`], [`SqliteUserStore`], [`SqliteSessionStore`]: the
+//!   `auth_core` [`UserStore`](auth_core::UserStore) and
+//!   [`SessionStore`](auth_core::SessionStore) traits, written once ([`SqlUserStore`],
+//!   [`SqlSessionStore`]) over the same SQL for both databases.
+//! - Embedded migrations, one call each: [`migrate_postgres`], [`migrate_sqlite`].
+//! - [`DbConfig`]: `DATABASE_URL`, or `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASS`, `DB_NAME`,
+//!   and the pool's settings.
+//!
+//! ## Quick start
+//!
+//! Connect, migrate, and hand the stores to the [`UserManager`](auth_core::UserManager):
+//!
+//! ```no_run
+//! # #[cfg(feature = "postgres")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use auth_core::{JwtAlgorithm, JwtCodec, JwtKeys, NoProfile, UserManager};
+//! use auth_sqlx::{DbConfig, PgSessionStore, PgUserStore, migrate_postgres};
+//!
+//! // DATABASE_URL=postgres://app:secret@localhost/app, or DB_HOST=... and friends.
+//! let pool = DbConfig::from_env()?.connect_postgres().await?;
+//! // At every start-up; safe from several instances at once.
+//! migrate_postgres(&pool).await?;
+//!
+//! let keys = JwtKeys::hmac(JwtAlgorithm::HS256, b"replace me with 32+ random bytes!!")?;
+//! let manager = UserManager::<NoProfile>::builder(
+//!     Arc::new(PgUserStore::new(pool.clone())),
+//!     Arc::new(PgSessionStore::new(pool)),
+//!     JwtCodec::new(keys, "my-app"),
+//! )
+//! .build();
+//! # let _ = manager;
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "postgres"))]
+//! # fn main() {}
+//! ```
+//!
+//! The same with SQLite, as the reference server does when nothing is configured:
+//!
+//! ```no_run
+//! # #[cfg(feature = "sqlite")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), auth_sqlx::Error> {
+//! use auth_sqlx::{DbConfig, SqliteSessionStore, SqliteUserStore, migrate_sqlite};
+//!
+//! let pool = DbConfig::from_env_or("sqlite://auth.db")?.connect_sqlite().await?;
+//! migrate_sqlite(&pool).await?;
+//! let users = SqliteUserStore::new(pool.clone());
+//! let sessions = SqliteSessionStore::new(pool);
+//! # let _ = (users, sessions);
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "sqlite"))]
+//! # fn main() {}
+//! ```
+//!
+//! Expired sessions are invisible from the moment they expire; [`spawn_sweeper`] deletes
+//! their rows in the background (it calls
+//! [`SessionStore::sweep_expired`](auth_core::SessionStore::sweep_expired) every period).
+//!
+//! ## Migrations beside the app's own
+//!
+//! Our tables are `auth_users` and `auth_sessions`, and our applied migrations are recorded in
+//! `_auth_sqlx_migrations`, not in sqlx's default `_sqlx_migrations`. So the app keeps its
+//! own `sqlx::migrate!()` or `sqlx migrate run` untouched, and runs ours with one more call;
+//! neither migrator sees the other's versions, and they may run in either order. To keep our
+//! tables in a Postgres schema of their own, connect with a `search_path`
+//! (`?options=-c%20search_path%3Dauth`) after creating the schema.
+//!
+//! ## Schema
+//!
+//! - `auth_users`: id, e-mail and its case-insensitive key (unique), username and its key
+//!   (unique, nullable), password hash, the three flags, roles (JSON array), the app's
+//!   profile (JSON object: adding an optional field needs no migration), created/updated
+//!   times. The keys are [`Email::key`](auth_core::Email::key) and
+//!   [`Username::key`](auth_core::Username::key), so uniqueness and lookups agree with the
+//!   in-memory store, whatever the database's locale.
+//! - `auth_sessions`: id, user id (indexed with the creation time), refresh and access token
+//!   digests, the four times, and `live_until`, the earlier expiry (indexed for the sweep),
+//!   user agent and IP. No foreign key to `auth_users`, so either store can be used alone.
+//!
+//! ## Failures
+//!
+//! A unique violation on the e-mail address or username is
+//! [`StoreError::Conflict`](auth_core::StoreError::Conflict); a database that is down,
+//! unreachable or overloaded is [`StoreError::Unavailable`](auth_core::StoreError::Unavailable)
+//! after the pool's acquire timeout (5 s by default), so requests fail closed instead of
+//! hanging; anything else is [`StoreError::Backend`](auth_core::StoreError::Backend). The
+//! driver's error is kept as the source. Nothing panics. Once the database is back, the pool
+//! replaces dead connections and the stores work again without a restart.
+//!
+//! ## Features
+//!
+//! | feature | default | what it turns on |
+//! |---|---|---|
+//! | `postgres` | no | [`PgUserStore`], [`PgSessionStore`], [`migrate_postgres`], [`DbConfig::connect_postgres`] |
+//! | `sqlite` | no | [`SqliteUserStore`], [`SqliteSessionStore`], [`migrate_sqlite`], [`DbConfig::connect_sqlite`] (SQLite is compiled in) |
+//!
+//! The driver is re-exported as [`sqlx`], so an app uses the same version as the stores.
+//!
+//! **TLS** to Postgres (`sslmode=require`) needs one of sqlx's TLS features. This crate picks
+//! none, so that the app chooses its TLS stack; Cargo unifies features, so naming it in the
+//! app's own `Cargo.toml` turns it on here too:
+//! `sqlx = { version = "0.9", default-features = false, features = ["tls-rustls"] }`.
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// Without a database feature only the shared plumbing is compiled, and nothing uses it.
+#![cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
+
+mod config;
+mod dialect;
+mod error;
+mod migrate;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod query;
+mod row;
+mod sessions;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+mod sweeper;
+mod users;
+
+pub use sqlx;
+
+pub use config::{DbConfig, DbKind};
+pub use dialect::Dialect;
+pub use error::Error;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{PgSessionStore, PgUserStore, migrate_postgres};
+pub use sessions::SqlSessionStore;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sqlite::{SqliteSessionStore, SqliteUserStore, migrate_sqlite};
+pub use sweeper::spawn_sweeper;
+pub use users::SqlUserStore;

@@ -1,0 +1,229 @@
+//! [`Dialect`]: the little that differs between Postgres and SQLite.
+//!
+//! The stores' SQL is the same text for both databases (`$1` placeholders, `RETURNING`,
+//! `LIKE ... ESCAPE` and `CASE` work in both), so the stores are written once, generic over the
+//! database. What is left over lives here, behind a sealed trait: how a timestamp is kept,
+//! which errors mean "unreachable", and the plumbing that lets generic code bind parameters and
+//! read columns without repeating sqlx's trait bounds at every use.
+
+use auth_core::BoxError;
+use serde_json::Value as JsonValue;
+use sqlx::error::{BoxDynError, DatabaseError};
+use sqlx::types::Json;
+use sqlx::{
+    Arguments, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A database the stores of this crate run on: [`sqlx::Postgres`] (feature `postgres`) or
+/// [`sqlx::Sqlite`] (feature `sqlite`).
+///
+/// Sealed: the stores' SQL is only known to be right for these two.
+pub trait Dialect:
+    Database<Arguments: IntoArguments<Self> + Binds, Row: Columns> + sealed::Sealed
+{
+    /// How a timestamp is kept: `timestamptz` in Postgres; in SQLite, integer microseconds
+    /// since the Unix epoch, because SQLite has no time type and compares text timestamps as
+    /// strings, which breaks on fractions of varying length.
+    type Time: for<'q> Encode<'q, Self>
+        + for<'r> Decode<'r, Self>
+        + Type<Self>
+        + Send
+        + Sync
+        + 'static;
+
+    /// A timestamp as the database keeps it, with microsecond precision.
+    ///
+    /// # Errors
+    /// When the time is outside the database's range.
+    #[doc(hidden)]
+    fn encode_time(time: OffsetDateTime) -> Result<Self::Time, BoxError>;
+
+    /// A stored timestamp back in UTC.
+    ///
+    /// # Errors
+    /// When the stored value is out of range (a corrupt row).
+    #[doc(hidden)]
+    fn decode_time(stored: Self::Time) -> Result<OffsetDateTime, BoxError>;
+
+    /// Whether a database error means that the database is unreachable, overloaded or going
+    /// away, rather than that the statement was wrong.
+    #[doc(hidden)]
+    fn is_unavailable(err: &dyn DatabaseError) -> bool;
+
+    /// How many rows a statement changed.
+    #[doc(hidden)]
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// The pool as an executor (`&Pool<DB>` is one for both databases, but saying so
+    /// generically takes a higher-ranked bound that every caller would have to repeat).
+    #[doc(hidden)]
+    fn executor(pool: &Pool<Self>) -> impl Executor<'_, Database = Self>;
+}
+
+/// A parameter of one of the few types the stores bind.
+#[derive(Debug)]
+#[doc(hidden)]
+pub enum Param {
+    /// An id.
+    Uuid(Uuid),
+    /// An optional id.
+    OptUuid(Option<Uuid>),
+    /// Text.
+    Text(String),
+    /// Optional text.
+    OptText(Option<String>),
+    /// A flag.
+    Bool(bool),
+    /// A number.
+    Int(i64),
+    /// Bytes (token digests).
+    Bytes(Vec<u8>),
+    /// Optional bytes.
+    OptBytes(Option<Vec<u8>>),
+    /// A JSON document (roles, profile).
+    Json(JsonValue),
+}
+
+/// Adding a [`Param`] to a database's argument list: implemented once, for every database
+/// whose driver encodes those types.
+#[allow(unreachable_pub)] // named in `Dialect`'s bounds, so `pub`; sealed, so unreachable
+pub trait Binds {
+    /// Adds one parameter.
+    ///
+    /// # Errors
+    /// When the driver cannot encode the value.
+    fn push(&mut self, param: Param) -> Result<(), BoxDynError>;
+}
+
+impl<A> Binds for A
+where
+    A: Arguments,
+    Uuid: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    Option<Uuid>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    String: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    Option<String>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    bool: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    i64: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    Vec<u8>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    Option<Vec<u8>>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    Json<JsonValue>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+{
+    fn push(&mut self, param: Param) -> Result<(), BoxDynError> {
+        match param {
+            Param::Uuid(value) => self.add(value),
+            Param::OptUuid(value) => self.add(value),
+            Param::Text(value) => self.add(value),
+            Param::OptText(value) => self.add(value),
+            Param::Bool(value) => self.add(value),
+            Param::Int(value) => self.add(value),
+            Param::Bytes(value) => self.add(value),
+            Param::OptBytes(value) => self.add(value),
+            Param::Json(value) => self.add(Json(value)),
+        }
+    }
+}
+
+/// Reading columns of the few types the stores keep: implemented once, for every database
+/// whose driver decodes those types.
+#[allow(unreachable_pub)] // named in `Dialect`'s bounds, so `pub`; sealed, so unreachable
+pub trait Columns: Row {
+    /// An id column.
+    ///
+    /// # Errors
+    /// When the column is missing or of another type.
+    fn uuid(&self, column: &str) -> Result<Uuid, sqlx::Error>;
+    /// A text column.
+    ///
+    /// # Errors
+    /// As [`Columns::uuid`].
+    fn text(&self, column: &str) -> Result<String, sqlx::Error>;
+    /// A nullable text column.
+    ///
+    /// # Errors
+    /// As [`Columns::uuid`].
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
+    /// A flag column.
+    ///
+    /// # Errors
+    /// As [`Columns::uuid`].
+    fn flag(&self, column: &str) -> Result<bool, sqlx::Error>;
+    /// An integer column.
+    ///
+    /// # Errors
+    /// As [`Columns::uuid`].
+    fn int(&self, column: &str) -> Result<i64, sqlx::Error>;
+    /// A bytes column.
+    ///
+    /// # Errors
+    /// As [`Columns::uuid`].
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error>;
+    /// A nullable bytes column.
+    ///
+    /// # Errors
+    /// As [`Columns::uuid`].
+    fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, sqlx::Error>;
+    /// A JSON column.
+    ///
+    /// # Errors
+    /// As [`Columns::uuid`].
+    fn json(&self, column: &str) -> Result<JsonValue, sqlx::Error>;
+    /// A column of any other decodable type (the dialect's timestamps).
+    ///
+    /// # Errors
+    /// As [`Columns::uuid`].
+    fn other<T>(&self, column: &str) -> Result<T, sqlx::Error>
+    where
+        T: for<'r> Decode<'r, Self::Database> + Type<Self::Database>;
+}
+
+impl<R> Columns for R
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    Uuid: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    bool: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    i64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    Json<JsonValue>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn uuid(&self, column: &str) -> Result<Uuid, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn text(&self, column: &str) -> Result<String, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn flag(&self, column: &str) -> Result<bool, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn int(&self, column: &str) -> Result<i64, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn json(&self, column: &str) -> Result<JsonValue, sqlx::Error> {
+        self.try_get::<Json<JsonValue>, _>(column)
+            .map(|json| json.0)
+    }
+    fn other<T>(&self, column: &str) -> Result<T, sqlx::Error>
+    where
+        T: for<'r> Decode<'r, Self::Database> + Type<Self::Database>,
+    {
+        self.try_get(column)
+    }
+}
+
+pub(crate) mod sealed {
+    /// Keeps [`Dialect`](super::Dialect) to the databases of this crate.
+    #[allow(unreachable_pub)] // the sealed-trait pattern: public, unreachable on purpose
+    pub trait Sealed {}
+}

@@ -1,0 +1,87 @@
+//! Errors: this crate's own [`Error`] for connecting and migrating, and the mapping of driver
+//! errors to [`StoreError`] that both backends share.
+
+use auth_core::{StoreError, UniqueField};
+use sqlx::error::{DatabaseError, ErrorKind};
+
+use crate::dialect::Dialect;
+
+/// What connecting to the database or migrating it can fail with.
+///
+/// The store methods themselves answer [`StoreError`], as the `auth_core` traits require.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is missing or malformed; the message says which variable and why.
+    #[error("database misconfigured: {0}")]
+    Config(String),
+    /// The database could not be reached, or refused the connection.
+    #[error("cannot connect to the database")]
+    Connect(#[source] sqlx::Error),
+    /// Running the embedded migrations failed.
+    #[error("database migration failed")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+/// Maps a driver error of backend `DB` to the store error the traits promise.
+///
+/// - a unique violation on the e-mail or username key becomes [`StoreError::Conflict`], decided
+///   by the index that fired, never by a prior read;
+/// - failures to reach the database (I/O, TLS, pool timeout, a server shutting down, a busy
+///   SQLite file) become [`StoreError::Unavailable`], so callers answer 503 and fail closed;
+/// - everything else is [`StoreError::Backend`], with the driver error kept as the source.
+pub(crate) fn store_error<DB: Dialect>(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) => {
+            if let Some(field) = unique_field(db.as_ref()) {
+                return StoreError::Conflict(field);
+            }
+            if DB::is_unavailable(db.as_ref()) {
+                return StoreError::unavailable(err);
+            }
+            StoreError::backend(err)
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => StoreError::unavailable(err),
+        _ => StoreError::backend(err),
+    }
+}
+
+/// Which of our unique keys a unique violation is about, if it is one of them.
+///
+/// Postgres names the constraint (`auth_users_email_key_unique`); SQLite offers no constraint
+/// name, only its message `UNIQUE constraint failed: auth_users.email_key`. Both contain the
+/// column name, which is what we look for. A clash on the primary key (a duplicate id) is not
+/// a conflict the user can resolve, so it stays a backend error.
+fn unique_field(err: &dyn DatabaseError) -> Option<UniqueField> {
+    if err.kind() != ErrorKind::UniqueViolation {
+        return None;
+    }
+    let name = err.constraint().unwrap_or_else(|| err.message());
+    if name.contains("username_key") {
+        Some(UniqueField::Username)
+    } else if name.contains("email_key") {
+        Some(UniqueField::Email)
+    } else {
+        None
+    }
+}
+
+/// A stored value that does not decode into the domain type: a corrupt row.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt `{column}` in a stored row: {reason}")]
+struct CorruptRow {
+    column: &'static str,
+    reason: String,
+}
+
+/// [`StoreError::Backend`] for a stored `column` that does not decode.
+pub(crate) fn corrupt(column: &'static str, reason: impl ToString) -> StoreError {
+    StoreError::backend(CorruptRow {
+        column,
+        reason: reason.to_string(),
+    })
+}

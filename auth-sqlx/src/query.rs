@@ -1,0 +1,105 @@
+//! [`Sql`]: one statement with its parameters, run against a pool of any [`Dialect`], every
+//! failure mapped to a [`StoreError`] on the way out.
+
+use auth_core::StoreError;
+use sqlx::error::BoxDynError;
+use sqlx::{Arguments as _, Database, Pool};
+use time::OffsetDateTime;
+
+use crate::dialect::{Binds, Dialect, Param};
+use crate::error::store_error;
+
+/// A statement and its parameters. Binding never fails on the spot: the first encoding error
+/// is kept and returned when the statement runs, as sqlx's own `bind` does.
+pub(crate) struct Sql<DB: Dialect> {
+    text: &'static str,
+    arguments: Result<<DB as Database>::Arguments, BoxDynError>,
+}
+
+impl<DB: Dialect> Sql<DB> {
+    /// A statement with no parameters bound yet.
+    pub(crate) fn new(text: &'static str) -> Self {
+        Self {
+            text,
+            arguments: Ok(Default::default()),
+        }
+    }
+
+    /// Binds the next parameter (`$1`, `$2`, ... in order).
+    pub(crate) fn bind(mut self, param: impl Into<Param>) -> Self {
+        if let Ok(arguments) = &mut self.arguments
+            && let Err(err) = arguments.push(param.into())
+        {
+            self.arguments = Err(err);
+        }
+        self
+    }
+
+    /// Binds a timestamp, in the dialect's representation.
+    pub(crate) fn bind_time(mut self, time: OffsetDateTime) -> Self {
+        if let Ok(arguments) = &mut self.arguments
+            && let Err(err) = DB::encode_time(time).and_then(|stored| arguments.add(stored))
+        {
+            self.arguments = Err(err);
+        }
+        self
+    }
+
+    fn query(self) -> Result<sqlx::query::Query<'static, DB, DB::Arguments>, StoreError> {
+        let arguments = self
+            .arguments
+            .map_err(|err| store_error::<DB>(sqlx::Error::Encode(err)))?;
+        Ok(sqlx::query_with(self.text, arguments))
+    }
+
+    /// Runs the statement; the row it returned, if any.
+    pub(crate) async fn fetch_optional(
+        self,
+        pool: &Pool<DB>,
+    ) -> Result<Option<DB::Row>, StoreError> {
+        self.query()?
+            .fetch_optional(DB::executor(pool))
+            .await
+            .map_err(store_error::<DB>)
+    }
+
+    /// Runs the statement; every row it returned.
+    pub(crate) async fn fetch_all(self, pool: &Pool<DB>) -> Result<Vec<DB::Row>, StoreError> {
+        self.query()?
+            .fetch_all(DB::executor(pool))
+            .await
+            .map_err(store_error::<DB>)
+    }
+
+    /// Runs the statement; how many rows it changed.
+    pub(crate) async fn execute(self, pool: &Pool<DB>) -> Result<u64, StoreError> {
+        let result = self
+            .query()?
+            .execute(DB::executor(pool))
+            .await
+            .map_err(store_error::<DB>)?;
+        Ok(DB::rows_affected(&result))
+    }
+}
+
+macro_rules! param_from {
+    ($($ty:ty => $variant:ident),* $(,)?) => {
+        $(impl From<$ty> for Param {
+            fn from(value: $ty) -> Self {
+                Self::$variant(value)
+            }
+        })*
+    };
+}
+
+param_from!(
+    uuid::Uuid => Uuid,
+    Option<uuid::Uuid> => OptUuid,
+    String => Text,
+    Option<String> => OptText,
+    bool => Bool,
+    i64 => Int,
+    Vec<u8> => Bytes,
+    Option<Vec<u8>> => OptBytes,
+    serde_json::Value => Json,
+);

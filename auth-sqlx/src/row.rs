@@ -1,0 +1,138 @@
+//! Users and sessions to and from rows: one place for both databases, so that a field is
+//! stored and read back the same way everywhere.
+
+use std::net::IpAddr;
+
+use auth_core::{
+    Email, PasswordHash, Profile, Roles, Session, SessionId, StoreError, TokenHash, User, UserId,
+    Username,
+};
+use serde_json::Value as JsonValue;
+use time::OffsetDateTime;
+
+use crate::dialect::{Columns, Dialect};
+use crate::error::corrupt;
+use crate::query::Sql;
+
+/// The user columns that [`read_user`] reads, for `concat!` into a statement.
+macro_rules! user_columns {
+    () => {
+        "id, email, username, password_hash, is_active, is_superuser, is_verified, roles, \
+         profile, created_at, updated_at"
+    };
+}
+pub(crate) use user_columns;
+
+/// The session columns, in the order [`bind_session`] binds them and [`read_session`] reads
+/// them, for `concat!` into a statement.
+macro_rules! session_columns {
+    () => {
+        "id, user_id, refresh_hash, access_hash, created_at, last_used_at, idle_expires_at, \
+         expires_at, user_agent, ip"
+    };
+}
+pub(crate) use session_columns;
+
+/// Binds the thirteen values of a user row, in the order of the `INSERT` and `UPDATE` of
+/// [`crate::users`]: id, email, email_key, username, username_key, password_hash, is_active,
+/// is_superuser, is_verified, roles, profile, created_at, updated_at.
+pub(crate) fn bind_user<DB: Dialect, P: Profile>(
+    sql: Sql<DB>,
+    user: &User<P>,
+) -> Result<Sql<DB>, StoreError> {
+    let roles = serde_json::to_value(&user.roles).map_err(StoreError::backend)?;
+    let profile = serde_json::to_value(&user.profile).map_err(StoreError::backend)?;
+    Ok(sql
+        .bind(*user.id.as_uuid())
+        .bind(user.email.as_str().to_owned())
+        .bind(user.email.key())
+        .bind(user.username.as_ref().map(|name| name.as_str().to_owned()))
+        .bind(user.username.as_ref().map(Username::key))
+        .bind(user.password_hash.as_str().to_owned())
+        .bind(user.is_active)
+        .bind(user.is_superuser)
+        .bind(user.is_verified)
+        .bind(roles)
+        .bind(profile)
+        .bind_time(user.created_at)
+        .bind_time(user.updated_at))
+}
+
+/// A user from a row of [`user_columns!`]. A row that does not decode (a malformed address,
+/// a profile of the wrong shape) is [`StoreError::Backend`]: corrupt data, not a missing user.
+pub(crate) fn read_user<DB: Dialect, P: Profile>(row: &DB::Row) -> Result<User<P>, StoreError> {
+    let column = |err: sqlx::Error| StoreError::backend(err);
+    let email = row.text("email").map_err(column)?;
+    let username = row.opt_text("username").map_err(column)?;
+    let roles: JsonValue = row.json("roles").map_err(column)?;
+    let profile: JsonValue = row.json("profile").map_err(column)?;
+    Ok(User {
+        id: UserId::from_uuid(row.uuid("id").map_err(column)?),
+        email: Email::parse(&email).map_err(|err| corrupt("email", err))?,
+        username: username
+            .map(|name| Username::parse(&name))
+            .transpose()
+            .map_err(|err| corrupt("username", err))?,
+        password_hash: PasswordHash::new(row.text("password_hash").map_err(column)?),
+        is_active: row.flag("is_active").map_err(column)?,
+        is_superuser: row.flag("is_superuser").map_err(column)?,
+        is_verified: row.flag("is_verified").map_err(column)?,
+        roles: serde_json::from_value::<Roles>(roles).map_err(|err| corrupt("roles", err))?,
+        created_at: read_time::<DB>(row, "created_at")?,
+        updated_at: read_time::<DB>(row, "updated_at")?,
+        profile: serde_json::from_value::<P>(profile).map_err(|err| corrupt("profile", err))?,
+    })
+}
+
+/// Binds the ten values of a session row, in the order of [`session_columns!`].
+pub(crate) fn bind_session<DB: Dialect>(sql: Sql<DB>, session: &Session) -> Sql<DB> {
+    sql.bind(*session.id.as_uuid())
+        .bind(*session.user_id.as_uuid())
+        .bind(session.refresh_hash.as_bytes().to_vec())
+        .bind(session.access_hash.map(|hash| hash.as_bytes().to_vec()))
+        .bind_time(session.created_at)
+        .bind_time(session.last_used_at)
+        .bind_time(session.idle_expires_at)
+        .bind_time(session.expires_at)
+        .bind(session.user_agent.clone())
+        .bind(session.ip.map(|ip| ip.to_string()))
+}
+
+/// A session from a row of [`session_columns!`].
+pub(crate) fn read_session<DB: Dialect>(row: &DB::Row) -> Result<Session, StoreError> {
+    let column = |err: sqlx::Error| StoreError::backend(err);
+    let access_hash = row.opt_bytes("access_hash").map_err(column)?;
+    let ip = row.opt_text("ip").map_err(column)?;
+    Ok(Session {
+        id: SessionId::from_uuid(row.uuid("id").map_err(column)?),
+        user_id: UserId::from_uuid(row.uuid("user_id").map_err(column)?),
+        refresh_hash: token_hash("refresh_hash", row.bytes("refresh_hash").map_err(column)?)?,
+        access_hash: access_hash
+            .map(|bytes| token_hash("access_hash", bytes))
+            .transpose()?,
+        created_at: read_time::<DB>(row, "created_at")?,
+        last_used_at: read_time::<DB>(row, "last_used_at")?,
+        idle_expires_at: read_time::<DB>(row, "idle_expires_at")?,
+        expires_at: read_time::<DB>(row, "expires_at")?,
+        user_agent: row.opt_text("user_agent").map_err(column)?,
+        ip: ip
+            .map(|ip| ip.parse::<IpAddr>())
+            .transpose()
+            .map_err(|err| corrupt("ip", err))?,
+    })
+}
+
+fn read_time<DB: Dialect>(
+    row: &DB::Row,
+    column: &'static str,
+) -> Result<OffsetDateTime, StoreError> {
+    let stored = row.other::<DB::Time>(column).map_err(StoreError::backend)?;
+    DB::decode_time(stored).map_err(|err| corrupt(column, err))
+}
+
+fn token_hash(column: &'static str, bytes: Vec<u8>) -> Result<TokenHash, StoreError> {
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|bytes: Vec<u8>| corrupt(column, format!("{} bytes, not 32", bytes.len())))?;
+    Ok(TokenHash::from_bytes(bytes))
+}

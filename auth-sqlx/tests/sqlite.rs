@@ -1,0 +1,231 @@
+//! The SQLite stores: the whole conformance suite against a file and in memory, restarts,
+//! concurrent migrations, WAL mode, and a database locked past the busy timeout.
+#![cfg(feature = "sqlite")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::conformance::sessions::sample_session;
+use auth_core::conformance::users::sample_user;
+use auth_core::conformance::{TestProfile, now_seconds, unique_tag};
+use auth_core::{ManualClock, SessionStore, StoreError, SystemClock, User, UserStore};
+use auth_sqlx::sqlx::sqlite::SqlitePool;
+use auth_sqlx::{DbConfig, SqliteSessionStore, SqliteUserStore, migrate_sqlite, spawn_sweeper};
+use common::Fixture;
+use tempfile::TempDir;
+
+fn file_config(dir: &TempDir) -> DbConfig {
+    DbConfig::new(format!("sqlite://{}", dir.path().join("auth.db").display()))
+}
+
+async fn migrated(config: &DbConfig) -> SqlitePool {
+    let pool = config.connect_sqlite().await.unwrap();
+    migrate_sqlite(&pool).await.unwrap();
+    pool
+}
+
+async fn file_pool() -> (SqlitePool, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (migrated(&file_config(&dir)).await, dir)
+}
+
+async fn memory_pool() -> SqlitePool {
+    migrated(&DbConfig::new("sqlite::memory:")).await
+}
+
+mod file_users {
+    use super::*;
+    auth_core::user_store_conformance!({
+        let (pool, dir) = file_pool().await;
+        Fixture {
+            store: SqliteUserStore::new(pool),
+            _guard: dir,
+        }
+    });
+}
+
+mod file_sessions {
+    use super::*;
+    auth_core::session_store_conformance!({
+        let (pool, dir) = file_pool().await;
+        Fixture {
+            store: SqliteSessionStore::new(pool),
+            _guard: dir,
+        }
+    });
+}
+
+mod memory_users {
+    use super::*;
+    auth_core::user_store_conformance!(SqliteUserStore::new(memory_pool().await));
+}
+
+mod memory_sessions {
+    use super::*;
+    auth_core::session_store_conformance!(SqliteSessionStore::new(memory_pool().await));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_pool_on_the_same_file_keeps_every_user_and_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_seconds();
+    let user = sample_user(&unique_tag());
+    let session = sample_session(user.id, now);
+    {
+        let pool = migrated(&file_config(&dir)).await;
+        SqliteUserStore::new(pool.clone())
+            .create(&user)
+            .await
+            .unwrap();
+        SqliteSessionStore::new(pool.clone())
+            .create(&session)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+    let pool = migrated(&file_config(&dir)).await;
+    let loaded: User<TestProfile> = SqliteUserStore::new(pool.clone())
+        .get(user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(loaded.email, user.email);
+    assert_eq!(loaded.roles, user.roles);
+    assert_eq!(loaded.profile, user.profile);
+    assert_eq!(
+        SqliteSessionStore::new(pool)
+            .get(session.id, now)
+            .await
+            .unwrap(),
+        Some(session)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_migrations_of_one_file_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = file_config(&dir);
+    let first = config.connect_sqlite().await.unwrap();
+    let second = config.connect_sqlite().await.unwrap();
+    let (a, b, c) = tokio::join!(
+        migrate_sqlite(&first),
+        migrate_sqlite(&second),
+        migrate_sqlite(&first),
+    );
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    let versions: Vec<(i64,)> =
+        auth_sqlx::sqlx::query_as("SELECT version FROM _auth_sqlx_migrations")
+            .fetch_all(&first)
+            .await
+            .unwrap();
+    assert_eq!(versions, vec![(1,)]);
+    let default_table: Option<(String,)> =
+        auth_sqlx::sqlx::query_as("SELECT name FROM sqlite_master WHERE name = '_sqlx_migrations'")
+            .fetch_optional(&first)
+            .await
+            .unwrap();
+    assert_eq!(
+        default_table, None,
+        "the app's migrations table is left alone"
+    );
+}
+
+#[tokio::test]
+async fn files_are_in_wal_mode() {
+    let (pool, _dir) = file_pool().await;
+    let (mode,): (String,) = auth_sqlx::sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_locked_past_the_busy_timeout_is_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let holder = migrated(&file_config(&dir)).await;
+    let impatient = file_config(&dir)
+        .with_busy_timeout(Duration::from_millis(50))
+        .connect_sqlite()
+        .await
+        .unwrap();
+    let users = SqliteUserStore::new(impatient);
+    let lock = holder.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let result = users.create(&sample_user(&unique_tag())).await;
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
+    lock.rollback().await.unwrap();
+    users.create(&sample_user(&unique_tag())).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_file_that_cannot_be_created_is_a_connect_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("missing/dir/auth.db").display()
+    );
+    let err = DbConfig::new(url).connect_sqlite().await.unwrap_err();
+    assert!(matches!(err, auth_sqlx::Error::Connect(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn times_keep_microseconds() {
+    let pool = memory_pool().await;
+    let now = now_seconds() + time::Duration::microseconds(123_456);
+    let sessions = SqliteSessionStore::new(pool.clone());
+    let session = sample_session(auth_core::UserId::new(), now);
+    sessions.create(&session).await.unwrap();
+    assert_eq!(sessions.get(session.id, now).await.unwrap(), Some(session));
+    let users = SqliteUserStore::new(pool);
+    let mut user = sample_user(&unique_tag());
+    user.created_at = now;
+    users.create(&user).await.unwrap();
+    let loaded: User<TestProfile> = users.get(user.id).await.unwrap().unwrap();
+    assert_eq!(loaded.created_at, now);
+}
+
+#[tokio::test]
+async fn the_sweeper_deletes_expired_rows() {
+    let pool = memory_pool().await;
+    let sessions = Arc::new(SqliteSessionStore::new(pool.clone()));
+    let now = now_seconds();
+    let live = sample_session(auth_core::UserId::new(), now);
+    let mut dead = sample_session(live.user_id, now - time::Duration::days(3));
+    dead.idle_expires_at = now - time::Duration::days(2);
+    sessions.create(&live).await.unwrap();
+    sessions.create(&dead).await.unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let sweeper = spawn_sweeper(sessions.clone(), clock, Duration::from_millis(10)).unwrap();
+    let rows = || async {
+        let (count,): (i64,) = auth_sqlx::sqlx::query_as("SELECT COUNT(*) FROM auth_sessions")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        count
+    };
+    // The first sweep runs at once; wait for it, but not forever.
+    for _ in 0..500 {
+        if rows().await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    sweeper.abort();
+    assert_eq!(rows().await, 1, "the dead row is gone, the live one kept");
+    assert!(sessions.get(live.id, now).await.unwrap().is_some());
+}
+
+#[test]
+fn the_sweeper_needs_a_runtime() {
+    let sessions = Arc::new(auth_core::MemorySessionStore::new());
+    let err = spawn_sweeper(sessions, Arc::new(SystemClock), Duration::from_secs(1)).unwrap_err();
+    assert!(matches!(err, auth_sqlx::Error::Config(_)), "{err:?}");
+}
