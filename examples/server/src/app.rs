@@ -4,9 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_axum::{Auth, AuthConfig, AuthLayer, Backend, CookieSettings};
-use auth_core::{
-    Argon2Hasher, JwtCodec, ManagerConfig, RateLimits, Roles, UserManager,
-};
+use auth_core::{Argon2Hasher, JwtCodec, ManagerConfig, RateLimits, Roles, UserManager};
 use axum::Router;
 use axum::http::{HeaderName, Request};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -43,7 +41,9 @@ pub struct App {
 /// # Errors
 /// When a store, the keys or the mailer cannot be set up.
 pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backends), AppError> {
-    let backends = Backends::connect(settings).await.map_err(AppError::Storage)?;
+    let backends = Backends::connect(settings)
+        .await
+        .map_err(AppError::Storage)?;
     let keys = keys::load(settings).map_err(AppError::Keys)?;
     let codec = JwtCodec::new(keys, settings.jwt_issuer.clone());
     let config = ManagerConfig {

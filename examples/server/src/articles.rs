@@ -37,7 +37,9 @@ pub struct Articles(Arc<Mutex<Vec<Article>>>);
 
 impl Articles {
     fn all(&self) -> std::sync::MutexGuard<'_, Vec<Article>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

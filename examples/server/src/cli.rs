@@ -60,7 +60,13 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 }
             }
             let email = email.ok_or_else(|| format!("--email is required\n{USAGE}"))?;
-            Ok(Command::CreateUser { email, username, superuser, verified, roles })
+            Ok(Command::CreateUser {
+                email,
+                username,
+                superuser,
+                verified,
+                roles,
+            })
         }
         Some("-h" | "--help" | "help") => Err(USAGE.to_owned()),
         Some(other) => Err(format!("unknown command {other:?}\n{USAGE}")),
@@ -92,8 +98,22 @@ pub async fn main(args: Vec<String>) -> ExitCode {
                 println!("migrations are up to date");
             })
             .map_err(|err| err.to_string()),
-        Command::CreateUser { email, username, superuser, verified, roles } => {
-            create_user(&settings, &email, username.as_deref(), superuser, verified, roles).await
+        Command::CreateUser {
+            email,
+            username,
+            superuser,
+            verified,
+            roles,
+        } => {
+            create_user(
+                &settings,
+                &email,
+                username.as_deref(),
+                superuser,
+                verified,
+                roles,
+            )
+            .await
         }
     };
     match result {
@@ -116,7 +136,8 @@ async fn serve(settings: &Settings) -> Result<(), String> {
     println!("listening on http://{local}");
     axum::serve(
         listener,
-        app.router.into_make_service_with_connect_info::<SocketAddr>(),
+        app.router
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown())
     .await
@@ -168,7 +189,9 @@ async fn create_user(
     if password.is_empty() {
         return Err("no password on standard input".into());
     }
-    let (manager, _) = app::manager(settings).await.map_err(|err| err.to_string())?;
+    let (manager, _) = app::manager(settings)
+        .await
+        .map_err(|err| err.to_string())?;
     let user = manager
         .create_user(
             NewUser {
@@ -177,7 +200,11 @@ async fn create_user(
                 username,
                 profile: Names::default(),
             },
-            CreateOptions { superuser, verified, roles: Roles::from_iter(roles) },
+            CreateOptions {
+                superuser,
+                verified,
+                roles: Roles::from_iter(roles),
+            },
         )
         .await
         .map_err(|err| match err {
@@ -201,7 +228,17 @@ mod tests {
         assert_eq!(parse(&args(&[])).unwrap(), Command::Serve);
         assert_eq!(parse(&args(&["migrate"])).unwrap(), Command::Migrate);
         assert_eq!(
-            parse(&args(&["create-user", "--email", "a@b.co", "--superuser", "--role", "author", "--role", "reader"])).unwrap(),
+            parse(&args(&[
+                "create-user",
+                "--email",
+                "a@b.co",
+                "--superuser",
+                "--role",
+                "author",
+                "--role",
+                "reader"
+            ]))
+            .unwrap(),
             Command::CreateUser {
                 email: "a@b.co".into(),
                 username: None,

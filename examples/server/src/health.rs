@@ -35,7 +35,10 @@ async fn health(State(probes): State<Arc<Vec<Arc<dyn Probe>>>>) -> Response {
             .await
             .unwrap_or(false);
         all_up &= up;
-        services.insert(probe.name().to_owned(), Value::from(if up { "ok" } else { "down" }));
+        services.insert(
+            probe.name().to_owned(),
+            Value::from(if up { "ok" } else { "down" }),
+        );
     }
     let (status, word) = if all_up {
         (StatusCode::OK, "ok")

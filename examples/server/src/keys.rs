@@ -20,10 +20,14 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// When a key file cannot be read or a secret is refused.
 pub fn load(settings: &Settings) -> Result<JwtKeys, BoxError> {
     match &settings.jwt_keys {
-        JwtKeySource::Secret(secret) => Ok(JwtKeys::hmac(settings.jwt_algorithm, secret.as_bytes())?),
-        JwtKeySource::Files { private, public } => {
-            Ok(JwtKeys::from_pem_files(settings.jwt_algorithm, private, public)?)
+        JwtKeySource::Secret(secret) => {
+            Ok(JwtKeys::hmac(settings.jwt_algorithm, secret.as_bytes())?)
         }
+        JwtKeySource::Files { private, public } => Ok(JwtKeys::from_pem_files(
+            settings.jwt_algorithm,
+            private,
+            public,
+        )?),
         JwtKeySource::Generated => {
             let secret = development_secret(&settings.data_dir)?;
             Ok(JwtKeys::hmac(settings.jwt_algorithm, secret.as_bytes())?)

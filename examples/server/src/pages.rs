@@ -70,10 +70,7 @@ fn page(title: &str, body: &str) -> Response {
     let mut response = Html(html).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_FRAME_OPTIONS,
-        HeaderValue::from_static("DENY"),
-    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
@@ -98,7 +95,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>(auth: AuthState) -> Router<S> {
 async fn home(user: Option<CurrentUser>) -> Response {
     let body = match user {
         Some(_) => "<p>You are signed in. <a href=\"/account\">Your account</a>.</p>".to_owned(),
-        None => "<p><a href=\"/register\">Sign up</a> or <a href=\"/login\">log in</a>.</p>".to_owned(),
+        None => {
+            "<p><a href=\"/register\">Sign up</a> or <a href=\"/login\">log in</a>.</p>".to_owned()
+        }
     };
     page("Accounts", &body)
 }
@@ -174,11 +173,14 @@ async fn account(
         None => Vec::new(),
     };
     let rows: String = sessions.iter().map(|s| session_row(s, &current)).collect();
-    let name = [user.profile.first_name.as_deref(), user.profile.second_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let name = [
+        user.profile.first_name.as_deref(),
+        user.profile.second_name.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
     let roles = user.roles.iter().collect::<Vec<_>>().join(", ");
     page(
         "Your account",
@@ -203,9 +205,17 @@ document.getElementById('logout').addEventListener('click', async () => {{
 }});
 </script>"#,
             email = escape(user.email.as_str()),
-            name = if name.is_empty() { String::new() } else { format!(" ({})", escape(&name)) },
+            name = if name.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", escape(&name))
+            },
             roles = escape(&roles),
-            verified = if user.is_verified { "verified" } else { "not verified yet" },
+            verified = if user.is_verified {
+                "verified"
+            } else {
+                "not verified yet"
+            },
         ),
     )
 }
@@ -275,6 +285,9 @@ mod tests {
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

@@ -128,7 +128,11 @@ impl Settings {
         if let Err(err) = dotenvy::dotenv()
             && !err.not_found()
         {
-            return Err(SettingsError::new(".env", err.to_string(), "Fix the line it names."));
+            return Err(SettingsError::new(
+                ".env",
+                err.to_string(),
+                "Fix the line it names.",
+            ));
         }
         Self::from_map(&std::env::vars().collect())
     }
@@ -138,91 +142,165 @@ impl Settings {
     /// # Errors
     /// A [`SettingsError`] naming the setting and how to fix it.
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, SettingsError> {
-        let get = |name: &str| vars.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let flag = |name: &'static str, default: bool| -> Result<bool, SettingsError> {
             match get(name).map(|v| v.to_ascii_lowercase()) {
                 None => Ok(default),
                 Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
                 Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
-                Some(v) => Err(SettingsError::new(name, format!("{v:?} is not a boolean"), "Use true or false.")),
+                Some(v) => Err(SettingsError::new(
+                    name,
+                    format!("{v:?} is not a boolean"),
+                    "Use true or false.",
+                )),
             }
         };
         let number = |name: &'static str, default: i64| -> Result<i64, SettingsError> {
             get(name).map_or(Ok(default), |v| {
-                v.parse::<i64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| SettingsError::new(name, format!("{v:?} is not a positive whole number"), "Use a number like 15."))
+                v.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    SettingsError::new(
+                        name,
+                        format!("{v:?} is not a positive whole number"),
+                        "Use a number like 15.",
+                    )
+                })
             })
         };
         let limit = |name: &'static str, default: &str| -> Result<RateLimit, SettingsError> {
             get(name)
                 .unwrap_or_else(|| default.to_owned())
                 .parse()
-                .map_err(|err| SettingsError::new(name, format!("{err}"), format!("Use COUNT/WINDOW, like {default}.")))
+                .map_err(|err| {
+                    SettingsError::new(
+                        name,
+                        format!("{err}"),
+                        format!("Use COUNT/WINDOW, like {default}."),
+                    )
+                })
         };
 
         let app_env = match get("APP_ENV").as_deref() {
             None | Some("development") | Some("dev") => AppEnv::Development,
             Some("production") | Some("prod") => AppEnv::Production,
             Some(other) => {
-                return Err(SettingsError::new("APP_ENV", format!("{other:?} is unknown"), "Use development or production."));
+                return Err(SettingsError::new(
+                    "APP_ENV",
+                    format!("{other:?} is unknown"),
+                    "Use development or production.",
+                ));
             }
         };
-        let host: IpAddr = get("HOST").unwrap_or_else(|| "127.0.0.1".into()).parse().map_err(|_| {
-            SettingsError::new("HOST", "not an IP address", "Use an address such as 127.0.0.1 or 0.0.0.0.")
-        })?;
-        let port: u16 = get("PORT").unwrap_or_else(|| "8000".into()).parse().map_err(|_| {
-            SettingsError::new("PORT", "not a port number", "Use a number from 1 to 65535, or 0 for any free port.")
-        })?;
+        let host: IpAddr = get("HOST")
+            .unwrap_or_else(|| "127.0.0.1".into())
+            .parse()
+            .map_err(|_| {
+                SettingsError::new(
+                    "HOST",
+                    "not an IP address",
+                    "Use an address such as 127.0.0.1 or 0.0.0.0.",
+                )
+            })?;
+        let port: u16 = get("PORT")
+            .unwrap_or_else(|| "8000".into())
+            .parse()
+            .map_err(|_| {
+                SettingsError::new(
+                    "PORT",
+                    "not a port number",
+                    "Use a number from 1 to 65535, or 0 for any free port.",
+                )
+            })?;
         let database_url = match get("DATABASE_URL") {
             Some(url) => Some(url),
             None => get("DB_HOST").map(|db_host| {
                 let user = get("DB_USER").unwrap_or_else(|| "postgres".into());
-                let pass = get("DB_PASS").map(|p| format!(":{}", percent(&p))).unwrap_or_default();
+                let pass = get("DB_PASS")
+                    .map(|p| format!(":{}", percent(&p)))
+                    .unwrap_or_default();
                 let db_port = get("DB_PORT").unwrap_or_else(|| "5432".into());
                 let name = get("DB_NAME").unwrap_or_else(|| "postgres".into());
-                format!("postgres://{}{pass}@{db_host}:{db_port}/{name}", percent(&user))
+                format!(
+                    "postgres://{}{pass}@{db_host}:{db_port}/{name}",
+                    percent(&user)
+                )
             }),
         };
         let jwt_algorithm: auth_core::JwtAlgorithm = get("JWT_ALGORITHM")
             .unwrap_or_else(|| "HS256".into())
             .parse()
-            .map_err(|_| SettingsError::new("JWT_ALGORITHM", "unknown algorithm", "Use HS256, HS384, HS512, RS256, ES256 or EdDSA."))?;
+            .map_err(|_| {
+                SettingsError::new(
+                    "JWT_ALGORITHM",
+                    "unknown algorithm",
+                    "Use HS256, HS384, HS512, RS256, ES256 or EdDSA.",
+                )
+            })?;
         let jwt_keys = if jwt_algorithm.is_hmac() {
             match get("JWT_SECRET_KEY") {
                 Some(secret) => {
                     if app_env == AppEnv::Production {
                         if DEFAULT_SECRETS.contains(&secret.as_str()) {
-                            return Err(SettingsError::new("JWT_SECRET_KEY", "is a well-known default", "Generate one: openssl rand -base64 48"));
+                            return Err(SettingsError::new(
+                                "JWT_SECRET_KEY",
+                                "is a well-known default",
+                                "Generate one: openssl rand -base64 48",
+                            ));
                         }
                         if secret.len() < 32 {
-                            return Err(SettingsError::new("JWT_SECRET_KEY", format!("is {} bytes; at least 32 are needed", secret.len()), "Generate one: openssl rand -base64 48"));
+                            return Err(SettingsError::new(
+                                "JWT_SECRET_KEY",
+                                format!("is {} bytes; at least 32 are needed", secret.len()),
+                                "Generate one: openssl rand -base64 48",
+                            ));
                         }
                     }
                     JwtKeySource::Secret(secret)
                 }
                 None if app_env == AppEnv::Development => JwtKeySource::Generated,
                 None => {
-                    return Err(SettingsError::new("JWT_SECRET_KEY", "is missing (APP_ENV=production)", "Set it to 32 or more random bytes: openssl rand -base64 48"));
+                    return Err(SettingsError::new(
+                        "JWT_SECRET_KEY",
+                        "is missing (APP_ENV=production)",
+                        "Set it to 32 or more random bytes: openssl rand -base64 48",
+                    ));
                 }
             }
         } else {
             match (get("JWT_PRIVATE_KEY_FILE"), get("JWT_PUBLIC_KEY_FILE")) {
-                (Some(private), Some(public)) => JwtKeySource::Files { private: private.into(), public: public.into() },
+                (Some(private), Some(public)) => JwtKeySource::Files {
+                    private: private.into(),
+                    public: public.into(),
+                },
                 _ => {
-                    return Err(SettingsError::new("JWT_PRIVATE_KEY_FILE", format!("{jwt_algorithm} needs a key pair"), "Set JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE to PEM files."));
+                    return Err(SettingsError::new(
+                        "JWT_PRIVATE_KEY_FILE",
+                        format!("{jwt_algorithm} needs a key pair"),
+                        "Set JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE to PEM files.",
+                    ));
                 }
             }
         };
         let cookie_secure = flag("COOKIE_SECURE", true)?;
         if app_env == AppEnv::Production && !cookie_secure {
-            return Err(SettingsError::new("COOKIE_SECURE", "is false (APP_ENV=production)", "Serve over HTTPS and remove COOKIE_SECURE=false."));
+            return Err(SettingsError::new(
+                "COOKIE_SECURE",
+                "is false (APP_ENV=production)",
+                "Serve over HTTPS and remove COOKIE_SECURE=false.",
+            ));
         }
         let public_url = get("PUBLIC_URL").unwrap_or_else(|| format!("http://{host}:{port}"));
         let list = |name: &str| -> Vec<String> {
             get(name)
-                .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let trusted_proxies = list("TRUSTED_PROXIES")
@@ -231,7 +309,13 @@ impl Settings {
                 entry
                     .parse::<IpNet>()
                     .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| SettingsError::new("TRUSTED_PROXIES", format!("{entry:?} is not an address or network"), "Use addresses or networks like 10.0.0.0/8, separated by commas."))
+                    .map_err(|_| {
+                        SettingsError::new(
+                            "TRUSTED_PROXIES",
+                            format!("{entry:?} is not an address or network"),
+                            "Use addresses or networks like 10.0.0.0/8, separated by commas.",
+                        )
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
@@ -268,7 +352,9 @@ impl Settings {
 fn percent(raw: &str) -> String {
     raw.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect()
@@ -279,7 +365,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -296,26 +385,60 @@ mod tests {
     #[test]
     fn production_refuses_weak_settings_and_says_how_to_fix_them() {
         let err = Settings::from_map(&vars(&[("APP_ENV", "production")])).unwrap_err();
-        assert!(err.to_string().contains("JWT_SECRET_KEY") && err.to_string().contains("openssl rand"));
-        let err = Settings::from_map(&vars(&[("APP_ENV", "production"), ("JWT_SECRET_KEY", "short")])).unwrap_err();
+        assert!(
+            err.to_string().contains("JWT_SECRET_KEY") && err.to_string().contains("openssl rand")
+        );
+        let err = Settings::from_map(&vars(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET_KEY", "short"),
+        ]))
+        .unwrap_err();
         assert!(err.to_string().contains("at least 32"));
-        let err = Settings::from_map(&vars(&[("APP_ENV", "production"), ("JWT_SECRET_KEY", "changeme")])).unwrap_err();
+        let err = Settings::from_map(&vars(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET_KEY", "changeme"),
+        ]))
+        .unwrap_err();
         assert!(err.to_string().contains("default"));
         let strong = "0123456789abcdef0123456789abcdef-strong";
-        let err = Settings::from_map(&vars(&[("APP_ENV", "production"), ("JWT_SECRET_KEY", strong), ("COOKIE_SECURE", "false")])).unwrap_err();
+        let err = Settings::from_map(&vars(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET_KEY", strong),
+            ("COOKIE_SECURE", "false"),
+        ]))
+        .unwrap_err();
         assert!(err.to_string().contains("COOKIE_SECURE"));
-        Settings::from_map(&vars(&[("APP_ENV", "production"), ("JWT_SECRET_KEY", strong)])).unwrap();
+        Settings::from_map(&vars(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET_KEY", strong),
+        ]))
+        .unwrap();
     }
 
     #[test]
     fn database_url_is_built_from_parts() {
-        let settings = Settings::from_map(&vars(&[("DB_HOST", "db"), ("DB_USER", "app"), ("DB_PASS", "p@ss"), ("DB_NAME", "accounts")])).unwrap();
-        assert_eq!(settings.database_url.as_deref(), Some("postgres://app:p%40ss@db:5432/accounts"));
+        let settings = Settings::from_map(&vars(&[
+            ("DB_HOST", "db"),
+            ("DB_USER", "app"),
+            ("DB_PASS", "p@ss"),
+            ("DB_NAME", "accounts"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            settings.database_url.as_deref(),
+            Some("postgres://app:p%40ss@db:5432/accounts")
+        );
     }
 
     #[test]
     fn bad_values_name_the_setting() {
-        for (name, value) in [("PORT", "x"), ("RATE_LIMIT_LOGIN_IP", "lots"), ("COOKIE_SECURE", "maybe"), ("TRUSTED_PROXIES", "nope"), ("JWT_ALGORITHM", "none")] {
+        for (name, value) in [
+            ("PORT", "x"),
+            ("RATE_LIMIT_LOGIN_IP", "lots"),
+            ("COOKIE_SECURE", "maybe"),
+            ("TRUSTED_PROXIES", "nope"),
+            ("JWT_ALGORITHM", "none"),
+        ] {
             let err = Settings::from_map(&vars(&[(name, value)])).unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");
         }

@@ -1,0 +1,137 @@
+//! Where users, sessions and throttle counters live: SQLite by default, Postgres from
+//! `DATABASE_URL` or `DB_*`, sessions and limits in Redis (or a cluster) from `REDIS_URL`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth_core::{
+    MemoryRateLimiter, RateLimiter, SessionId, SessionStore, SystemClock, UserId, UserStore,
+};
+use auth_redis::{RedisConfig, RedisRateLimiter, RedisSessionStore};
+use auth_sqlx::{
+    DbConfig, PgSessionStore, PgUserStore, SqliteSessionStore, SqliteUserStore, migrate_postgres,
+    migrate_sqlite, spawn_sweeper,
+};
+
+use crate::Names;
+use crate::health::Probe;
+use crate::settings::Settings;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The stores the settings ask for, and a health probe for each backing service.
+#[derive(Clone)]
+pub struct Backends {
+    /// Users: SQLite or Postgres.
+    pub users: Arc<dyn UserStore<Names>>,
+    /// Sessions: in the database, or in Redis.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Throttle counters: in process, or in Redis (shared by every instance).
+    pub limiter: Arc<dyn RateLimiter>,
+    /// One probe per backing service, for `/health`.
+    pub probes: Vec<Arc<dyn Probe>>,
+    /// Whether sessions live in SQL (then expired rows are swept periodically).
+    sweep_sql: bool,
+}
+
+impl Backends {
+    /// Connects, and runs pending migrations (safe at every start, from several instances).
+    ///
+    /// # Errors
+    /// When a database or Redis cannot be reached or migrated.
+    pub async fn connect(settings: &Settings) -> Result<Self, BoxError> {
+        let url = match &settings.database_url {
+            Some(url) => url.clone(),
+            None => {
+                std::fs::create_dir_all(&settings.data_dir)?;
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    settings.data_dir.join("accounts.db").display()
+                )
+            }
+        };
+        let config = DbConfig::new(url.clone());
+        let (users, sql_sessions): (Arc<dyn UserStore<Names>>, Arc<dyn SessionStore>) =
+            if url.starts_with("postgres") {
+                let pool = config.connect_postgres().await?;
+                migrate_postgres(&pool).await?;
+                tracing::info!("users in Postgres");
+                (
+                    Arc::new(PgUserStore::new(pool.clone())),
+                    Arc::new(PgSessionStore::new(pool)),
+                )
+            } else {
+                let pool = config.connect_sqlite().await?;
+                migrate_sqlite(&pool).await?;
+                tracing::info!(url = %url, "users in SQLite");
+                (
+                    Arc::new(SqliteUserStore::new(pool.clone())),
+                    Arc::new(SqliteSessionStore::new(pool)),
+                )
+            };
+        let mut probes: Vec<Arc<dyn Probe>> = vec![Arc::new(DatabaseProbe(users.clone()))];
+        let (sessions, limiter, sweep_sql): (Arc<dyn SessionStore>, Arc<dyn RateLimiter>, bool) =
+            match &settings.redis_url {
+                Some(redis_url) => {
+                    let connection = RedisConfig::from_url(redis_url)?.connect().await?;
+                    tracing::info!(
+                        cluster = connection.is_cluster(),
+                        "sessions and rate limits in Redis"
+                    );
+                    let sessions: Arc<dyn SessionStore> =
+                        Arc::new(RedisSessionStore::new(connection.clone()));
+                    probes.push(Arc::new(SessionProbe(sessions.clone())));
+                    (sessions, Arc::new(RedisRateLimiter::new(connection)), false)
+                }
+                None => (sql_sessions, Arc::new(MemoryRateLimiter::new()), true),
+            };
+        Ok(Self {
+            users,
+            sessions,
+            limiter,
+            probes,
+            sweep_sql,
+        })
+    }
+
+    /// Deletes expired SQL sessions every `period` (Redis expires its keys by itself).
+    pub fn spawn_sweeper(&self, period: Duration) {
+        if self.sweep_sql
+            && let Err(err) = spawn_sweeper(self.sessions.clone(), Arc::new(SystemClock), period)
+        {
+            tracing::warn!(error = %err, "expired sessions will not be swept");
+        }
+    }
+}
+
+/// The database answers a lookup.
+struct DatabaseProbe(Arc<dyn UserStore<Names>>);
+
+#[async_trait]
+impl Probe for DatabaseProbe {
+    fn name(&self) -> &'static str {
+        "database"
+    }
+
+    async fn is_up(&self) -> bool {
+        self.0.get(UserId::new()).await.is_ok()
+    }
+}
+
+/// Redis answers a session lookup.
+struct SessionProbe(Arc<dyn SessionStore>);
+
+#[async_trait]
+impl Probe for SessionProbe {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn is_up(&self) -> bool {
+        self.0
+            .is_live(SessionId::random(), time::OffsetDateTime::now_utc())
+            .await
+            .is_ok()
+    }
+}
