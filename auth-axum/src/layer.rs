@@ -169,7 +169,10 @@ where
             let path = parts.uri.path().to_owned();
             if user.is_some()
                 && parts.method == Method::GET
-                && rules.signed_in_pages.iter().any(|page| matches(page, &path))
+                && rules
+                    .signed_in_pages
+                    .iter()
+                    .any(|page| matches(page, &path))
             {
                 return Ok(with_headers(
                     Redirect::to(&rules.signed_in_target).into_response(),
@@ -262,7 +265,9 @@ fn encode_next(next: &str) -> String {
 fn with_headers(mut response: Response, extra: Option<HeaderMap>) -> Response {
     if let Some(extra) = extra {
         for value in extra.get_all(header::SET_COOKIE) {
-            response.headers_mut().append(header::SET_COOKIE, value.clone());
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, value.clone());
         }
         response
             .headers_mut()
@@ -287,6 +292,9 @@ mod tests {
 
     #[test]
     fn next_is_encoded() {
-        assert_eq!(encode_next("/account?tab=a&b=c"), "/account%3Ftab%3Da%26b%3Dc");
+        assert_eq!(
+            encode_next("/account?tab=a&b=c"),
+            "/account%3Ftab%3Da%26b%3Dc"
+        );
     }
 }
