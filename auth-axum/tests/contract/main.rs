@@ -1,0 +1,15 @@
+//! The HTTP contract of the ready-made routers (`/work/shared/HTTP_CONTRACT.md`), driven
+//! in-process with `tower::ServiceExt::oneshot` (STYLE.md 14): one module per area.
+
+mod admin;
+mod csrf;
+mod errors;
+mod extractors;
+mod fastapi_users_flow;
+mod harness;
+mod layer;
+mod login;
+mod me;
+mod refresh_logout;
+mod register;
+mod verify_reset;
