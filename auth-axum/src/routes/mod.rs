@@ -3,6 +3,7 @@
 mod admin;
 mod login;
 mod me;
+mod path_id;
 mod recovery;
 mod register;
 mod update_body;

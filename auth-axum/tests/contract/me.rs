@@ -353,7 +353,11 @@ async fn deleting_another_users_session_is_404_and_harmless() {
         .await
         .assert_detail(StatusCode::NOT_FOUND, "Not Found");
     assert_eq!(app.me(&bob.access).await.status, StatusCode::OK);
-    for id in ["not-a-uuid", "00000000-0000-4000-8000-000000000000"] {
+    for id in [
+        "not-a-uuid",
+        "%FF%FE",
+        "00000000-0000-4000-8000-000000000000",
+    ] {
         app.send(delete(&format!("/users/me/sessions/{id}")).bearer(&alice.access))
             .await
             .assert_detail(StatusCode::NOT_FOUND, "Not Found");
