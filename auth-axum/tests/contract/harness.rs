@@ -402,7 +402,7 @@ impl Req {
     }
 
     /// The socket peer the request comes from.
-    pub(crate) fn from_ip(mut self, ip: IpAddr) -> Self {
+    pub(crate) fn peer(mut self, ip: IpAddr) -> Self {
         self.ip = Some(ip);
         self
     }

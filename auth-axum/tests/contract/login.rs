@@ -348,7 +348,7 @@ async fn ten_failed_logins_throttle_the_account_even_for_the_right_password() {
             .send(
                 post(&format!("/auth/{backend}/login"))
                     .form(&[("username", "ALICE@example.com"), ("password", PASSWORD)])
-                    .from_ip("198.51.100.20".parse().unwrap()),
+                    .peer("198.51.100.20".parse().unwrap()),
             )
             .await;
         res.assert_detail(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS");
@@ -397,7 +397,7 @@ async fn failed_logins_are_throttled_per_client_ip() {
                         ("username", &format!("victim{n}@example.com")),
                         ("password", "guess guess guess"),
                     ])
-                    .from_ip(attacker),
+                    .peer(attacker),
             )
             .await;
         res.assert_detail(StatusCode::BAD_REQUEST, "LOGIN_BAD_CREDENTIALS");
@@ -406,7 +406,7 @@ async fn failed_logins_are_throttled_per_client_ip() {
         .send(
             post("/auth/jwt/login")
                 .form(&[("username", "alice@example.com"), ("password", PASSWORD)])
-                .from_ip(attacker),
+                .peer(attacker),
         )
         .await;
     res.assert_detail(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS");

@@ -256,7 +256,7 @@ async fn sessions_are_listed_with_the_current_one_marked() {
             post("/auth/jwt/login")
                 .form(&[("username", "alice@example.com"), ("password", PASSWORD)])
                 .header("user-agent", "Contract/1.0")
-                .from_ip("198.51.100.77".parse().unwrap()),
+                .peer("198.51.100.77".parse().unwrap()),
         )
         .await
         .json();

@@ -237,7 +237,7 @@ async fn registrations_are_throttled_per_client_ip() {
         .send(
             post("/auth/register")
                 .json(json!({"email": "late@example.com", "password": PASSWORD}))
-                .from_ip("198.51.100.1".parse().unwrap()),
+                .peer("198.51.100.1".parse().unwrap()),
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());

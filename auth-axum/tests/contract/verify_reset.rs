@@ -287,7 +287,7 @@ async fn token_submissions_are_throttled_per_client_ip() {
         .send(
             post("/auth/verify")
                 .json(json!({"token": "guess"}))
-                .from_ip("198.51.100.3".parse().unwrap()),
+                .peer("198.51.100.3".parse().unwrap()),
         )
         .await;
     elsewhere.assert_detail(StatusCode::BAD_REQUEST, "VERIFY_USER_BAD_TOKEN");
