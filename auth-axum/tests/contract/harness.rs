@@ -11,7 +11,7 @@ use auth_axum::{Auth, AuthConfig};
 use auth_core::{
     Argon2Hasher, CreateOptions, Email, HashError, JwtAlgorithm, JwtCodec, JwtKeys, MailKind,
     ManagerConfig, ManualClock, MemoryMailer, MemorySessionStore, MemoryUserStore, NewUser,
-    Password, PasswordHash, PasswordHasher, Roles, User, UserManager, Verification,
+    Password, PasswordHash, PasswordHasher, Roles, SessionStore, User, UserManager, Verification,
 };
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -149,22 +149,28 @@ impl App {
         manager: ManagerConfig,
         config: AuthConfig,
     ) -> (Auth<Names>, Arc<CountingHasher>, ManualClock, MemoryMailer) {
+        Self::auth_over(manager, config, Arc::new(MemorySessionStore::new()))
+    }
+
+    /// An `Auth` over this session store and a fresh memory user store.
+    pub(crate) fn auth_over(
+        manager: ManagerConfig,
+        config: AuthConfig,
+        sessions: Arc<dyn SessionStore>,
+    ) -> (Auth<Names>, Arc<CountingHasher>, ManualClock, MemoryMailer) {
         let hasher = Arc::new(CountingHasher {
             inner: Argon2Hasher::fast_insecure(),
             runs: AtomicUsize::new(0),
         });
         let clock = ManualClock::starting_now();
         let mailer = MemoryMailer::new();
-        let manager = UserManager::<Names>::builder(
-            Arc::new(MemoryUserStore::new()),
-            Arc::new(MemorySessionStore::new()),
-            codec(),
-        )
-        .with_hasher(hasher.clone())
-        .with_clock(Arc::new(clock.clone()))
-        .with_mailer(Arc::new(mailer.clone()))
-        .with_config(manager)
-        .build();
+        let manager =
+            UserManager::<Names>::builder(Arc::new(MemoryUserStore::new()), sessions, codec())
+                .with_hasher(hasher.clone())
+                .with_clock(Arc::new(clock.clone()))
+                .with_mailer(Arc::new(mailer.clone()))
+                .with_config(manager)
+                .build();
         (Auth::new(manager, config), hasher, clock, mailer)
     }
 

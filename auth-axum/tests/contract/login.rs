@@ -414,3 +414,97 @@ async fn failed_logins_are_throttled_per_client_ip() {
     // Alice, from her own address, is not affected.
     app.login("alice@example.com").await;
 }
+
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_does_not_dodge_the_ip_throttle() {
+    let app = App::with(
+        |m| auth_core::ManagerConfig {
+            rate_limits: auth_core::RateLimits {
+                login_ip: Some(auth_core::RateLimit::new(5, time::Duration::minutes(15))),
+                ..auth_core::RateLimits::default()
+            },
+            ..m
+        },
+        |a| a,
+    );
+    let attacker: std::net::IpAddr = "192.0.2.66".parse().unwrap();
+    for n in 0..5 {
+        let res = app
+            .send(
+                post("/auth/jwt/login")
+                    .form(&[
+                        ("username", &format!("victim{n}@example.com")),
+                        ("password", "guess guess"),
+                    ])
+                    .header("x-forwarded-for", &format!("10.9.8.{n}"))
+                    .peer(attacker),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    }
+    let res = app
+        .send(
+            post("/auth/jwt/login")
+                .form(&[
+                    ("username", "victim9@example.com"),
+                    ("password", "guess guess"),
+                ])
+                .header("x-forwarded-for", "198.51.100.200")
+                .peer(attacker),
+        )
+        .await;
+    res.assert_detail(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_throttled() {
+    let app = App::with(
+        |m| auth_core::ManagerConfig {
+            rate_limits: auth_core::RateLimits {
+                login_ip: Some(auth_core::RateLimit::new(5, time::Duration::minutes(15))),
+                ..auth_core::RateLimits::default()
+            },
+            ..m
+        },
+        |a| a.with_trusted_proxies(["10.0.0.0/8".parse().unwrap()]),
+    );
+    app.register("alice@example.com").await;
+    let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+    for n in 0..5 {
+        app.send(
+            post("/auth/jwt/login")
+                .form(&[
+                    ("username", &format!("victim{n}@example.com")),
+                    ("password", "guess guess"),
+                ])
+                .header("x-forwarded-for", "192.0.2.66")
+                .peer(proxy),
+        )
+        .await;
+    }
+    let res = app
+        .send(
+            post("/auth/jwt/login")
+                .form(&[("username", "alice@example.com"), ("password", PASSWORD)])
+                .header("x-forwarded-for", "192.0.2.66")
+                .peer(proxy),
+        )
+        .await;
+    res.assert_detail(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS");
+    // Another client behind the same proxy is not.
+    let res = app
+        .send(
+            post("/auth/jwt/login")
+                .form(&[("username", "alice@example.com"), ("password", PASSWORD)])
+                .header("x-forwarded-for", "203.0.113.99")
+                .peer(proxy),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    // The session records the client, not the proxy.
+    let sessions = app
+        .send(get("/users/me/sessions").bearer(res.json()["access_token"].as_str().unwrap()))
+        .await
+        .json();
+    assert_eq!(sessions[0]["ip"], "203.0.113.99");
+}

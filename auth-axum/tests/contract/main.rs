@@ -9,6 +9,7 @@ mod admin;
 mod csrf;
 mod errors;
 mod extractors;
+mod failures;
 mod fastapi_users_flow;
 mod harness;
 mod layer;

@@ -403,3 +403,28 @@ async fn deleting_all_sessions_with_cookies_clears_them() {
             .contains(&"Max-Age=0".to_owned())
     );
 }
+
+#[tokio::test]
+async fn changing_only_the_case_of_the_email_keeps_the_verification() {
+    let app = App::new();
+    app.create(
+        "alice@example.com",
+        auth_core::CreateOptions {
+            verified: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let login = app.login("alice@example.com").await;
+    let res = app
+        .send(
+            patch("/users/me")
+                .bearer(&login.access)
+                .json(json!({"email": "Alice@EXAMPLE.com"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let user = res.json();
+    assert_eq!(user["email"], "Alice@example.com");
+    assert_eq!(user["is_verified"], true);
+}

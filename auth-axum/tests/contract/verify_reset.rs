@@ -48,6 +48,19 @@ async fn request_verify_token_answers_202_null_whoever_asks() {
     assert_eq!(app.mails_to("alice@example.com"), 1);
     assert_eq!(app.mails_to("nobody@example.com"), 0);
     assert_eq!(app.mails_to("vera@example.com"), 0, "already verified");
+    // An inactive user gets the same answer and no mail.
+    let inactive = app.register("ivan@example.com").await;
+    let root = app.admin().await;
+    app.send(
+        patch(&format!("/users/{}", inactive["id"].as_str().unwrap()))
+            .bearer(&root.access)
+            .json(json!({"is_active": false})),
+    )
+    .await;
+    let res = request_verify(&app, "ivan@example.com").await;
+    assert_eq!(res.status, StatusCode::ACCEPTED);
+    assert_eq!(res.body, bodies[0]);
+    assert_eq!(app.mails_to("ivan@example.com"), 0);
     request_verify(&app, "not an address")
         .await
         .assert_422_at(&["body", "email"]);
