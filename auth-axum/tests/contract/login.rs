@@ -508,3 +508,32 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_throttled() {
         .json();
     assert_eq!(sessions[0]["ip"], "203.0.113.99");
 }
+
+#[tokio::test]
+async fn the_account_throttle_counts_failures_by_email_and_username_together() {
+    let app = App::new();
+    let res = app
+        .send(post("/auth/register").json(json!({
+            "email": "alice@example.com", "password": PASSWORD, "username": "alice",
+        })))
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    for n in 0..10 {
+        let username = if n % 2 == 0 {
+            "alice"
+        } else {
+            "alice@example.com"
+        };
+        app.send(
+            post("/auth/jwt/login")
+                .form(&[("username", username), ("password", "wrong wrong wrong")]),
+        )
+        .await
+        .assert_detail(StatusCode::BAD_REQUEST, "LOGIN_BAD_CREDENTIALS");
+    }
+    for username in ["alice", "alice@example.com", "Alice"] {
+        app.send(post("/auth/jwt/login").form(&[("username", username), ("password", PASSWORD)]))
+            .await
+            .assert_detail(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS");
+    }
+}
