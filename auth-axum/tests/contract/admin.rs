@@ -169,6 +169,17 @@ async fn admin_patch_sets_flags_roles_profile_and_password() {
     assert_eq!(user["first_name"], "Alice");
     assert_eq!(user["second_name"], json!(null));
     assert_eq!(user["username"], "alice");
+    let read = app
+        .send(get(&format!("/users/{id}")).bearer(&root.access))
+        .await
+        .json();
+    assert_eq!(read["first_name"], "Alice");
+    let list = app
+        .send(get("/users?email=alice").bearer(&root.access))
+        .await
+        .json();
+    assert_eq!(list["items"][0]["first_name"], "Alice");
+    assert_eq!(list["items"][0]["username"], "alice");
     let login = app.login_with("alice", NEW_PASSWORD).await;
     let me = app.me(&login.access).await.json();
     assert_eq!(me["first_name"], "Alice");

@@ -274,6 +274,43 @@ async fn huge_strings_and_deep_nesting_are_refused_cleanly() {
 }
 
 #[tokio::test]
+async fn odd_credentials_headers_are_401_never_500() {
+    let app = App::new();
+    app.register("alice@example.com").await;
+    let long = format!("Bearer {}", "a".repeat(10_000));
+    let headers: Vec<(&str, &[u8])> = vec![
+        ("authorization", b"Bearer"),
+        ("authorization", b"Bearer "),
+        ("authorization", b"Bearer \xff\xfe.\x80.\x81"),
+        ("authorization", b"bearer a.b"),
+        ("authorization", b"Token abc"),
+        ("authorization", long.as_bytes()),
+        ("cookie", b"access_token"),
+        ("cookie", b"access_token="),
+        ("cookie", b"access_token=\"\""),
+        ("cookie", b"access_token=\xff\xfe; refresh_token=\x80"),
+        ("cookie", b";;;=;=x;access_token==="),
+    ];
+    for (name, value) in headers {
+        for req in [
+            get("/users/me"),
+            post("/auth/jwt/logout"),
+            post("/auth/cookie/refresh"),
+        ] {
+            let res = app.send(req.header_bytes(name, value)).await;
+            assert_eq!(
+                res.status,
+                StatusCode::UNAUTHORIZED,
+                "{name}: {:?} {}",
+                String::from_utf8_lossy(value),
+                res.text()
+            );
+            res.assert_unauthorized();
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_long_password_is_refused_without_hashing() {
     let app = App::new();
     app.register("alice@example.com").await;

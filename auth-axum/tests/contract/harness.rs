@@ -319,7 +319,7 @@ impl App {
 pub(crate) struct Req {
     method: Method,
     uri: String,
-    headers: Vec<(String, String)>,
+    headers: Vec<(String, Vec<u8>)>,
     body: Vec<u8>,
     ip: Option<IpAddr>,
 }
@@ -328,7 +328,7 @@ pub(crate) fn request(method: Method, uri: &str) -> Req {
     Req {
         method,
         uri: uri.to_owned(),
-        headers: vec![("host".to_owned(), HOST.to_owned())],
+        headers: vec![("host".to_owned(), HOST.as_bytes().to_vec())],
         body: Vec::new(),
         ip: Some(CLIENT_IP),
     }
@@ -351,8 +351,13 @@ pub(crate) fn delete(uri: &str) -> Req {
 }
 
 impl Req {
-    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_owned(), value.to_owned()));
+    pub(crate) fn header(self, name: &str, value: &str) -> Self {
+        self.header_bytes(name, value.as_bytes())
+    }
+
+    /// A header with any bytes a client may send (obs-text included).
+    pub(crate) fn header_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        self.headers.push((name.to_owned(), value.to_vec()));
         self
     }
 
@@ -362,7 +367,7 @@ impl Req {
             .retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
         if !content_type.is_empty() {
             self.headers
-                .push(("content-type".to_owned(), content_type.to_owned()));
+                .push(("content-type".to_owned(), content_type.as_bytes().to_vec()));
         }
         self.body = body.into();
         self
@@ -416,7 +421,7 @@ impl Req {
     pub(crate) fn build(self) -> Request<Body> {
         let mut builder = Request::builder().method(self.method).uri(&self.uri);
         for (name, value) in &self.headers {
-            builder = builder.header(name.as_str(), value.as_str());
+            builder = builder.header(name.as_str(), value.as_slice());
         }
         let mut request = builder
             .body(Body::from(self.body))

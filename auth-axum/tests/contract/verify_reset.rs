@@ -213,6 +213,26 @@ async fn bad_reset_tokens_are_reset_password_bad_token() {
 }
 
 #[tokio::test]
+async fn a_password_change_kills_an_outstanding_reset_token() {
+    let app = App::new();
+    let (_, login) = app.user("alice@example.com").await;
+    forgot(&app, "alice@example.com").await;
+    let token = app.mailed_token("alice@example.com");
+    let res = app
+        .send(
+            patch("/users/me")
+                .bearer(&login.access)
+                .json(json!({"password": NEW_PASSWORD, "current_password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    reset(&app, &token, "yet another fine passphrase")
+        .await
+        .assert_detail(StatusCode::BAD_REQUEST, "RESET_PASSWORD_BAD_TOKEN");
+    app.login_with("alice@example.com", NEW_PASSWORD).await;
+}
+
+#[tokio::test]
 async fn reset_for_a_user_deactivated_after_asking_is_bad_token() {
     let app = App::new();
     let user = app.register("alice@example.com").await;
