@@ -237,11 +237,10 @@ fn refuse(parts: &Parts, rules: &Rules) -> Response {
             .is_some_and(|accept| accept.contains("text/html"));
     match &rules.login_page {
         Some(login) if wants_page => {
-            let next = parts
-                .uri
-                .path_and_query()
-                .map_or("/", |pq| pq.as_str())
-                .to_owned();
+            let requested = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+            // Open redirect: a browser reads `//host/...` and `/\host/...` as another site,
+            // and login pages send the visitor back to `next`. Keep it a path of this site.
+            let next = format!("/{}", requested.trim_start_matches(['/', '\\']));
             let target = format!("{login}?next={}", encode_next(&next));
             Redirect::to(&target).into_response()
         }
@@ -312,6 +311,27 @@ mod tests {
         assert!(matches("/auth/*", "/auth/jwt/login"));
         assert!(!matches("/auth/*", "/authors"));
         assert!(matches("/*", "/anything"));
+    }
+
+    #[test]
+    fn next_is_never_protocol_relative() {
+        let rules = Rules {
+            login_page: Some("/login".to_owned()),
+            ..Rules::default()
+        };
+        for (path, location) in [
+            ("//evil.example/x", "/login?next=/evil.example/x"),
+            ("/\\evil.example", "/login?next=/evil.example"),
+            ("/account", "/login?next=/account"),
+        ] {
+            let request = Request::builder()
+                .uri(path)
+                .header(header::ACCEPT, "text/html")
+                .body(())
+                .unwrap();
+            let response = refuse(&request.into_parts().0, &rules);
+            assert_eq!(response.headers()[header::LOCATION], location, "{path}");
+        }
     }
 
     #[test]

@@ -88,6 +88,28 @@ async fn anonymous_browsers_are_sent_to_the_login_page_with_next() {
 }
 
 #[tokio::test]
+async fn the_next_parameter_is_never_protocol_relative() {
+    // A login page that trusts any `next` starting with `/` must not be turned into an open
+    // redirect by `//evil.example` or `/\evil.example` (browsers read both as another host).
+    let app = app();
+    for path in [
+        "//evil.example/account",
+        "/%5Cevil.example",
+        "///evil.example",
+    ] {
+        let res = app.send(html(path)).await;
+        assert!(res.status.is_redirection(), "{path}: {}", res.status);
+        let location = res.header("location").unwrap();
+        let next = location.strip_prefix("/login?next=").unwrap();
+        assert!(next.starts_with('/'), "{path}: {location}");
+        assert!(
+            !next.starts_with("//") && !next.to_ascii_lowercase().starts_with("/%5c"),
+            "{path}: {location}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn signed_in_visitors_pass_by_cookie_or_bearer() {
     let (app, jar) = signed_in().await;
     let res = app.send(html("/account").cookies(&jar)).await;
