@@ -63,6 +63,12 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "Not Found")
     }
 
+    /// `405 {"detail":"Method Not Allowed"}`, as FastAPI answers a known path with another
+    /// method (axum adds the `Allow` header).
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+    }
+
     /// `500`, after logging `what` (never shown).
     pub fn internal(what: &dyn std::error::Error) -> Self {
         tracing::error!(error = %what, source = ?what.source(), "internal error");

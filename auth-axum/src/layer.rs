@@ -17,7 +17,7 @@ use crate::client::client_info;
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
 use crate::state::AuthState;
-use crate::transport::{is_cross_site, read_cookie, set_cookies};
+use crate::transport::{is_cross_site, read_cookie, replace_request_cookies, set_cookies};
 
 /// Which paths anyone may open. A pattern is an exact path (`/health`) or a prefix ending in
 /// `/*` (`/auth/*` matches `/auth` and everything below it).
@@ -222,6 +222,7 @@ async fn identify(
         .await?;
     let user = CurrentUser::from_claims(claims, crate::transport::TokenSource::Cookie);
     parts.extensions.insert(user.clone());
+    replace_request_cookies(&mut parts.headers, settings, &tokens);
     let mut cookies = HeaderMap::new();
     set_cookies(&mut cookies, settings, &tokens);
     Ok((Some(user), Some(cookies)))
@@ -236,11 +237,10 @@ fn refuse(parts: &Parts, rules: &Rules) -> Response {
             .is_some_and(|accept| accept.contains("text/html"));
     match &rules.login_page {
         Some(login) if wants_page => {
-            let next = parts
-                .uri
-                .path_and_query()
-                .map_or("/", |pq| pq.as_str())
-                .to_owned();
+            let requested = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+            // Open redirect: a browser reads `//host/...` and `/\host/...` as another site,
+            // and login pages send the visitor back to `next`. Keep it a path of this site.
+            let next = format!("/{}", requested.trim_start_matches(['/', '\\']));
             let target = format!("{login}?next={}", encode_next(&next));
             Redirect::to(&target).into_response()
         }
@@ -262,18 +262,41 @@ fn encode_next(next: &str) -> String {
     out
 }
 
+/// Adds the `Set-Cookie` headers of a transparent refresh to a response, unless the handler
+/// already set an auth cookie itself: its answer about the session is newer (a logout's
+/// clearing, a login's new session, an explicit refresh's next pair) and must be what the
+/// browser keeps.
 fn with_headers(mut response: Response, extra: Option<HeaderMap>) -> Response {
     if let Some(extra) = extra {
-        for value in extra.get_all(header::SET_COOKIE) {
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, value.clone());
+        let renewed = extra.get_all(header::SET_COOKIE);
+        let names: Vec<&str> = renewed.iter().filter_map(cookie_name).collect();
+        let handler_decided = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(cookie_name)
+            .any(|name| names.contains(&name));
+        if !handler_decided {
+            for value in renewed {
+                response
+                    .headers_mut()
+                    .append(header::SET_COOKIE, value.clone());
+            }
         }
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// The name of the cookie a `Set-Cookie` value sets.
+fn cookie_name(value: &HeaderValue) -> Option<&str> {
+    value
+        .to_str()
+        .ok()
+        .and_then(|text| text.split_once('='))
+        .map(|(name, _)| name.trim())
 }
 
 #[cfg(test)]
@@ -288,6 +311,27 @@ mod tests {
         assert!(matches("/auth/*", "/auth/jwt/login"));
         assert!(!matches("/auth/*", "/authors"));
         assert!(matches("/*", "/anything"));
+    }
+
+    #[test]
+    fn next_is_never_protocol_relative() {
+        let rules = Rules {
+            login_page: Some("/login".to_owned()),
+            ..Rules::default()
+        };
+        for (path, location) in [
+            ("//evil.example/x", "/login?next=/evil.example/x"),
+            ("/\\evil.example", "/login?next=/evil.example"),
+            ("/account", "/login?next=/account"),
+        ] {
+            let request = Request::builder()
+                .uri(path)
+                .header(header::ACCEPT, "text/html")
+                .body(())
+                .unwrap();
+            let response = refuse(&request.into_parts().0, &rules);
+            assert_eq!(response.headers()[header::LOCATION], location, "{path}");
+        }
     }
 
     #[test]

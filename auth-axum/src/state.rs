@@ -38,16 +38,22 @@ impl<P: Profile> ErasedManager for UserManager<P> {
 /// and the [`AuthConfig`]. Cheap to clone.
 ///
 /// Use it as the router's state, or put it in the app's own state and expose it with
-/// `FromRef` (`#[derive(FromRef)]` does it):
+/// `FromRef` (with axum's `macros` feature, `#[derive(FromRef)]` writes this impl):
 ///
 /// ```
 /// use axum::extract::FromRef;
 /// use auth_axum::AuthState;
 ///
-/// #[derive(Clone, FromRef)]
+/// #[derive(Clone)]
 /// struct AppState {
 ///     auth: AuthState,
 ///     greeting: &'static str,
+/// }
+///
+/// impl FromRef<AppState> for AuthState {
+///     fn from_ref(state: &AppState) -> Self {
+///         state.auth.clone()
+///     }
 /// }
 /// ```
 #[derive(Clone)]

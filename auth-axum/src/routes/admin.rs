@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use auth_core::{Profile, User, UserId, UserQuery};
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Auth;
+use super::path_id::PathId;
 use super::update_body::admin_update;
 use crate::error::{Action, ApiError};
 use crate::extract::RequireAdmin;
@@ -85,27 +86,23 @@ async fn list<P: Profile>(
     ))
 }
 
-fn parse_id(raw: &str) -> Result<UserId, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found())
-}
-
 async fn read<P: Profile>(
     State(auth): State<Auth<P>>,
     _admin: RequireAdmin,
-    Path(id): Path<String>,
+    PathId(id): PathId<UserId>,
 ) -> Result<Response, ApiError> {
-    let user = auth.manager().get_user(parse_id(&id)?).await?;
+    let user = auth.manager().get_user(id).await?;
     Ok(json_response(StatusCode::OK, &user))
 }
 
 async fn update<P: Profile>(
     State(auth): State<Auth<P>>,
     _admin: RequireAdmin,
-    Path(id): Path<String>,
+    PathId(id): PathId<UserId>,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
     let manager = auth.manager();
-    let current = manager.get_user(parse_id(&id)?).await?;
+    let current = manager.get_user(id).await?;
     let update = admin_update(body, &current.profile)?;
     let updated = manager
         .update_user(current.id, update)
@@ -117,8 +114,8 @@ async fn update<P: Profile>(
 async fn remove<P: Profile>(
     State(auth): State<Auth<P>>,
     _admin: RequireAdmin,
-    Path(id): Path<String>,
+    PathId(id): PathId<UserId>,
 ) -> Result<Response, ApiError> {
-    auth.manager().delete_user(parse_id(&id)?).await?;
+    auth.manager().delete_user(id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

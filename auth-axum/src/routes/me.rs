@@ -2,7 +2,7 @@
 
 use auth_core::{Profile, Session, SessionId};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::Auth;
+use super::path_id::PathId;
 use super::update_body::user_update;
 use crate::config::Transport;
 use crate::error::{Action, ApiError};
@@ -104,9 +105,8 @@ async fn list_sessions<P: Profile>(
 async fn revoke_one<P: Profile>(
     State(auth): State<Auth<P>>,
     user: CurrentUser,
-    Path(id): Path<String>,
+    PathId(id): PathId<SessionId>,
 ) -> Result<Response, ApiError> {
-    let id: SessionId = id.parse().map_err(|_| ApiError::not_found())?;
     auth.manager().revoke_session(user.id, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

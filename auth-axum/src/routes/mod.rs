@@ -3,6 +3,7 @@
 mod admin;
 mod login;
 mod me;
+mod path_id;
 mod recovery;
 mod register;
 mod update_body;
@@ -14,6 +15,7 @@ use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::AuthConfig;
+use crate::error::ApiError;
 use crate::state::AuthState;
 
 /// A [`UserManager`] with its HTTP settings: builds the routers and the [`AuthState`].
@@ -137,10 +139,12 @@ impl<P: Profile> Auth<P> {
         self.finish(me::routes().merge(admin::routes()))
     }
 
-    /// The body limit, `Cache-Control: no-store` and `nosniff` on every auth route, then the
-    /// state.
+    /// A JSON `405` for a known path with another method, the body limit,
+    /// `Cache-Control: no-store` and `nosniff` on every auth route, then the state.
     fn finish<S: Clone + Send + Sync + 'static>(&self, router: Router<Self>) -> Router<S> {
         router
+            // axum's own 405 has an empty body; clients of the contract expect `{"detail"}`.
+            .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
             .layer(DefaultBodyLimit::max(self.config().body_limit))
             .layer(SetResponseHeaderLayer::overriding(
                 header::CACHE_CONTROL,

@@ -7,23 +7,22 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use super::Auth;
+use super::update_body::new_profile;
 use crate::client::Client;
 use crate::error::{Action, ApiError};
-use crate::json::{JsonBody, json_response};
+use crate::json::{JsonBody, from_value, json_response};
 
-/// What a visitor may send. Privileged fields (`is_superuser`, `roles`, ...) have no place
-/// here: they fall into the profile, which ignores unknown keys (ASVS5 15.3.3).
+/// The account fields a visitor may send. Privileged fields (`is_superuser`, `roles`, ...)
+/// have no place here, and are kept out of the profile too (ASVS5 15.3.3).
 #[derive(Debug, Deserialize)]
-#[serde(bound = "P: Profile")]
-pub(crate) struct RegisterBody<P> {
+struct RegisterFields {
     email: Email,
     password: Password,
     #[serde(default)]
     username: Option<Username>,
-    #[serde(flatten)]
-    profile: P,
 }
 
 pub(super) fn routes<P: Profile>() -> Router<Auth<P>> {
@@ -33,13 +32,14 @@ pub(super) fn routes<P: Profile>() -> Router<Auth<P>> {
 async fn register<P: Profile>(
     State(auth): State<Auth<P>>,
     Client(client): Client,
-    JsonBody(body): JsonBody<RegisterBody<P>>,
+    JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
+    let fields: RegisterFields = from_value(Value::Object(body.clone()))?;
     let new = NewUser {
-        email: body.email,
-        password: body.password,
-        username: body.username,
-        profile: body.profile,
+        email: fields.email,
+        password: fields.password,
+        username: fields.username,
+        profile: new_profile::<P>(body)?,
     };
     let outcome = auth
         .manager()

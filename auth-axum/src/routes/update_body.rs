@@ -1,5 +1,5 @@
-//! Reading `PATCH` bodies: the user's own fields, the administrator's flags, and a partial
-//! update of the app's profile.
+//! Reading registration and `PATCH` bodies: the user's own fields, the administrator's
+//! flags, and the app's profile (whole or partial).
 
 use auth_core::{AdminUpdate, Email, Password, Profile, Roles, UserUpdate, Username};
 use serde::Deserialize;
@@ -75,12 +75,23 @@ pub(super) fn admin_update<P: Profile>(
     })
 }
 
+/// The keys of a body that may belong to the app's profile: everything but [`RESERVED`].
+fn profile_keys(body: Map<String, Value>) -> Map<String, Value> {
+    body.into_iter()
+        .filter(|(key, _)| !RESERVED.contains(&key.as_str()))
+        .collect()
+}
+
+/// A new user's profile from a registration body. Privileged and account keys never reach
+/// it, and a bad profile value is reported at its own key (`["body","first_name"]`), which
+/// `#[serde(flatten)]` would lose.
+pub(super) fn new_profile<P: Profile>(body: Map<String, Value>) -> Result<P, ApiError> {
+    from_value(Value::Object(profile_keys(body)))
+}
+
 /// The profile with the body's profile keys laid over it, or `None` when the body has none.
 fn profile_patch<P: Profile>(body: Map<String, Value>, current: &P) -> Result<Option<P>, ApiError> {
-    let patch: Map<String, Value> = body
-        .into_iter()
-        .filter(|(key, _)| !RESERVED.contains(&key.as_str()))
-        .collect();
+    let patch = profile_keys(body);
     if patch.is_empty() {
         return Ok(None);
     }

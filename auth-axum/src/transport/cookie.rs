@@ -19,6 +19,51 @@ pub(crate) fn read_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h 
         .filter(|value| !value.is_empty())
 }
 
+/// Puts a fresh pair in place of the auth cookies of a request's `Cookie` header, keeping
+/// the app's other cookies. After a transparent refresh, what runs next (the refresh and
+/// logout routes included) must see the tokens the browser is about to get, not the spent
+/// refresh token: presenting that one again would be taken for a replay and end the session.
+pub(crate) fn replace_request_cookies(
+    headers: &mut HeaderMap,
+    settings: &CookieSettings,
+    tokens: &TokenPair,
+) {
+    let ours = [
+        settings.access_name.as_str(),
+        settings.refresh_name.as_str(),
+    ];
+    let mut kept: Vec<HeaderValue> = Vec::new();
+    let mut pairs: Vec<String> = Vec::new();
+    for value in headers.get_all(header::COOKIE) {
+        match value.to_str() {
+            Ok(text) => pairs.extend(
+                text.split(';')
+                    .map(str::trim)
+                    .filter(|pair| !pair.is_empty())
+                    .filter(|pair| {
+                        let name = pair.split_once('=').map_or(*pair, |(name, _)| name);
+                        !ours.contains(&name.trim())
+                    })
+                    .map(str::to_owned),
+            ),
+            // Not ours to judge: an opaque header stays as it came.
+            Err(_) => kept.push(value.clone()),
+        }
+    }
+    pairs.push(format!("{}={}", settings.access_name, tokens.access_token));
+    pairs.push(format!(
+        "{}={}",
+        settings.refresh_name, tokens.refresh_token
+    ));
+    headers.remove(header::COOKIE);
+    for value in kept {
+        headers.append(header::COOKIE, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&pairs.join("; ")) {
+        headers.append(header::COOKIE, value);
+    }
+}
+
 fn cookie(
     name: &str,
     value: String,
@@ -115,6 +160,36 @@ mod tests {
                 "access_token=a.b.c; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=900",
                 "refresh_token=r; HttpOnly; SameSite=Strict; Secure; Path=/; Max-Age=1209600"
             ]
+        );
+    }
+
+    #[test]
+    fn a_refresh_replaces_the_request_cookies_and_keeps_the_others() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("theme=dark; access_token=old; refresh_token=spent"),
+        );
+        headers.append(header::COOKIE, HeaderValue::from_static("lang=fr"));
+        let tokens = TokenPair {
+            access_token: "new.access".into(),
+            refresh_token: "fresh".into(),
+            expires_in: 900,
+            refresh_expires_in: 1_209_600,
+            session_id: SessionId::random(),
+        };
+        replace_request_cookies(&mut headers, &CookieSettings::default(), &tokens);
+        assert_eq!(read_cookie(&headers, "access_token"), Some("new.access"));
+        assert_eq!(read_cookie(&headers, "refresh_token"), Some("fresh"));
+        assert_eq!(read_cookie(&headers, "theme"), Some("dark"));
+        assert_eq!(read_cookie(&headers, "lang"), Some("fr"));
+        assert!(
+            !headers
+                .get(header::COOKIE)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("spent")
         );
     }
 

@@ -3,7 +3,7 @@
 mod cookie;
 mod csrf;
 
-pub(crate) use cookie::{clear_cookies, read_cookie, set_cookies};
+pub(crate) use cookie::{clear_cookies, read_cookie, replace_request_cookies, set_cookies};
 pub(crate) use csrf::is_cross_site;
 
 use axum::http::header;

@@ -239,15 +239,8 @@ impl<P: Profile> UserManager<P> {
         self.inner.users.update(&user).await?;
         // ASVS5 7.4.3: a reset ends every session.
         self.inner.sessions.revoke_all(user.id, None).await?;
-        self.inner
-            .limiter
-            .clear(&format!("login:account:{}", user.email.key()))
-            .await?;
-        if let Some(name) = &user.username {
-            self.inner
-                .limiter
-                .clear(&format!("login:account:~{}", name.key()))
-                .await?;
+        for key in super::session::account_keys(&user) {
+            self.inner.limiter.clear(&key).await?;
         }
         tracing::info!(target: "auth", event = "password_reset", user_id = %user.id, ip = ?client.ip, "password reset; every session revoked");
         self.inner.hooks.on_after_reset_password(&user).await;

@@ -21,6 +21,25 @@ enum Identifier {
     Neither,
 }
 
+/// The throttle key of a login by e-mail address.
+fn email_key(email: &Email) -> String {
+    format!("login:account:{}", email.key())
+}
+
+/// The throttle key of a login by username.
+fn username_key(name: &Username) -> String {
+    format!("login:account:~{}", name.key())
+}
+
+/// Every throttle key of an account: one per name it logs in with. A failure counts against
+/// all of them, so the e-mail address and the username share one budget of failures instead
+/// of giving an attacker one each.
+pub(super) fn account_keys<P>(user: &User<P>) -> Vec<String> {
+    let mut keys = vec![email_key(&user.email)];
+    keys.extend(user.username.as_ref().map(username_key));
+    keys
+}
+
 impl Identifier {
     fn parse(raw: &str) -> Self {
         if raw.contains('@') {
@@ -34,8 +53,8 @@ impl Identifier {
     /// defined for unknown accounts too, so throttling reveals nothing.
     fn throttle_key(&self, raw: &str) -> String {
         match self {
-            Self::Email(email) => format!("login:account:{}", email.key()),
-            Self::Username(name) => format!("login:account:~{}", name.key()),
+            Self::Email(email) => email_key(email),
+            Self::Username(name) => username_key(name),
             Self::Neither => format!(
                 "login:account:?{}",
                 raw.trim()
@@ -46,6 +65,14 @@ impl Identifier {
             ),
         }
     }
+}
+
+/// Why [`UserManager::check_credentials`] refused, with the account when there is one (its
+/// throttle keys all count the failure).
+struct Refusal<P> {
+    error: AuthError,
+    reason: LoginFailure,
+    account: Option<User<P>>,
 }
 
 impl<P: Profile> UserManager<P> {
@@ -65,20 +92,28 @@ impl<P: Profile> UserManager<P> {
     ) -> Result<User<P>, AuthError> {
         self.check_credentials(&Identifier::parse(identifier), password)
             .await
-            .map_err(|(err, _)| err)
+            .map_err(|refusal| refusal.error)
     }
 
     async fn check_credentials(
         &self,
         identifier: &Identifier,
         password: &Password,
-    ) -> Result<User<P>, (AuthError, LoginFailure)> {
-        let bad = |reason| (AuthError::BadCredentials, reason);
-        let internal = |err: AuthError| (err, LoginFailure::WrongPassword);
+    ) -> Result<User<P>, Refusal<P>> {
+        let bad = |reason, account| Refusal {
+            error: AuthError::BadCredentials,
+            reason,
+            account,
+        };
+        let internal = |err: AuthError| Refusal {
+            error: err,
+            reason: LoginFailure::WrongPassword,
+            account: None,
+        };
         // Long-password DoS: refuse before any hashing (ASVS5 6.2.9). This reveals nothing
         // about the account, so the equal-work rule does not need the hasher here.
         if password.expose().len() > MAX_PASSWORD_BYTES {
-            return Err(bad(LoginFailure::WrongPassword));
+            return Err(bad(LoginFailure::WrongPassword, None));
         }
         let found = match identifier {
             Identifier::Email(email) => self.inner.users.find_by_email(email).await,
@@ -92,7 +127,7 @@ impl<P: Profile> UserManager<P> {
                 .dummy_verify(password)
                 .await
                 .map_err(|err| internal(err.into()))?;
-            return Err(bad(LoginFailure::UnknownUser));
+            return Err(bad(LoginFailure::UnknownUser, None));
         };
         let verification = self
             .inner
@@ -101,10 +136,10 @@ impl<P: Profile> UserManager<P> {
             .await
             .map_err(|err| internal(err.into()))?;
         if !verification.is_valid() {
-            return Err(bad(LoginFailure::WrongPassword));
+            return Err(bad(LoginFailure::WrongPassword, Some(user)));
         }
         if !user.is_active {
-            return Err(bad(LoginFailure::Inactive));
+            return Err(bad(LoginFailure::Inactive, Some(user)));
         }
         if verification == Verification::ValidNeedsRehash {
             return Ok(self.rehash(user, password).await);
@@ -172,14 +207,24 @@ impl<P: Profile> UserManager<P> {
         }
         let user = match self.check_credentials(&parsed, password).await {
             Ok(user) => user,
-            Err((AuthError::BadCredentials, reason)) => {
-                for (limit, key) in [
-                    (limits.login_account, Some(&account_key)),
-                    (limits.login_ip, ip_key.as_ref()),
-                ] {
-                    if let (Some(limit), Some(key)) = (limit, key) {
+            Err(Refusal {
+                error: AuthError::BadCredentials,
+                reason,
+                account,
+            }) => {
+                let mut account_keys_hit = vec![account_key.clone()];
+                for key in account.as_ref().map(account_keys).unwrap_or_default() {
+                    if !account_keys_hit.contains(&key) {
+                        account_keys_hit.push(key);
+                    }
+                }
+                if let Some(limit) = limits.login_account {
+                    for key in &account_keys_hit {
                         self.inner.limiter.hit(key, &limit, now).await?;
                     }
+                }
+                if let (Some(limit), Some(key)) = (limits.login_ip, ip_key.as_ref()) {
+                    self.inner.limiter.hit(key, &limit, now).await?;
                 }
                 tracing::warn!(target: "auth", event = "login_failed", reason = ?reason, ip = ?client.ip, "login failed");
                 self.inner
@@ -188,10 +233,12 @@ impl<P: Profile> UserManager<P> {
                     .await;
                 return Err(AuthError::BadCredentials);
             }
-            Err((err, _)) => return Err(err),
+            Err(refusal) => return Err(refusal.error),
         };
         if limits.login_account.is_some() {
-            self.inner.limiter.clear(&account_key).await?;
+            for key in account_keys(&user) {
+                self.inner.limiter.clear(&key).await?;
+            }
         }
         if self.config().require_verification && !user.is_verified {
             self.inner

@@ -146,6 +146,38 @@ async fn a_throttled_account_is_refused_even_with_the_right_password_until_reset
 }
 
 #[tokio::test]
+async fn failures_by_username_and_by_email_share_one_account_budget() {
+    let h = Harness::new();
+    let mut new = Harness::new_user("alice@example.com");
+    new.username = Some(Username::parse("alice").unwrap());
+    h.manager.register(new, &h.client).await.unwrap();
+    for n in 0..10 {
+        let name = if n % 2 == 0 {
+            "alice"
+        } else {
+            "alice@example.com"
+        };
+        let err = h
+            .manager
+            .login(name, &Password::new("wrong password!"), &h.client)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AuthError::BadCredentials));
+    }
+    for name in ["alice", "ALICE@example.com"] {
+        let err = h
+            .manager
+            .login(name, &Password::new(PASSWORD), &h.client)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, AuthError::RateLimited { .. }),
+            "{name}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_throttle_window_ends_and_success_clears_failures() {
     let h = Harness::new();
     h.register("alice@example.com").await;

@@ -1,0 +1,20 @@
+//! The HTTP contract of the ready-made routers (`/work/shared/HTTP_CONTRACT.md`), driven
+//! in-process with `tower::ServiceExt::oneshot` (STYLE.md 14): one module per area.
+
+// A test binary fails by panicking; clippy.toml allows it inside #[test] functions only,
+// and the helpers of this crate are test code too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod admin;
+mod csrf;
+mod errors;
+mod extractors;
+mod failures;
+mod fastapi_users_flow;
+mod harness;
+mod layer;
+mod login;
+mod me;
+mod refresh_logout;
+mod register;
+mod verify_reset;
