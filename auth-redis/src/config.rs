@@ -1,0 +1,395 @@
+//! [`RedisConfig`]: where Redis is, the key prefix and the time limits; from a URL or the
+//! environment.
+
+use std::fmt;
+use std::time::Duration;
+
+use redis::IntoConnectionInfo;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::connection::{Conn, DEFAULT_TIMEOUT, RedisConnection};
+use crate::error::Error;
+use crate::keys::Keys;
+
+/// How long one connection attempt may take when none is configured.
+pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Where Redis is and how to talk to it: build one from a URL or from the environment, adjust
+/// it with the `with_*` methods, then [`connect`](RedisConfig::connect).
+///
+/// Accepted URLs:
+///
+/// | URL | meaning |
+/// |---|---|
+/// | `redis://[user:password@]host:6379[/db]` | one Redis server |
+/// | `rediss://...` | the same over TLS (feature `tls`) |
+/// | `redis+cluster://[user:password@]host:7000,host:7001` | Redis Cluster, from these seed nodes (feature `cluster`) |
+/// | `rediss+cluster://...` | the same over TLS |
+/// | `redis://host:7000,redis://host:7001` (commas or spaces) | Redis Cluster, from a list of node URLs |
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_redis::RedisConfig;
+///
+/// let config = RedisConfig::from_url("redis://127.0.0.1:6379")?
+///     .with_key_prefix("my-app")?
+///     .with_timeout(Duration::from_millis(500));
+/// assert!(!config.is_cluster());
+/// // The password never shows in Debug output or error messages.
+/// let secret = RedisConfig::from_url("redis://:hunter2@127.0.0.1:6379")?;
+/// assert!(!format!("{secret:?}").contains("hunter2"));
+/// # Ok::<(), auth_redis::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct RedisConfig {
+    nodes: Nodes,
+    keys: Keys,
+    timeout: Duration,
+    connection_timeout: Duration,
+}
+
+#[derive(Clone)]
+enum Nodes {
+    Single(String),
+    Cluster(Vec<String>),
+}
+
+impl RedisConfig {
+    /// A configuration from a URL (see the table above), with the default key prefix
+    /// (`auth`), time limit (two seconds) and connection timeout (one second).
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`] for a URL the driver cannot read, [`Error::ClusterNotEnabled`] or
+    /// [`Error::TlsNotEnabled`] for URLs that need a feature this build lacks.
+    pub fn from_url(url: &str) -> Result<Self, Error> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(invalid("the URL is empty"));
+        }
+        let nodes = if let Some((tls, rest)) = cluster_scheme(url) {
+            Nodes::Cluster(expand_cluster_url(tls, rest)?)
+        } else if url.contains([',', ' ', '\t', '\n']) {
+            Nodes::Cluster(
+                url.split([',', ' ', '\t', '\n'])
+                    .filter(|node| !node.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            )
+        } else {
+            Nodes::Single(url.to_owned())
+        };
+        let all = match &nodes {
+            Nodes::Single(url) => std::slice::from_ref(url),
+            Nodes::Cluster(urls) => urls.as_slice(),
+        };
+        if matches!(nodes, Nodes::Cluster(_)) && !cfg!(feature = "cluster") {
+            return Err(Error::ClusterNotEnabled);
+        }
+        for node in all {
+            check_node_url(node)?;
+        }
+        Ok(Self {
+            nodes,
+            keys: Keys::default(),
+            timeout: DEFAULT_TIMEOUT,
+            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+        })
+    }
+
+    /// A configuration for Redis Cluster from a list of node URLs (`redis://host:port`).
+    ///
+    /// # Errors
+    /// As [`RedisConfig::from_url`]; [`Error::InvalidUrl`] for an empty list.
+    #[cfg(feature = "cluster")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
+    pub fn cluster<I, S>(nodes: I) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let nodes: Vec<String> = nodes.into_iter().map(Into::into).collect();
+        if nodes.is_empty() {
+            return Err(invalid("the list of cluster nodes is empty"));
+        }
+        for node in &nodes {
+            check_node_url(node)?;
+        }
+        Ok(Self {
+            nodes: Nodes::Cluster(nodes),
+            keys: Keys::default(),
+            timeout: DEFAULT_TIMEOUT,
+            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+        })
+    }
+
+    /// A configuration from the environment: `REDIS_URL` (any URL of the table above) and,
+    /// if set, `REDIS_KEY_PREFIX`.
+    ///
+    /// # Errors
+    /// [`Error::MissingUrl`] without `REDIS_URL`; otherwise as [`RedisConfig::from_url`] and
+    /// [`RedisConfig::with_key_prefix`].
+    pub fn from_env() -> Result<Self, Error> {
+        let url = std::env::var("REDIS_URL").map_err(|_| Error::MissingUrl)?;
+        let config = Self::from_url(&url)?;
+        match std::env::var("REDIS_KEY_PREFIX") {
+            Ok(prefix) => config.with_key_prefix(&prefix),
+            Err(_) => Ok(config),
+        }
+    }
+
+    /// Another key prefix (default `auth`): every key starts with `<prefix>:`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyPrefix`] if the prefix is empty or holds `{` or `}` (a brace would
+    /// become the hash tag of every key and put them all in one cluster slot).
+    pub fn with_key_prefix(mut self, prefix: &str) -> Result<Self, Error> {
+        self.keys = Keys::new(prefix)?;
+        Ok(self)
+    }
+
+    /// Another time limit for every store call (default two seconds): past it, the call
+    /// returns [`StoreError::Unavailable`](auth_core::StoreError::Unavailable).
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Another time limit for each attempt to open a connection (default one second).
+    #[must_use]
+    pub fn with_connection_timeout(mut self, timeout: Duration) -> Self {
+        self.connection_timeout = timeout;
+        self
+    }
+
+    /// Whether this configuration is for Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.nodes, Nodes::Cluster(_))
+    }
+
+    /// The key prefix.
+    pub fn key_prefix(&self) -> &str {
+        self.keys.prefix()
+    }
+
+    /// Connects, and checks that Redis answers.
+    ///
+    /// # Errors
+    /// [`Error::Connect`] when Redis refuses or fails the connection, [`Error::Timeout`] when
+    /// it does not answer within the connection timeout plus the call time limit.
+    pub async fn connect(&self) -> Result<RedisConnection, Error> {
+        let limit = self.connection_timeout + self.timeout;
+        let conn = tokio::time::timeout(limit, self.open())
+            .await
+            .map_err(|_| Error::Timeout(limit))??;
+        Ok(RedisConnection::new(conn, self.keys.clone(), self.timeout))
+    }
+
+    async fn open(&self) -> Result<Conn, Error> {
+        match &self.nodes {
+            Nodes::Single(url) => {
+                let client = redis::Client::open(url.as_str()).map_err(Error::Connect)?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.connection_timeout))
+                    .set_response_timeout(Some(self.timeout))
+                    // Few, quick reconnection attempts: callers fail fast while Redis is down,
+                    // and every call after a failed round starts a new one.
+                    .set_number_of_retries(2)
+                    .set_min_delay(Duration::from_millis(50))
+                    .set_max_delay(Duration::from_millis(500));
+                let manager = ConnectionManager::new_with_config(client, config)
+                    .await
+                    .map_err(Error::Connect)?;
+                Ok(Conn::Single(manager))
+            }
+            #[cfg(feature = "cluster")]
+            Nodes::Cluster(urls) => {
+                let client =
+                    redis::cluster::ClusterClientBuilder::new(urls.iter().map(String::as_str))
+                        .connection_timeout(self.connection_timeout)
+                        .response_timeout(self.timeout)
+                        .retries(3)
+                        .min_retry_wait(20)
+                        .max_retry_wait(300)
+                        .build()
+                        .map_err(Error::Connect)?;
+                let connection = client
+                    .get_async_connection()
+                    .await
+                    .map_err(Error::Connect)?;
+                Ok(Conn::Cluster(connection))
+            }
+            #[cfg(not(feature = "cluster"))]
+            Nodes::Cluster(_) => Err(Error::ClusterNotEnabled),
+        }
+    }
+}
+
+fn invalid(reason: &'static str) -> Error {
+    Error::InvalidUrl {
+        reason,
+        source: None,
+    }
+}
+
+/// `Some((tls, rest after "://"))` for the `redis+cluster://` and `rediss+cluster://` schemes.
+fn cluster_scheme(url: &str) -> Option<(bool, &str)> {
+    if let Some(rest) = url.strip_prefix("redis+cluster://") {
+        Some((false, rest))
+    } else {
+        url.strip_prefix("rediss+cluster://")
+            .map(|rest| (true, rest))
+    }
+}
+
+/// `redis+cluster://user:pw@a:1,b:2/0?x=y` into `redis://user:pw@a:1/0?x=y`,
+/// `redis://user:pw@b:2/0?x=y`.
+fn expand_cluster_url(tls: bool, rest: &str) -> Result<Vec<String>, Error> {
+    let scheme = if tls { "rediss" } else { "redis" };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let (userinfo, hosts) = match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => (format!("{userinfo}@"), hosts),
+        None => (String::new(), authority),
+    };
+    let nodes: Vec<String> = hosts
+        .split(',')
+        .map(str::trim)
+        .filter(|host| !host.is_empty())
+        .map(|host| format!("{scheme}://{userinfo}{host}{tail}"))
+        .collect();
+    if nodes.is_empty() {
+        return Err(invalid("a cluster URL needs at least one host:port"));
+    }
+    Ok(nodes)
+}
+
+/// Checks one node URL with the driver's own parser, and the features it needs.
+fn check_node_url(url: &str) -> Result<(), Error> {
+    if url.starts_with("rediss://") && !cfg!(feature = "tls") {
+        return Err(Error::TlsNotEnabled);
+    }
+    if !url.contains("://") {
+        return Err(invalid("expected redis://host:port or rediss://host:port"));
+    }
+    url.into_connection_info()
+        .map(drop)
+        .map_err(|source| Error::InvalidUrl {
+            reason: "the driver cannot read it",
+            source: Some(source),
+        })
+}
+
+/// A URL with its user-info (user name and password) replaced by `***`.
+fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?']).unwrap_or(rest.len());
+            match rest[..end].rsplit_once('@') {
+                Some((_, hosts)) => format!("{scheme}://***@{hosts}{}", &rest[end..]),
+                None => url.to_owned(),
+            }
+        }
+        None => "***".to_owned(),
+    }
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nodes: Vec<String> = match &self.nodes {
+            Nodes::Single(url) => vec![redact(url)],
+            Nodes::Cluster(urls) => urls.iter().map(|url| redact(url)).collect(),
+        };
+        f.debug_struct("RedisConfig")
+            .field("cluster", &self.is_cluster())
+            .field("nodes", &nodes)
+            .field("key_prefix", &self.keys.prefix())
+            .field("timeout", &self.timeout)
+            .field("connection_timeout", &self.connection_timeout)
+            .finish()
+    }
+}
+
+impl Default for RedisConfig {
+    /// `redis://127.0.0.1:6379` with the default prefix and time limits.
+    fn default() -> Self {
+        Self {
+            nodes: Nodes::Single("redis://127.0.0.1:6379".to_owned()),
+            keys: Keys::default(),
+            timeout: DEFAULT_TIMEOUT,
+            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_node_urls() {
+        let config = RedisConfig::from_url("redis://127.0.0.1:6379/2").unwrap();
+        assert!(!config.is_cluster());
+        assert_eq!(config.key_prefix(), "auth");
+        assert!(RedisConfig::from_url("").is_err());
+        assert!(RedisConfig::from_url("http://example.com").is_err());
+        assert!(RedisConfig::from_url("127.0.0.1:6379").is_err());
+    }
+
+    #[test]
+    fn cluster_urls_expand_to_one_url_per_node() {
+        assert_eq!(
+            expand_cluster_url(false, ":pw@a:7000,b:7001/0?protocol=resp3").unwrap(),
+            [
+                "redis://:pw@a:7000/0?protocol=resp3",
+                "redis://:pw@b:7001/0?protocol=resp3"
+            ]
+        );
+        assert_eq!(
+            expand_cluster_url(true, "a:7000").unwrap(),
+            ["rediss://a:7000"]
+        );
+        assert!(expand_cluster_url(false, "/0").is_err());
+    }
+
+    #[cfg(feature = "cluster")]
+    #[test]
+    fn cluster_configs_come_from_urls_and_lists() {
+        for url in [
+            "redis+cluster://127.0.0.1:7000,127.0.0.1:7001",
+            "redis://127.0.0.1:7000,redis://127.0.0.1:7001",
+            "redis://127.0.0.1:7000 redis://127.0.0.1:7001",
+        ] {
+            assert!(RedisConfig::from_url(url).unwrap().is_cluster(), "{url}");
+        }
+        assert!(
+            RedisConfig::cluster(["redis://127.0.0.1:7000"])
+                .unwrap()
+                .is_cluster()
+        );
+        assert!(RedisConfig::cluster(Vec::<String>::new()).is_err());
+    }
+
+    #[cfg(not(feature = "cluster"))]
+    #[test]
+    fn cluster_urls_need_the_feature() {
+        assert!(matches!(
+            RedisConfig::from_url("redis+cluster://a:7000,b:7001"),
+            Err(Error::ClusterNotEnabled)
+        ));
+    }
+
+    #[test]
+    fn passwords_never_print() {
+        assert_eq!(redact("redis://u:secret@h:1/0"), "redis://***@h:1/0");
+        assert_eq!(redact("redis://h:1"), "redis://h:1");
+        let config = RedisConfig::from_url("redis://:secret@127.0.0.1:6379").unwrap();
+        assert!(!format!("{config:?}").contains("secret"));
+    }
+
+    #[test]
+    fn prefixes_are_checked() {
+        let config = RedisConfig::default();
+        assert!(config.clone().with_key_prefix("a{b}").is_err());
+        assert_eq!(config.with_key_prefix("app").unwrap().key_prefix(), "app");
+    }
+}
