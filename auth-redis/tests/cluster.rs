@@ -1,0 +1,136 @@
+//! The stores on a three-master Redis Cluster (started by the tests unless
+//! `REDIS_CLUSTER_URLS` names one): the whole conformance suite, the hash-slot layout, and
+//! "log out everywhere" among 10,000 other users.
+#![cfg(feature = "cluster")]
+// Helpers outside the #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod sessions {
+    use auth_redis::RedisSessionStore;
+
+    use super::common;
+
+    auth_core::session_store_conformance!(RedisSessionStore::new(
+        common::cluster::connection().await
+    ));
+}
+
+mod sessions_without_route_cache {
+    use auth_redis::RedisSessionStore;
+
+    use super::common;
+
+    auth_core::session_store_conformance!(
+        RedisSessionStore::new(common::cluster::connection().await).with_route_cache(0)
+    );
+}
+
+mod limiter {
+    use auth_redis::RedisRateLimiter;
+
+    use super::common;
+
+    auth_core::rate_limiter_conformance!(RedisRateLimiter::new(
+        common::cluster::connection().await
+    ));
+}
+
+mod layout {
+    use std::collections::HashSet;
+
+    use auth_core::conformance::now_seconds;
+    use auth_core::conformance::sessions::sample_session;
+    use auth_core::{SessionStore, UserId};
+    use auth_redis::RedisSessionStore;
+    use futures::StreamExt;
+
+    use super::common;
+
+    async fn slot(key: &str) -> i64 {
+        let mut redis = common::inspect(&common::cluster::urls()[0]).await;
+        redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(key)
+            .query_async(&mut redis)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_users_keys_share_one_slot_and_users_spread_over_the_cluster() {
+        let conn = common::cluster::connection().await;
+        let prefix = conn.key_prefix().to_owned();
+        let mut user_slots = HashSet::new();
+        for _ in 0..20 {
+            let user = UserId::new();
+            let index = slot(&format!("{prefix}:{{u:{user}}}:sessions")).await;
+            for _ in 0..3 {
+                let id = auth_core::SessionId::random();
+                assert_eq!(slot(&format!("{prefix}:{{u:{user}}}:s:{id}")).await, index);
+            }
+            user_slots.insert(index);
+        }
+        assert!(user_slots.len() > 10, "users must not pile up in one slot");
+        drop(conn);
+    }
+
+    /// 10,000 other users' sessions are present; revoking every session of one user leaves
+    /// all of them intact and sends no keyspace-wide command to any node.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn revoking_one_user_among_ten_thousand_leaves_the_others_intact() {
+        let store = RedisSessionStore::new(common::cluster::connection().await);
+        let now = now_seconds();
+        let others: Vec<_> = (0..10_000)
+            .map(|_| sample_session(UserId::new(), now))
+            .collect();
+        let target = UserId::new();
+        let mine: Vec<_> = (0..5).map(|_| sample_session(target, now)).collect();
+        futures::stream::iter(others.iter().chain(&mine))
+            .for_each_concurrent(64, |session| {
+                let store = &store;
+                async move { store.create(session).await.unwrap() }
+            })
+            .await;
+
+        let urls = common::cluster::urls();
+        let mut before = Vec::new();
+        for url in urls {
+            before.push(common::command_calls(url).await);
+        }
+        assert_eq!(store.revoke_all(target, None).await.unwrap(), 5);
+        for (url, before) in urls.iter().zip(&before) {
+            let ran = common::delta(before, &common::command_calls(url).await);
+            for command in common::KEYSPACE_WIDE {
+                assert!(
+                    !ran.contains_key(*command),
+                    "{command} ran on {url}: {ran:?}"
+                );
+            }
+        }
+
+        for session in &mine {
+            assert!(!store.is_live(session.id, now).await.unwrap());
+        }
+        let intact = futures::stream::iter(&others)
+            .map(|session| {
+                let store = &store;
+                async move { store.get(session.id, now).await.unwrap().as_ref() == Some(session) }
+            })
+            .buffer_unordered(64)
+            .filter(|intact| std::future::ready(*intact))
+            .count()
+            .await;
+        assert_eq!(intact, others.len());
+        // Leave the shared cluster as we found it.
+        futures::stream::iter(&others)
+            .for_each_concurrent(64, |session| {
+                let store = &store;
+                async move {
+                    store.revoke(session.id).await.unwrap();
+                }
+            })
+            .await;
+    }
+}
