@@ -338,3 +338,143 @@ mod behaviour {
         }
     }
 }
+
+/// The `UserManager` on Redis stores, as two app instances behind a load balancer would run
+/// it: one user store, one Redis, separate connections and caches.
+mod manager {
+    use std::sync::Arc;
+
+    use auth_core::{
+        Argon2Hasher, AuthError, ClientInfo, Email, JwtAlgorithm, JwtCodec, JwtKeys, ManagerConfig,
+        MemoryUserStore, NewUser, NoProfile, Password, RateLimit, UserManager,
+    };
+    use auth_redis::{RedisConfig, RedisConnection, RedisRateLimiter, RedisSessionStore};
+    use time::Duration;
+
+    use super::common;
+
+    async fn instance(
+        users: &Arc<MemoryUserStore<NoProfile>>,
+        prefix: &str,
+        config: ManagerConfig,
+    ) -> UserManager<NoProfile> {
+        let redis: RedisConnection = RedisConfig::from_url(&common::single_url())
+            .unwrap()
+            .with_key_prefix(prefix)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let keys = JwtKeys::hmac(JwtAlgorithm::HS256, b"0123456789abcdef0123456789abcdef").unwrap();
+        UserManager::builder(
+            users.clone(),
+            Arc::new(RedisSessionStore::new(redis.clone())),
+            JwtCodec::new(keys, "auth-redis-tests"),
+        )
+        .with_hasher(Arc::new(Argon2Hasher::fast_insecure()))
+        .with_rate_limiter(Arc::new(RedisRateLimiter::new(redis)))
+        .with_config(config)
+        .build()
+    }
+
+    async fn two_instances(
+        config: ManagerConfig,
+    ) -> (UserManager<NoProfile>, UserManager<NoProfile>) {
+        let users = Arc::new(MemoryUserStore::new());
+        let prefix = common::fresh_prefix();
+        (
+            instance(&users, &prefix, config.clone()).await,
+            instance(&users, &prefix, config).await,
+        )
+    }
+
+    const PASSWORD: &str = "correct horse battery staple";
+
+    async fn register(manager: &UserManager<NoProfile>) -> String {
+        let email = format!("{}@example.com", auth_core::conformance::unique_tag());
+        let new = NewUser::new(Email::parse(&email).unwrap(), PASSWORD);
+        manager.register(new, &ClientInfo::default()).await.unwrap();
+        email
+    }
+
+    #[tokio::test]
+    async fn refresh_rotation_and_reuse_detection_hold_across_instances() {
+        let (one, other) = two_instances(ManagerConfig::default()).await;
+        let client = ClientInfo::default();
+        let email = register(&one).await;
+        let login = one
+            .login(&email, &Password::new(PASSWORD), &client)
+            .await
+            .unwrap();
+        other
+            .authenticate_token(&login.tokens.access_token)
+            .await
+            .unwrap();
+
+        let pair = other
+            .refresh(&login.tokens.refresh_token, &client)
+            .await
+            .unwrap();
+        one.authenticate_token(&pair.access_token).await.unwrap();
+        // The spent token, replayed on the first instance, kills the session everywhere.
+        assert!(matches!(
+            one.refresh(&login.tokens.refresh_token, &client).await,
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(other.authenticate_token(&pair.access_token).await.is_err());
+        assert!(other.refresh(&pair.refresh_token, &client).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn logging_out_everywhere_on_one_instance_ends_every_session_on_the_other() {
+        let (one, other) = two_instances(ManagerConfig::default()).await;
+        let client = ClientInfo::default();
+        let email = register(&one).await;
+        let first = one
+            .login(&email, &Password::new(PASSWORD), &client)
+            .await
+            .unwrap();
+        let second = other
+            .login(&email, &Password::new(PASSWORD), &client)
+            .await
+            .unwrap();
+        let user = first.user.id;
+        assert_eq!(other.list_sessions(user).await.unwrap().len(), 2);
+        other
+            .authenticate_token(&first.tokens.access_token)
+            .await
+            .unwrap();
+
+        assert_eq!(one.logout_everywhere(user).await.unwrap(), 2);
+        for access in [&first.tokens.access_token, &second.tokens.access_token] {
+            assert!(matches!(
+                other.authenticate_token(access).await,
+                Err(AuthError::InvalidToken)
+            ));
+        }
+        assert!(other.list_sessions(user).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn failed_logins_are_counted_once_for_all_instances() {
+        let mut config = ManagerConfig::default();
+        config.rate_limits.login_account = Some(RateLimit::new(3, Duration::minutes(15)));
+        let (one, other) = two_instances(config).await;
+        let client = ClientInfo::default();
+        let email = register(&one).await;
+        let wrong = Password::new("not the password at all");
+        for manager in [&one, &other, &one] {
+            assert!(matches!(
+                manager.login(&email, &wrong, &client).await,
+                Err(AuthError::BadCredentials)
+            ));
+        }
+        match other.login(&email, &Password::new(PASSWORD), &client).await {
+            Err(AuthError::RateLimited { retry_after }) => {
+                assert!(retry_after >= Duration::seconds(1));
+                assert!(retry_after <= Duration::minutes(15));
+            }
+            other => panic!("expected a throttled login, got {:?}", other.map(|_| ())),
+        }
+    }
+}
