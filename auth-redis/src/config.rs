@@ -192,11 +192,11 @@ impl RedisConfig {
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(self.connection_timeout))
                     .set_response_timeout(Some(self.timeout))
-                    // Few, quick reconnection attempts: callers fail fast while Redis is down,
-                    // and every call after a failed round starts a new one.
-                    .set_number_of_retries(2)
-                    .set_min_delay(Duration::from_millis(50))
-                    .set_max_delay(Duration::from_millis(500));
+                    // One attempt per reconnection: while Redis is down, calls fail at once
+                    // (or after the connection timeout, if the host does not answer) instead
+                    // of queueing behind a backoff; each failed round is followed by a new
+                    // attempt at the next call, so recovery needs no timer either.
+                    .set_number_of_retries(0);
                 let manager = ConnectionManager::new_with_config(client, config)
                     .await
                     .map_err(Error::Connect)?;

@@ -25,12 +25,16 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 /// # Failure behaviour
 /// - Every store call is bounded by [`RedisConnection::timeout`]: if Redis has not answered by
 ///   then, the call returns [`StoreError::Unavailable`] and the caller fails closed.
-/// - A lost connection is re-established in the background (single node: the driver's
-///   `ConnectionManager`, with exponential backoff; cluster: per node, with slot refreshes).
-///   Calls made while Redis is down fail fast; the first calls after it returns succeed,
-///   with no store to rebuild. A call that found only the stale refusal of a finished
-///   reconnection attempt is retried once: nothing was sent, so the retry cannot apply
-///   anything twice.
+/// - A lost connection is re-established by itself (single node: the driver's
+///   `ConnectionManager`, one connection attempt at a time, each started by the call after a
+///   failed one; cluster: per node, with slot refreshes). While Redis is down, calls fail at
+///   once with a refused connection (or after the connection timeout, if the host does not
+///   answer); the first calls after it returns succeed, with no store to rebuild. A call that
+///   found only the stale refusal of an earlier attempt is retried once: nothing was sent, so
+///   the retry cannot apply anything twice.
+/// - On a cluster, a master that is down fails the calls for its users' slots; calls for
+///   other users go on until the cluster declares itself down (`CLUSTERDOWN`, after the
+///   cluster's node timeout). Both are [`StoreError::Unavailable`].
 /// - As with any remote store, a call that timed out may still be applied when a slow Redis
 ///   catches up: an error means "not known to have happened". Callers treat it as a failure
 ///   (no token issued); revocations are idempotent and can simply be repeated.

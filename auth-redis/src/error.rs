@@ -60,13 +60,14 @@ pub(crate) fn is_unavailable(err: &RedisError) -> bool {
         || err.is_timeout()
         || err.is_connection_refusal()
         || err.is_connection_dropped()
+        // MOVED, ASK, TRYAGAIN, CLUSTERDOWN: a cluster in flux (a node down, slots moving)
+        // that outlasted the driver's own retries.
+        || err.is_cluster_error()
         || matches!(
             err.kind(),
             ErrorKind::ClusterConnectionNotFound
                 | ErrorKind::Server(
-                    ServerErrorKind::ClusterDown
-                        | ServerErrorKind::MasterDown
-                        | ServerErrorKind::TryAgain
+                    ServerErrorKind::MasterDown
                         | ServerErrorKind::BusyLoading
                         | ServerErrorKind::ReadOnly
                 )
@@ -96,6 +97,12 @@ mod tests {
             "cluster down",
         ));
         assert!(matches!(store_error(down), StoreError::Unavailable(_)));
+        let moved = RedisError::from((
+            ErrorKind::Server(ServerErrorKind::Moved),
+            "MOVED",
+            "1063 127.0.0.1:7201".to_owned(),
+        ));
+        assert!(matches!(store_error(moved), StoreError::Unavailable(_)));
         let wrong_type = RedisError::from((
             ErrorKind::Server(ServerErrorKind::ResponseError),
             "WRONGTYPE",

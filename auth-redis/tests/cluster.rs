@@ -134,3 +134,71 @@ mod layout {
             .await;
     }
 }
+
+mod outage {
+    use std::time::Duration;
+
+    use auth_core::conformance::now_seconds;
+    use auth_core::conformance::sessions::sample_session;
+    use auth_core::{SessionStore, StoreError, UserId};
+    use auth_redis::{RedisConfig, RedisSessionStore};
+
+    use super::common::cluster::TestCluster;
+
+    /// A master of a private cluster stops mid-test: calls for its users fail (and none
+    /// hangs); once it is back and the cluster is whole again, the next calls succeed on the
+    /// same store.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn with_a_master_stopped_calls_fail_and_after_its_restart_the_same_store_works() {
+        let mut cluster = TestCluster::start_private(2_000);
+        let store = RedisSessionStore::new(
+            RedisConfig::cluster(cluster.urls())
+                .unwrap()
+                .with_timeout(Duration::from_secs(1))
+                .with_connection_timeout(Duration::from_millis(500))
+                .connect()
+                .await
+                .unwrap(),
+        );
+        let now = now_seconds();
+        // Thirty users: some land on every master (all miss one with odds of 5 in a million).
+        let sessions: Vec<_> = (0..30)
+            .map(|_| sample_session(UserId::new(), now))
+            .collect();
+        for session in &sessions {
+            store.create(session).await.unwrap();
+        }
+
+        cluster.stop(0);
+        let mut failed = 0;
+        for session in &sessions {
+            match tokio::time::timeout(Duration::from_secs(5), store.is_live(session.id, now)).await
+            {
+                Ok(Ok(live)) => assert!(live),
+                Ok(Err(StoreError::Unavailable(_))) => failed += 1,
+                Ok(Err(other)) => panic!("expected Unavailable, got {other:?}"),
+                Err(_) => panic!("is_live hung with a master down"),
+            }
+        }
+        assert!(failed > 0, "no session lived on the stopped master");
+
+        cluster.restart(0);
+        tokio::task::block_in_place(|| cluster.wait_until_ok());
+        // The restarted master is empty (nothing was saved); the others kept their sessions.
+        let mut live = 0;
+        for session in &sessions {
+            live += usize::from(store.is_live(session.id, now).await.unwrap());
+        }
+        assert_eq!(live, sessions.len() - failed);
+        let fresh: Vec<_> = (0..10)
+            .map(|_| sample_session(UserId::new(), now))
+            .collect();
+        for session in &fresh {
+            store.create(session).await.unwrap();
+            assert_eq!(
+                store.get(session.id, now).await.unwrap().as_ref(),
+                Some(session)
+            );
+        }
+    }
+}

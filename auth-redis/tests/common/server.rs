@@ -141,6 +141,21 @@ fn sweep_stale_dirs(root: &std::path::Path) {
     }
 }
 
+/// `n` consecutive ports from the private range whose ports and bus ports are free now.
+pub fn reserve_ports(n: u16) -> Vec<u16> {
+    loop {
+        let first = NEXT_PORT.fetch_add(n, Ordering::Relaxed);
+        assert!(
+            first + n <= 8000,
+            "no free ports left for private redis-servers"
+        );
+        let ports: Vec<u16> = (first..first + n).collect();
+        if ports.iter().all(|port| port_is_free(*port)) {
+            return ports;
+        }
+    }
+}
+
 /// A Redis server of one test's own, which the test may stop and restart.
 pub struct PrivateRedis {
     port: u16,
@@ -152,11 +167,7 @@ impl PrivateRedis {
     /// Starts a server on a free port of its own.
     pub fn start() -> Self {
         loop {
-            let port = NEXT_PORT.fetch_add(1, Ordering::Relaxed);
-            assert!(port < 8000, "no free port left for a private redis-server");
-            if !port_is_free(port) {
-                continue;
-            }
+            let port = reserve_ports(1)[0];
             let dir = scratch_dir(&format!("private-{port}"));
             if let Some(process) = Process::spawn(port, &dir, &[]) {
                 return Self {
