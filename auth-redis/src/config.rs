@@ -46,6 +46,9 @@ pub struct RedisConfig {
     keys: Keys,
     timeout: Duration,
     connection_timeout: Duration,
+    /// Root certificates (PEM) to trust instead of the webpki roots.
+    #[cfg(feature = "tls")]
+    root_certificates: Option<Vec<u8>>,
 }
 
 #[derive(Clone)]
@@ -55,6 +58,17 @@ enum Nodes {
 }
 
 impl RedisConfig {
+    fn with_nodes(nodes: Nodes) -> Self {
+        Self {
+            nodes,
+            keys: Keys::default(),
+            timeout: DEFAULT_TIMEOUT,
+            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+            #[cfg(feature = "tls")]
+            root_certificates: None,
+        }
+    }
+
     /// A configuration from a URL (see the table above), with the default key prefix
     /// (`auth`), time limit (two seconds) and connection timeout (one second).
     ///
@@ -88,12 +102,7 @@ impl RedisConfig {
         for node in all {
             check_node_url(node)?;
         }
-        Ok(Self {
-            nodes,
-            keys: Keys::default(),
-            timeout: DEFAULT_TIMEOUT,
-            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
-        })
+        Ok(Self::with_nodes(nodes))
     }
 
     /// A configuration for Redis Cluster from a list of node URLs (`redis://host:port`).
@@ -114,12 +123,7 @@ impl RedisConfig {
         for node in &nodes {
             check_node_url(node)?;
         }
-        Ok(Self {
-            nodes: Nodes::Cluster(nodes),
-            keys: Keys::default(),
-            timeout: DEFAULT_TIMEOUT,
-            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
-        })
+        Ok(Self::with_nodes(Nodes::Cluster(nodes)))
     }
 
     /// A configuration from the environment: `REDIS_URL` (any URL of the table above) and,
@@ -162,6 +166,16 @@ impl RedisConfig {
         self
     }
 
+    /// Trusts these root certificates (PEM, one or more) for `rediss://` instead of the
+    /// public webpki roots: for a Redis whose certificate comes from a private CA.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    #[must_use]
+    pub fn with_root_certificates(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates = Some(pem.into());
+        self
+    }
+
     /// Whether this configuration is for Redis Cluster.
     pub fn is_cluster(&self) -> bool {
         matches!(self.nodes, Nodes::Cluster(_))
@@ -186,9 +200,13 @@ impl RedisConfig {
     }
 
     async fn open(&self) -> Result<Conn, Error> {
+        #[cfg(feature = "tls")]
+        if self.uses_tls() {
+            install_crypto_provider();
+        }
         match &self.nodes {
             Nodes::Single(url) => {
-                let client = redis::Client::open(url.as_str()).map_err(Error::Connect)?;
+                let client = self.client(url).map_err(Error::Connect)?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(self.connection_timeout))
                     .set_response_timeout(Some(self.timeout))
@@ -204,15 +222,22 @@ impl RedisConfig {
             }
             #[cfg(feature = "cluster")]
             Nodes::Cluster(urls) => {
-                let client =
+                #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
+                let mut builder =
                     redis::cluster::ClusterClientBuilder::new(urls.iter().map(String::as_str))
                         .connection_timeout(self.connection_timeout)
                         .response_timeout(self.timeout)
                         .retries(3)
                         .min_retry_wait(20)
-                        .max_retry_wait(300)
-                        .build()
-                        .map_err(Error::Connect)?;
+                        .max_retry_wait(300);
+                #[cfg(feature = "tls")]
+                if let Some(pem) = &self.root_certificates {
+                    builder = builder.certs(redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem.clone()),
+                    });
+                }
+                let client = builder.build().map_err(Error::Connect)?;
                 let connection = client
                     .get_async_connection()
                     .await
@@ -222,6 +247,42 @@ impl RedisConfig {
             #[cfg(not(feature = "cluster"))]
             Nodes::Cluster(_) => Err(Error::ClusterNotEnabled),
         }
+    }
+}
+
+impl RedisConfig {
+    /// The driver's client for one node, trusting the configured root certificates.
+    fn client(&self, url: &str) -> redis::RedisResult<redis::Client> {
+        #[cfg(feature = "tls")]
+        if let Some(pem) = &self.root_certificates {
+            return redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            );
+        }
+        redis::Client::open(url)
+    }
+
+    #[cfg(feature = "tls")]
+    fn uses_tls(&self) -> bool {
+        match &self.nodes {
+            Nodes::Single(url) => url.starts_with("rediss://"),
+            Nodes::Cluster(urls) => urls.iter().any(|url| url.starts_with("rediss://")),
+        }
+    }
+}
+
+/// Makes ring rustls' process-wide crypto provider, unless the app has installed one: the
+/// driver's TLS setup needs one, and would panic if it found none (or several enabled by
+/// crate features). An app that wants another provider installs it before connecting.
+#[cfg(feature = "tls")]
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // An error means another thread installed one meanwhile: just as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 
@@ -299,25 +360,23 @@ impl fmt::Debug for RedisConfig {
             Nodes::Single(url) => vec![redact(url)],
             Nodes::Cluster(urls) => urls.iter().map(|url| redact(url)).collect(),
         };
-        f.debug_struct("RedisConfig")
+        let mut debug = f.debug_struct("RedisConfig");
+        debug
             .field("cluster", &self.is_cluster())
             .field("nodes", &nodes)
             .field("key_prefix", &self.keys.prefix())
             .field("timeout", &self.timeout)
-            .field("connection_timeout", &self.connection_timeout)
-            .finish()
+            .field("connection_timeout", &self.connection_timeout);
+        #[cfg(feature = "tls")]
+        debug.field("root_certificates", &self.root_certificates.is_some());
+        debug.finish()
     }
 }
 
 impl Default for RedisConfig {
     /// `redis://127.0.0.1:6379` with the default prefix and time limits.
     fn default() -> Self {
-        Self {
-            nodes: Nodes::Single("redis://127.0.0.1:6379".to_owned()),
-            keys: Keys::default(),
-            timeout: DEFAULT_TIMEOUT,
-            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
-        }
+        Self::with_nodes(Nodes::Single("redis://127.0.0.1:6379".to_owned()))
     }
 }
 

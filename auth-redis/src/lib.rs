@@ -48,7 +48,7 @@
 //! | feature | default | what it turns on |
 //! |---|---|---|
 //! | `cluster` | no | Redis Cluster: `redis+cluster://` URLs, lists of node URLs, [`RedisConfig::cluster`] |
-//! | `tls` | no | `rediss://` URLs (rustls with the webpki root certificates) |
+//! | `tls` | no | `rediss://` URLs: rustls, trusting the webpki roots or [`RedisConfig::with_root_certificates`]; installs ring as rustls' crypto provider if the app has not installed one |
 //!
 //! The driver is re-exported as [`redis`], so an app that talks to Redis itself uses the same
 //! version.

@@ -20,16 +20,25 @@ use auth_core::{SessionId, UserId};
 /// How many owners the cache holds when not configured otherwise (about 80 bytes each).
 pub const DEFAULT_ROUTE_CACHE_CAPACITY: usize = 100_000;
 
-#[derive(Debug)]
 pub(crate) struct RouteCache {
     capacity: usize,
     generations: Mutex<Generations>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Generations {
     young: HashMap<SessionId, UserId>,
     old: HashMap<SessionId, UserId>,
+}
+
+impl std::fmt::Debug for RouteCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Its size, not its up to 100,000 entries.
+        f.debug_struct("RouteCache")
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
 }
 
 impl RouteCache {
@@ -91,7 +100,7 @@ impl RouteCache {
         generations.old.remove(&id);
     }
 
-    #[cfg(test)]
+    /// How many owners are cached.
     fn len(&self) -> usize {
         let generations = self.generations();
         generations.young.len() + generations.old.len()
@@ -124,6 +133,15 @@ mod tests {
             assert_eq!(cache.get(hot), Some(user));
             assert!(cache.len() <= 100);
         }
+    }
+
+    #[test]
+    fn debug_shows_the_size_not_the_entries() {
+        let cache = RouteCache::new(10);
+        let id = SessionId::random();
+        cache.insert(id, UserId::new());
+        let debug = format!("{cache:?}");
+        assert_eq!(debug, "RouteCache { capacity: 10, len: 1 }");
     }
 
     #[test]

@@ -94,21 +94,33 @@ impl RedisSessionStore {
         Ok(Some(user))
     }
 
-    /// Deletes routing keys of sessions that are gone (memory only: a routing key without its
-    /// session key finds nothing).
-    async fn forget_routes(&self, ids: &[SessionId]) -> Result<(), StoreError> {
+    /// Deletes the routing keys of sessions that are gone. Best effort, within its own time
+    /// limit: the session is already revoked when this runs, and a routing key without its
+    /// session finds nothing and expires by itself, so a failure here costs only memory and
+    /// must not turn a done revocation into an error.
+    async fn forget_routes(&self, ids: &[SessionId]) {
         for id in ids {
             self.routes.remove(*id);
         }
-        for batch in ids.chunks(DEL_BATCH) {
-            let mut del = redis::cmd("DEL");
-            for id in batch {
-                del.arg(self.conn.keys().route(*id));
+        let delete = async {
+            for batch in ids.chunks(DEL_BATCH) {
+                let mut del = redis::cmd("DEL");
+                for id in batch {
+                    del.arg(self.conn.keys().route(*id));
+                }
+                // On a cluster the driver splits a multi-key DEL by slot.
+                self.conn.query::<i64>(&del).await?;
             }
-            // On a cluster the driver splits a multi-key DEL by slot.
-            self.conn.query::<i64>(&del).await?;
+            Ok(())
+        };
+        if let Err(err) = self.conn.bounded(delete).await {
+            tracing::warn!(
+                target: "auth",
+                error = %err,
+                routes = ids.len(),
+                "could not delete the routing keys of revoked sessions; they expire by themselves"
+            );
         }
-        Ok(())
     }
 }
 
@@ -231,27 +243,33 @@ impl SessionStore for RedisSessionStore {
             })
             .await?;
         if matches!(outcome, Rotation::Reused { .. }) {
-            // The session is gone already; this only frees the routing key.
-            self.conn.bounded(self.forget_routes(&[id])).await?;
+            self.forget_routes(&[id]).await;
         }
         Ok(outcome)
     }
 
     async fn revoke(&self, id: SessionId) -> Result<bool, StoreError> {
-        self.conn
+        let found = self
+            .conn
             .bounded(async {
                 let Some(user) = self.owner(id).await? else {
-                    return Ok(false);
+                    return Ok(None);
                 };
                 let keys = self.conn.keys();
                 let mut revoke = scripts::REVOKE.key(keys.session(user, id));
                 revoke.key(keys.index(user)).arg(id.to_string());
                 // Deleting the session key is the revocation; the routing key goes after.
                 let existed: i64 = self.conn.invoke(&revoke).await?;
-                self.forget_routes(&[id]).await?;
-                Ok(existed == 1)
+                Ok(Some(existed == 1))
             })
-            .await
+            .await?;
+        match found {
+            Some(existed) => {
+                self.forget_routes(&[id]).await;
+                Ok(existed)
+            }
+            None => Ok(false),
+        }
     }
 
     async fn revoke_all(
@@ -259,20 +277,16 @@ impl SessionStore for RedisSessionStore {
         user_id: UserId,
         except: Option<SessionId>,
     ) -> Result<u64, StoreError> {
-        self.conn
-            .bounded(async {
-                let keys = self.conn.keys();
-                let mut revoke_all = scripts::REVOKE_ALL.key(keys.index(user_id));
-                revoke_all
-                    .arg(keys.session_prefix(user_id))
-                    .arg(except.map(|id| id.to_string()).unwrap_or_default());
-                let (deleted, removed): (u64, Vec<String>) = self.conn.invoke(&revoke_all).await?;
-                let removed: Vec<SessionId> =
-                    removed.iter().filter_map(|id| id.parse().ok()).collect();
-                self.forget_routes(&removed).await?;
-                Ok(deleted)
-            })
-            .await
+        let keys = self.conn.keys();
+        let mut revoke_all = scripts::REVOKE_ALL.key(keys.index(user_id));
+        revoke_all
+            .arg(keys.session_prefix(user_id))
+            .arg(except.map(|id| id.to_string()).unwrap_or_default());
+        let (deleted, removed): (u64, Vec<String>) =
+            self.conn.bounded(self.conn.invoke(&revoke_all)).await?;
+        let removed: Vec<SessionId> = removed.iter().filter_map(|id| id.parse().ok()).collect();
+        self.forget_routes(&removed).await;
+        Ok(deleted)
     }
 
     async fn list(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError> {
