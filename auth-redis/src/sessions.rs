@@ -116,7 +116,7 @@ impl RedisSessionStore {
         if let Err(err) = self.conn.bounded(delete).await {
             tracing::warn!(
                 target: "auth",
-                error = %err,
+                error = ?err,
                 routes = ids.len(),
                 "could not delete the routing keys of revoked sessions; they expire by themselves"
             );

@@ -1,12 +1,19 @@
 //! The stores on a three-master Redis Cluster (started by the tests unless
 //! `REDIS_CLUSTER_URLS` names one): the whole conformance suite, the hash-slot layout, and
 //! "log out everywhere" among 10,000 other users.
-#![cfg(feature = "cluster")]
 // Helpers outside the #[test] functions fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// Without the feature there is nothing to test; say so instead of passing silently.
+#[cfg(not(feature = "cluster"))]
+#[test]
+#[ignore = "the Redis Cluster tests need `--features cluster` (or `--all-features`)"]
+fn needs_the_cluster_feature() {}
+
+#[cfg(feature = "cluster")]
 mod common;
 
+#[cfg(feature = "cluster")]
 mod sessions {
     use auth_redis::RedisSessionStore;
 
@@ -17,6 +24,7 @@ mod sessions {
     ));
 }
 
+#[cfg(feature = "cluster")]
 mod sessions_without_route_cache {
     use auth_redis::RedisSessionStore;
 
@@ -27,6 +35,7 @@ mod sessions_without_route_cache {
     );
 }
 
+#[cfg(feature = "cluster")]
 mod limiter {
     use auth_redis::RedisRateLimiter;
 
@@ -37,6 +46,7 @@ mod limiter {
     ));
 }
 
+#[cfg(feature = "cluster")]
 mod layout {
     use std::collections::HashSet;
 
@@ -135,6 +145,7 @@ mod layout {
     }
 }
 
+#[cfg(feature = "cluster")]
 mod outage {
     use std::time::Duration;
 
