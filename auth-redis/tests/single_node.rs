@@ -1,0 +1,480 @@
+//! The stores on one Redis: the whole conformance suite, then what the suite cannot see (key
+//! layout, memory, other instances, pruning, the manager on top).
+// Helpers outside the #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod sessions {
+    use auth_redis::RedisSessionStore;
+
+    use super::common;
+
+    auth_core::session_store_conformance!(RedisSessionStore::new(common::single().await));
+}
+
+mod sessions_without_route_cache {
+    use auth_redis::RedisSessionStore;
+
+    use super::common;
+
+    auth_core::session_store_conformance!(
+        RedisSessionStore::new(common::single().await).with_route_cache(0)
+    );
+}
+
+mod limiter {
+    use auth_redis::RedisRateLimiter;
+
+    use super::common;
+
+    auth_core::rate_limiter_conformance!(RedisRateLimiter::new(common::single().await));
+}
+
+mod layout {
+    use auth_core::conformance::now_seconds;
+    use auth_core::conformance::sessions::sample_session;
+    use auth_core::{RateLimit, RateLimiter, SessionStore, UserId};
+    use auth_redis::{RedisRateLimiter, RedisSessionStore};
+    use time::Duration;
+
+    use super::common;
+
+    #[tokio::test]
+    async fn keys_follow_the_documented_layout_and_expire_with_the_session() {
+        let conn = common::single().await;
+        let prefix = conn.key_prefix().to_owned();
+        let store = RedisSessionStore::new(conn);
+        let now = now_seconds();
+        let user = UserId::new();
+        let mut session = sample_session(user, now);
+        session.idle_expires_at = now + Duration::hours(1);
+        store.create(&session).await.unwrap();
+
+        let mut redis = common::inspect(&common::single_url()).await;
+        let route = format!("{prefix}:sid:{}", session.id);
+        let hash = format!("{prefix}:{{u:{user}}}:s:{}", session.id);
+        let index = format!("{prefix}:{{u:{user}}}:sessions");
+        let owner: String = redis::cmd("GET")
+            .arg(&route)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(owner, user.to_string());
+        let kinds: Vec<String> = futures::future::join_all([&route, &hash, &index].map(|key| {
+            let mut redis = redis.clone();
+            async move {
+                redis::cmd("TYPE")
+                    .arg(key)
+                    .query_async::<String>(&mut redis)
+                    .await
+                    .unwrap()
+            }
+        }))
+        .await;
+        assert_eq!(kinds, ["string", "hash", "zset"]);
+        let ttl = |key: String| {
+            let mut redis = redis.clone();
+            async move {
+                redis::cmd("PTTL")
+                    .arg(key)
+                    .query_async::<i64>(&mut redis)
+                    .await
+                    .unwrap()
+            }
+        };
+        // The hash lives until the idle expiry (one hour), the route until the absolute
+        // expiry (seven days), the index as long as its longest-lived session.
+        let hour = 3_600_000;
+        assert!((hour - 60_000..=hour).contains(&ttl(hash.clone()).await));
+        assert!(ttl(route).await > 6 * 24 * hour);
+        assert!((hour - 60_000..=hour).contains(&ttl(index).await));
+        let fields: Vec<String> = redis::cmd("HKEYS")
+            .arg(&hash)
+            .query_async(&mut redis.clone())
+            .await
+            .unwrap();
+        let mut fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["a", "c", "e", "i", "ip", "l", "r", "ua"]);
+
+        let limiter = RedisRateLimiter::new(store.connection().clone());
+        let limit = RateLimit::new(5, Duration::seconds(90));
+        limiter
+            .hit("login:ip:192.0.2.1", &limit, now)
+            .await
+            .unwrap();
+        let window = format!("{prefix}:rl:login:ip:192.0.2.1");
+        assert!((89_000..=90_000).contains(&ttl(window).await));
+    }
+
+    /// The numbers of the crate docs' "Memory per session" table come from this test:
+    /// `cargo test -p auth-redis --test single_node memory -- --nocapture`.
+    #[tokio::test]
+    async fn memory_per_session_is_as_documented() {
+        let conn = common::single().await.with_key_prefix("auth").unwrap();
+        let store = RedisSessionStore::new(conn);
+        let now = now_seconds();
+        let user = UserId::new();
+        let mut sessions = Vec::new();
+        for _ in 0..5 {
+            let mut session = sample_session(user, now);
+            session.access_hash = None;
+            session.user_agent = Some(
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+                    .to_owned(),
+            );
+            session.ip = Some("203.0.113.42".parse().unwrap());
+            store.create(&session).await.unwrap();
+            sessions.push(session);
+        }
+        let redis = common::inspect(&common::single_url()).await;
+        let usage = |key: String| {
+            let mut redis = redis.clone();
+            async move {
+                redis::cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(key)
+                    .arg("SAMPLES")
+                    .arg(0)
+                    .query_async::<u64>(&mut redis)
+                    .await
+                    .unwrap()
+            }
+        };
+        let id = sessions[0].id;
+        let hash = usage(format!("auth:{{u:{user}}}:s:{id}")).await;
+        let route = usage(format!("auth:sid:{id}")).await;
+        let index = usage(format!("auth:{{u:{user}}}:sessions")).await / 5;
+        let total = hash + route + index;
+        println!(
+            "memory per session: hash {hash} B, route {route} B, index share {index} B, total {total} B"
+        );
+        // Generous bounds, so the docs' numbers stay true to within a few bytes of allocator
+        // rounding, and a layout change that bloats sessions fails here.
+        assert!(
+            total <= 700,
+            "a session takes {total} bytes; update the crate docs"
+        );
+        store.revoke_all(user, None).await.unwrap();
+    }
+}
+
+mod behaviour {
+    use auth_core::conformance::now_seconds;
+    use auth_core::conformance::sessions::sample_session;
+    use auth_core::{RateDecision, RateLimit, RateLimiter, SessionStore, UserId};
+    use auth_redis::{RedisConfig, RedisRateLimiter, RedisSessionStore};
+    use time::Duration;
+
+    use super::common;
+
+    /// Two app instances: separate connections and route caches, one Redis.
+    async fn two_instances() -> (RedisSessionStore, RedisSessionStore) {
+        let first = common::single().await;
+        let url = common::single_url();
+        let second = RedisConfig::from_url(&url)
+            .unwrap()
+            .with_key_prefix(first.key_prefix())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        (
+            RedisSessionStore::new(first),
+            RedisSessionStore::new(second),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_logout_on_one_instance_is_refused_on_every_other_at_once() {
+        let (one, other) = two_instances().await;
+        let now = now_seconds();
+        let session = sample_session(UserId::new(), now);
+        one.create(&session).await.unwrap();
+        // The other instance learns the owner (and caches it)...
+        assert!(other.is_live(session.id, now).await.unwrap());
+        assert!(one.revoke(session.id).await.unwrap());
+        // ...and still sees the revocation on the very next check.
+        assert!(!other.is_live(session.id, now).await.unwrap());
+        assert!(other.get(session.id, now).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn log_out_everywhere_on_one_instance_is_seen_by_the_others() {
+        let (one, other) = two_instances().await;
+        let now = now_seconds();
+        let user = UserId::new();
+        let sessions: Vec<_> = (0..3).map(|_| sample_session(user, now)).collect();
+        for session in &sessions {
+            other.create(session).await.unwrap();
+            assert!(other.is_live(session.id, now).await.unwrap());
+        }
+        assert_eq!(one.revoke_all(user, None).await.unwrap(), 3);
+        for session in &sessions {
+            assert!(!other.is_live(session.id, now).await.unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn the_index_drops_sessions_whose_keys_are_gone() {
+        let conn = common::single().await;
+        let prefix = conn.key_prefix().to_owned();
+        let store = RedisSessionStore::new(conn);
+        let now = now_seconds();
+        let user = UserId::new();
+        let kept = sample_session(user, now);
+        let evicted = sample_session(user, now);
+        store.create(&kept).await.unwrap();
+        store.create(&evicted).await.unwrap();
+        let mut redis = common::inspect(&common::single_url()).await;
+        // What key expiry does in Redis, without waiting for it.
+        let _: i64 = redis::cmd("DEL")
+            .arg(format!("{prefix}:{{u:{user}}}:s:{}", evicted.id))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(store.list(user, now).await.unwrap(), vec![kept]);
+        let members: i64 = redis::cmd("ZCARD")
+            .arg(format!("{prefix}:{{u:{user}}}:sessions"))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(members, 1);
+        assert!(!store.is_live(evicted.id, now).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_replayed_token_on_one_instance_revokes_the_session_for_all() {
+        let (one, other) = two_instances().await;
+        let now = now_seconds();
+        let session = sample_session(UserId::new(), now);
+        one.create(&session).await.unwrap();
+        let renewal = auth_core::Renewal {
+            refresh_hash: auth_core::TokenHash::of(b"next"),
+            access_hash: None,
+            now,
+            idle_expires_at: now + Duration::days(1),
+        };
+        assert!(matches!(
+            one.rotate(session.id, &session.refresh_hash, &renewal)
+                .await
+                .unwrap(),
+            auth_core::Rotation::Rotated(_)
+        ));
+        assert_eq!(
+            other
+                .rotate(session.id, &session.refresh_hash, &renewal)
+                .await
+                .unwrap(),
+            auth_core::Rotation::Reused {
+                user_id: session.user_id
+            }
+        );
+        assert!(!one.is_live(session.id, now).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_the_rest_of_the_window_rounded_up_to_seconds() {
+        let limiter = RedisRateLimiter::new(common::single().await);
+        let limit = RateLimit::new(1, Duration::seconds(90));
+        let now = now_seconds();
+        assert!(
+            limiter
+                .hit("forgot:account:a@example.com", &limit, now)
+                .await
+                .unwrap()
+                .is_allowed()
+        );
+        let later = now + Duration::milliseconds(30_250);
+        let expected = RateDecision::Limited {
+            retry_after: Duration::seconds(60),
+        };
+        assert_eq!(
+            limiter
+                .hit("forgot:account:a@example.com", &limit, later)
+                .await
+                .unwrap(),
+            expected
+        );
+        assert_eq!(
+            limiter
+                .peek("forgot:account:a@example.com", &limit, later)
+                .await
+                .unwrap(),
+            expected
+        );
+        let last_moment = now + Duration::seconds(90) - Duration::nanoseconds(1);
+        assert_eq!(
+            limiter
+                .hit("forgot:account:a@example.com", &limit, last_moment)
+                .await
+                .unwrap(),
+            RateDecision::Limited {
+                retry_after: Duration::seconds(1)
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_with_braces_and_odd_bytes_are_counted_apart() {
+        let limiter = RedisRateLimiter::new(common::single().await);
+        let limit = RateLimit::new(1, Duration::minutes(1));
+        let now = now_seconds();
+        for key in [
+            "login:account:{a}@x",
+            "login:account:{b}@x",
+            "login:ip:::1",
+            "token:ip:é 😀",
+        ] {
+            assert!(
+                limiter.hit(key, &limit, now).await.unwrap().is_allowed(),
+                "{key}"
+            );
+            assert!(
+                !limiter.hit(key, &limit, now).await.unwrap().is_allowed(),
+                "{key}"
+            );
+        }
+    }
+}
+
+/// The `UserManager` on Redis stores, as two app instances behind a load balancer would run
+/// it: one user store, one Redis, separate connections and caches.
+mod manager {
+    use std::sync::Arc;
+
+    use auth_core::{
+        Argon2Hasher, AuthError, ClientInfo, Email, JwtAlgorithm, JwtCodec, JwtKeys, ManagerConfig,
+        MemoryUserStore, NewUser, NoProfile, Password, RateLimit, UserManager,
+    };
+    use auth_redis::{RedisConfig, RedisConnection, RedisRateLimiter, RedisSessionStore};
+    use time::Duration;
+
+    use super::common;
+
+    async fn instance(
+        users: &Arc<MemoryUserStore<NoProfile>>,
+        prefix: &str,
+        config: ManagerConfig,
+    ) -> UserManager<NoProfile> {
+        let redis: RedisConnection = RedisConfig::from_url(&common::single_url())
+            .unwrap()
+            .with_key_prefix(prefix)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let keys = JwtKeys::hmac(JwtAlgorithm::HS256, b"0123456789abcdef0123456789abcdef").unwrap();
+        UserManager::builder(
+            users.clone(),
+            Arc::new(RedisSessionStore::new(redis.clone())),
+            JwtCodec::new(keys, "auth-redis-tests"),
+        )
+        .with_hasher(Arc::new(Argon2Hasher::fast_insecure()))
+        .with_rate_limiter(Arc::new(RedisRateLimiter::new(redis)))
+        .with_config(config)
+        .build()
+    }
+
+    async fn two_instances(
+        config: ManagerConfig,
+    ) -> (UserManager<NoProfile>, UserManager<NoProfile>) {
+        let users = Arc::new(MemoryUserStore::new());
+        let prefix = common::fresh_prefix();
+        (
+            instance(&users, &prefix, config.clone()).await,
+            instance(&users, &prefix, config).await,
+        )
+    }
+
+    const PASSWORD: &str = "correct horse battery staple";
+
+    async fn register(manager: &UserManager<NoProfile>) -> String {
+        let email = format!("{}@example.com", auth_core::conformance::unique_tag());
+        let new = NewUser::new(Email::parse(&email).unwrap(), PASSWORD);
+        manager.register(new, &ClientInfo::default()).await.unwrap();
+        email
+    }
+
+    #[tokio::test]
+    async fn refresh_rotation_and_reuse_detection_hold_across_instances() {
+        let (one, other) = two_instances(ManagerConfig::default()).await;
+        let client = ClientInfo::default();
+        let email = register(&one).await;
+        let login = one
+            .login(&email, &Password::new(PASSWORD), &client)
+            .await
+            .unwrap();
+        other
+            .authenticate_token(&login.tokens.access_token)
+            .await
+            .unwrap();
+
+        let pair = other
+            .refresh(&login.tokens.refresh_token, &client)
+            .await
+            .unwrap();
+        one.authenticate_token(&pair.access_token).await.unwrap();
+        // The spent token, replayed on the first instance, kills the session everywhere.
+        assert!(matches!(
+            one.refresh(&login.tokens.refresh_token, &client).await,
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(other.authenticate_token(&pair.access_token).await.is_err());
+        assert!(other.refresh(&pair.refresh_token, &client).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn logging_out_everywhere_on_one_instance_ends_every_session_on_the_other() {
+        let (one, other) = two_instances(ManagerConfig::default()).await;
+        let client = ClientInfo::default();
+        let email = register(&one).await;
+        let first = one
+            .login(&email, &Password::new(PASSWORD), &client)
+            .await
+            .unwrap();
+        let second = other
+            .login(&email, &Password::new(PASSWORD), &client)
+            .await
+            .unwrap();
+        let user = first.user.id;
+        assert_eq!(other.list_sessions(user).await.unwrap().len(), 2);
+        other
+            .authenticate_token(&first.tokens.access_token)
+            .await
+            .unwrap();
+
+        assert_eq!(one.logout_everywhere(user).await.unwrap(), 2);
+        for access in [&first.tokens.access_token, &second.tokens.access_token] {
+            assert!(matches!(
+                other.authenticate_token(access).await,
+                Err(AuthError::InvalidToken)
+            ));
+        }
+        assert!(other.list_sessions(user).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn failed_logins_are_counted_once_for_all_instances() {
+        let mut config = ManagerConfig::default();
+        config.rate_limits.login_account = Some(RateLimit::new(3, Duration::minutes(15)));
+        let (one, other) = two_instances(config).await;
+        let client = ClientInfo::default();
+        let email = register(&one).await;
+        let wrong = Password::new("not the password at all");
+        for manager in [&one, &other, &one] {
+            assert!(matches!(
+                manager.login(&email, &wrong, &client).await,
+                Err(AuthError::BadCredentials)
+            ));
+        }
+        match other.login(&email, &Password::new(PASSWORD), &client).await {
+            Err(AuthError::RateLimited { retry_after }) => {
+                assert!(retry_after >= Duration::seconds(1));
+                assert!(retry_after <= Duration::minutes(15));
+            }
+            other => panic!("expected a throttled login, got {:?}", other.map(|_| ())),
+        }
+    }
+}
