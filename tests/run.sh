@@ -55,5 +55,11 @@ ensure_postgres
 ensure_redis
 log "PostgreSQL and Redis are up"
 
+# A three-master Redis Cluster on loopback ports for the cluster tests, stopped on exit.
+export CLUSTER_PORTS="${CLUSTER_PORTS:-7001 7002 7003}"
+log "starting a Redis Cluster on ports $CLUSTER_PORTS"
+export "$(sh auth-redis/scripts/cluster.sh start)"
+trap 'sh auth-redis/scripts/cluster.sh stop >/dev/null 2>&1 || true' EXIT
+
 log "cargo test --workspace --all-features"
 cargo test --workspace --all-features "$@"

@@ -7,7 +7,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 pub mod app;
+pub mod services;
 pub mod suite;
+
+/// A short unique tag.
+pub fn unique() -> String {
+    auth_core::conformance::unique_tag()
+}
 
 pub use app::{Names, Stack, TestApp};
 

@@ -1,0 +1,22 @@
+//! The HTTP suite over Postgres users with sessions and rate limits in a Redis Cluster.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use auth_e2e::Stack;
+use auth_e2e::services::{fresh_postgres, redis_cluster};
+use auth_redis::{RedisRateLimiter, RedisSessionStore};
+use auth_sqlx::PgUserStore;
+
+async fn stack() -> Stack {
+    let pool = fresh_postgres().await;
+    let redis = redis_cluster().await;
+    Stack {
+        name: "postgres+redis-cluster",
+        users: Arc::new(PgUserStore::new(pool)),
+        sessions: Arc::new(RedisSessionStore::new(redis.clone())),
+        limiter: Arc::new(RedisRateLimiter::new(redis)),
+    }
+}
+
+auth_e2e::http_suite!(stack().await);
