@@ -149,9 +149,12 @@ impl<P: Profile> UserManager<P> {
         &self.inner.config
     }
 
-    /// The current time by the manager's clock.
+    /// The current time by the manager's clock, cut to whole microseconds: the precision
+    /// every store keeps, so a user read back equals the user written.
     pub fn now(&self) -> OffsetDateTime {
-        self.inner.clock.now()
+        let now = self.inner.clock.now();
+        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+            .unwrap_or(now)
     }
 
     /// The user store.

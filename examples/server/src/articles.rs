@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use auth_axum::{AuthState, JsonBody, RequireAdmin, RequireAuthor, json_response};
+use auth_axum::{AuthState, JsonBody, RequireAdmin, RequireAuthor, RequireRole, json_response};
 use auth_core::UserId;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -69,7 +69,7 @@ async fn list(State(state): State<DemoState>) -> Response {
 
 async fn create(
     State(state): State<DemoState>,
-    RequireAuthor(user, ..): RequireAuthor,
+    RequireRole(user, ..): RequireAuthor,
     JsonBody(new): JsonBody<NewArticle>,
 ) -> Response {
     let article = Article {

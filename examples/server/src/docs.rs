@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use utoipa::openapi::OpenApi;
 
