@@ -236,7 +236,9 @@ pub async fn revoke_removes_one_session<S: SessionStore + ?Sized>(store: &S) {
     assert!(store.revoke(gone.id).await.unwrap());
     assert!(!store.revoke(gone.id).await.unwrap());
     assert!(store.get(gone.id, now).await.unwrap().is_none());
+    assert!(!store.is_live(gone.id, now).await.unwrap());
     assert!(store.get(kept.id, now).await.unwrap().is_some());
+    assert!(store.is_live(kept.id, now).await.unwrap());
 }
 
 /// "Log out everywhere" revokes every session of one user and no one else's.
@@ -252,9 +254,11 @@ pub async fn revoke_all_leaves_other_users_alone<S: SessionStore + ?Sized>(store
     assert_eq!(store.revoke_all(target, None).await.unwrap(), 5);
     for session in &mine {
         assert!(store.get(session.id, now).await.unwrap().is_none());
+        assert!(!store.is_live(session.id, now).await.unwrap());
     }
     for session in &theirs {
         assert!(store.get(session.id, now).await.unwrap().is_some());
+        assert!(store.is_live(session.id, now).await.unwrap());
     }
     assert_eq!(store.list(bystander, now).await.unwrap().len(), 5);
     assert_eq!(store.revoke_all(target, None).await.unwrap(), 0);
