@@ -1,6 +1,6 @@
 //! `POST /auth/{backend}/login`, `/refresh` and `/logout`.
 
-use auth_core::{AuthError, Password, Profile, TokenPair};
+use auth_core::{Password, Profile, TokenPair};
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -194,21 +194,11 @@ async fn login<P: Profile>(
         password,
     } = credentials(request, &()).await?;
     let manager = auth.manager();
+    let require_verified = backend.require_verification || manager.config().require_verification;
     let login = manager
-        .login(&identifier, &password, &client)
+        .login_requiring(&identifier, &password, &client, require_verified)
         .await
         .map_err(|err| ApiError::from_auth(err, Action::Auth))?;
-    if backend.require_verification && !login.user.is_verified {
-        manager
-            .sessions()
-            .revoke(login.tokens.session_id)
-            .await
-            .map_err(AuthError::from)?;
-        return Err(ApiError::from_auth(
-            AuthError::UserNotVerified,
-            Action::Auth,
-        ));
-    }
     Ok(tokens_response(&backend.transport, &login.tokens))
 }
 

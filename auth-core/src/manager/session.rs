@@ -182,6 +182,29 @@ impl<P: Profile> UserManager<P> {
         password: &Password,
         client: &ClientInfo,
     ) -> Result<Login<P>, AuthError> {
+        self.login_requiring(
+            identifier,
+            password,
+            client,
+            self.config().require_verification,
+        )
+        .await
+    }
+
+    /// [`UserManager::login`], deciding per call whether a verified address is required (a
+    /// login backend may require it when the manager does not). With `require_verified`, an
+    /// unverified user with the right password gets [`AuthError::UserNotVerified`], no session
+    /// is opened and no login hook fires.
+    ///
+    /// # Errors
+    /// As [`UserManager::login`].
+    pub async fn login_requiring(
+        &self,
+        identifier: &str,
+        password: &Password,
+        client: &ClientInfo,
+        require_verified: bool,
+    ) -> Result<Login<P>, AuthError> {
         let parsed = Identifier::parse(identifier);
         let account_key = parsed.throttle_key(identifier);
         let ip_key = client.ip.map(|ip| format!("login:ip:{ip}"));
@@ -240,7 +263,7 @@ impl<P: Profile> UserManager<P> {
                 self.inner.limiter.clear(&key).await?;
             }
         }
-        if self.config().require_verification && !user.is_verified {
+        if require_verified && !user.is_verified {
             self.inner
                 .hooks
                 .on_failed_login(identifier, LoginFailure::NotVerified, client)
