@@ -128,9 +128,6 @@ pub struct AuthConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// The largest request body the auth routes accept (default 64 KiB); larger is `413`.
     pub body_limit: usize,
-    /// Answer registrations `202` with a `null` body, whether the address was new or taken
-    /// (set together with the manager's enumeration-safe mode).
-    pub enumeration_safe_registration: bool,
 }
 
 impl Default for AuthConfig {
@@ -143,7 +140,6 @@ impl Default for AuthConfig {
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             body_limit: 64 * 1024,
-            enumeration_safe_registration: false,
         }
     }
 }

@@ -47,7 +47,8 @@ async fn register<P: Profile>(
         .await
         .map_err(|err| ApiError::from_auth(err, Action::Register))?;
     Ok(match outcome {
-        Registration::Created(_) if auth.config().enumeration_safe_registration => {
+        // Enumeration-safe mode answers a new and a taken address alike.
+        Registration::Created(_) if auth.manager().config().enumeration_safe_registration => {
             json_response(StatusCode::ACCEPTED, &())
         }
         Registration::Created(user) => json_response(StatusCode::CREATED, &user),

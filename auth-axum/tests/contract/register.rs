@@ -250,10 +250,7 @@ async fn enumeration_safe_registration_answers_202_null_either_way() {
             enumeration_safe_registration: true,
             ..m
         },
-        |a| auth_axum::AuthConfig {
-            enumeration_safe_registration: true,
-            ..a
-        },
+        |a| a,
     );
     for _ in 0..2 {
         let res = app
