@@ -4,14 +4,13 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_trait::async_trait;
 use auth_axum::{Auth, AuthConfig};
+use auth_core::conformance::CountingHasher;
 use auth_core::{
-    Argon2Hasher, CreateOptions, Email, HashError, JwtAlgorithm, JwtCodec, JwtKeys, MailKind,
-    ManagerConfig, ManualClock, MemoryMailer, MemorySessionStore, MemoryUserStore, NewUser,
-    Password, PasswordHash, PasswordHasher, Roles, SessionStore, User, UserManager, Verification,
+    CreateOptions, Email, JwtAlgorithm, JwtCodec, JwtKeys, MailKind, ManagerConfig, ManualClock,
+    MemoryMailer, MemorySessionStore, MemoryUserStore, NewUser, Roles, SessionStore, User,
+    UserManager,
 };
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -39,39 +38,6 @@ pub(crate) const CLIENT_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
 pub(crate) const HOST: &str = "api.example.com";
 /// An origin the configuration allows besides the server's own.
 pub(crate) const ALLOWED_ORIGIN: &str = "https://app.example.com";
-
-/// Counts every run of the hash function, whatever the path (STYLE.md 16).
-#[derive(Debug)]
-pub(crate) struct CountingHasher {
-    inner: Argon2Hasher,
-    runs: AtomicUsize,
-}
-
-impl CountingHasher {
-    pub(crate) fn runs(&self) -> usize {
-        self.runs.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait]
-impl PasswordHasher for CountingHasher {
-    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
-        self.runs.fetch_add(1, Ordering::SeqCst);
-        self.inner.hash(password).await
-    }
-    async fn verify(
-        &self,
-        password: &Password,
-        hash: &PasswordHash,
-    ) -> Result<Verification, HashError> {
-        self.runs.fetch_add(1, Ordering::SeqCst);
-        self.inner.verify(password, hash).await
-    }
-    async fn dummy_verify(&self, password: &Password) -> Result<(), HashError> {
-        self.runs.fetch_add(1, Ordering::SeqCst);
-        self.inner.dummy_verify(password).await
-    }
-}
 
 /// The routers and what the tests reach around them.
 pub(crate) struct App {
@@ -158,10 +124,7 @@ impl App {
         config: AuthConfig,
         sessions: Arc<dyn SessionStore>,
     ) -> (Auth<Names>, Arc<CountingHasher>, ManualClock, MemoryMailer) {
-        let hasher = Arc::new(CountingHasher {
-            inner: Argon2Hasher::fast_insecure(),
-            runs: AtomicUsize::new(0),
-        });
+        let hasher = Arc::new(CountingHasher::new());
         let clock = ManualClock::starting_now();
         let mailer = MemoryMailer::new();
         let manager =

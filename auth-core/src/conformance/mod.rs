@@ -18,9 +18,12 @@
 //! A suite's job is to fail loudly, so this module panics on purpose.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod counting_hasher;
 pub mod limiter;
 pub mod sessions;
 pub mod users;
+
+pub use counting_hasher::CountingHasher;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

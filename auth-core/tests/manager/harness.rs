@@ -3,44 +3,10 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use auth_core::conformance::TestProfile;
+use auth_core::conformance::{CountingHasher, TestProfile};
 use auth_core::*;
-
-/// Counts every run of the hash function, whatever the path.
-#[derive(Debug, Default)]
-pub(crate) struct CountingHasher {
-    inner: Argon2Hasher,
-    pub(crate) runs: AtomicUsize,
-}
-
-impl CountingHasher {
-    pub(crate) fn runs(&self) -> usize {
-        self.runs.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait]
-impl PasswordHasher for CountingHasher {
-    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
-        self.runs.fetch_add(1, Ordering::SeqCst);
-        self.inner.hash(password).await
-    }
-    async fn verify(
-        &self,
-        password: &Password,
-        hash: &PasswordHash,
-    ) -> Result<Verification, HashError> {
-        self.runs.fetch_add(1, Ordering::SeqCst);
-        self.inner.verify(password, hash).await
-    }
-    async fn dummy_verify(&self, password: &Password) -> Result<(), HashError> {
-        self.runs.fetch_add(1, Ordering::SeqCst);
-        self.inner.dummy_verify(password).await
-    }
-}
 
 /// Records hook calls by name, with the fields of updates.
 #[derive(Debug, Default)]
@@ -137,10 +103,7 @@ impl Harness {
         configure: impl FnOnce(ManagerConfig) -> ManagerConfig,
         veto_delete: bool,
     ) -> Self {
-        let hasher = Arc::new(CountingHasher {
-            inner: Argon2Hasher::fast_insecure(),
-            runs: AtomicUsize::new(0),
-        });
+        let hasher = Arc::new(CountingHasher::new());
         let hooks = Arc::new(RecordingHooks {
             calls: Mutex::default(),
             veto_delete,
