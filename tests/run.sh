@@ -58,7 +58,13 @@ log "PostgreSQL and Redis are up"
 # A three-master Redis Cluster on loopback ports for the cluster tests, stopped on exit.
 export CLUSTER_PORTS="${CLUSTER_PORTS:-7001 7002 7003}"
 log "starting a Redis Cluster on ports $CLUSTER_PORTS"
-export "$(sh auth-redis/scripts/cluster.sh start)"
+# A cluster left over from an interrupted run holds the ports: stop it first.
+sh auth-redis/scripts/cluster.sh stop >/dev/null 2>&1 || true
+cluster_env=$(sh auth-redis/scripts/cluster.sh start) || {
+  echo "could not start the Redis Cluster on ports $CLUSTER_PORTS" >&2
+  exit 1
+}
+export "$cluster_env"
 trap 'sh auth-redis/scripts/cluster.sh stop >/dev/null 2>&1 || true' EXIT
 
 log "cargo test --workspace --all-features"
