@@ -48,8 +48,9 @@ fn matches(pattern: &str, path: &str) -> bool {
 ///    missing or expired but the refresh cookie is valid, refreshes the pair transparently:
 ///    the request goes on authenticated and the response carries the new cookies;
 /// 2. sends a signed-in visitor of a login or registration page to the account page;
-/// 3. refuses an anonymous request to a non-public path: a browser asking for a page is
-///    redirected to the login page with `?next=`, anything else gets `401`.
+/// 3. refuses an anonymous request to a non-public path: a `GET` that accepts HTML (or
+///    `*/*`) is redirected to the login page with `?next=`; a request for JSON only, one
+///    without `Accept`, and every other method get `401`.
 ///
 /// Handlers behind it read the user with [`CurrentUser`] as usual, without checking the
 /// token a second time.
@@ -229,12 +230,14 @@ async fn identify(
 }
 
 fn refuse(parts: &Parts, rules: &Rules) -> Response {
+    // A page visit when the client accepts HTML: browsers send `text/html`, and plain HTTP
+    // clients `*/*`. A client that asks for JSON only, or sends no `Accept`, is an API call.
     let wants_page = parts.method == Method::GET
         && parts
             .headers
             .get(header::ACCEPT)
             .and_then(|accept| accept.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"));
+            .is_some_and(|accept| accept.contains("text/html") || accept.contains("*/*"));
     match &rules.login_page {
         Some(login) if wants_page => {
             let requested = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());

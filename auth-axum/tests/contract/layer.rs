@@ -296,3 +296,11 @@ async fn a_new_login_behind_the_layer_keeps_the_new_sessions_cookies() {
         .unwrap();
     assert_eq!(current[0]["id"], newest["id"]);
 }
+
+#[tokio::test]
+async fn plain_http_clients_accepting_anything_are_sent_to_the_login_page_too() {
+    let app = app();
+    let res = app.send(get("/account").header("accept", "*/*")).await;
+    assert!(res.status.is_redirection(), "{}", res.status);
+    assert_eq!(res.header("location"), Some("/login?next=/account"));
+}

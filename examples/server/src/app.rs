@@ -6,8 +6,9 @@ use std::time::Duration;
 use auth_axum::{Auth, AuthConfig, AuthLayer, Backend, CookieSettings};
 use auth_core::{Argon2Hasher, JwtCodec, ManagerConfig, RateLimits, Roles, UserManager};
 use axum::Router;
-use axum::http::{HeaderName, Request};
+use axum::http::{HeaderName, HeaderValue, Request, header};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::settings::Settings;
@@ -118,6 +119,10 @@ pub async fn build(settings: &Settings) -> Result<App, AppError> {
                 .login_page("/login")
                 .redirect_signed_in(["/login", "/register"], "/account"),
         )
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
