@@ -6,4 +6,5 @@ mod login;
 mod recovery;
 mod register;
 mod sessions;
+mod tokens;
 mod updates;
