@@ -102,6 +102,16 @@ pub enum Backend {
     Sqlite,
     /// Users in a fresh Postgres schema; sessions and limits in Redis under a fresh prefix.
     PostgresRedis,
+    /// As [`Backend::PostgresRedis`], with the Redis Cluster of `REDIS_CLUSTER_URLS` (set by
+    /// `tests/run.sh`) given to the server as a list of node URLs.
+    PostgresRedisCluster,
+}
+
+impl Backend {
+    /// Whether users live in Postgres and sessions in Redis (single node or cluster).
+    pub fn is_shared(self) -> bool {
+        self != Self::Sqlite
+    }
 }
 
 /// One deployment of the server: where its state lives and the settings all its processes
@@ -139,10 +149,17 @@ impl Config {
                 &format!("e2e secret {} of at least 32 bytes", crate::unique()),
             )
             .with("RUST_LOG", "info,tower_http=warn");
-        if backend == Backend::PostgresRedis {
+        if backend.is_shared() {
             let database = crate::services::fresh_postgres_schema().await;
-            let redis =
-                std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+            let redis = if backend == Backend::PostgresRedisCluster {
+                std::env::var("REDIS_CLUSTER_URLS").unwrap_or_else(|_| {
+                    panic!(
+                        "REDIS_CLUSTER_URLS is not set; run `bash tests/run.sh`, which starts a cluster"
+                    )
+                })
+            } else {
+                std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+            };
             config = config
                 .with("DATABASE_URL", &database)
                 .with("REDIS_URL", &redis)

@@ -183,7 +183,7 @@ pub async fn a_restart_loses_nothing(config: Config) {
     // DATA_DIR: tokens must survive the restart without JWT_SECRET_KEY.
     let config = match config.backend {
         Backend::Sqlite => config.without("JWT_SECRET_KEY"),
-        Backend::PostgresRedis => config,
+        _ => config,
     };
     let first = config.start().await;
     let email = address("restart");
@@ -226,9 +226,18 @@ pub async fn health_openapi_docs_and_pages_answer(config: Config) {
     let server = config.start().await;
     let health = server.http.get(server.url("/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    let services = match config.backend {
-        Backend::Sqlite => json!({ "database": "ok" }),
-        Backend::PostgresRedis => json!({ "database": "ok", "redis": "ok" }),
+    if config.backend.is_shared() {
+        let cluster = config.backend == Backend::PostgresRedisCluster;
+        assert!(
+            server.log().contains(&format!("cluster={cluster}")),
+            "{}",
+            server.log()
+        );
+    }
+    let services = if config.backend.is_shared() {
+        json!({ "database": "ok", "redis": "ok" })
+    } else {
+        json!({ "database": "ok" })
     };
     assert_eq!(
         json(health).await,
@@ -322,7 +331,7 @@ fn assert_no_external_resources(html: &str) {
     assert!(!lower.contains("@import"), "no imported style sheets");
 }
 
-/// Two processes of one Postgres + Redis deployment: a token from one works on the other, a
+/// Two processes of one Postgres + Redis (or Redis Cluster) deployment: a token from one works on the other, a
 /// refresh on one rotates for both, and a logout on one is refused on the other at once.
 pub async fn two_instances_share_sessions_and_logout(config: Config) {
     // Both start (and migrate the fresh schema) at the same time.
