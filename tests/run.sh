@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README "Run the tests"): makes sure PostgreSQL and Redis are up,
-# installing them from Debian's packages when missing, then runs every test of the workspace.
+# installing them from Debian's packages when missing, and Chromium and playwright-core for the
+# browser test, then runs every test of the workspace.
 # Tests that need a service fail loudly when it is unreachable; none is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,9 +52,30 @@ ensure_redis() {
   redis_up || { echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
 }
 
+# The browser test (tests/tests/browser.rs) drives Debian's Chromium with playwright-core.
+ensure_browser() {
+  if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+    log "installing chromium from Debian's packages (once)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+  fi
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || {
+    echo "Node.js 20+ and npm are needed for the browser test (tests/browser)" >&2
+    exit 1
+  }
+  # Reinstall when the lock file is newer than what npm installed from it.
+  if [ ! -d tests/browser/node_modules/playwright-core ] ||
+    [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+    log "installing playwright-core in tests/browser (npm ci)"
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 ensure_postgres
 ensure_redis
 log "PostgreSQL and Redis are up"
+ensure_browser
+log "Chromium and playwright-core are installed"
 
 # A three-master Redis Cluster on loopback ports for the cluster tests, stopped on exit.
 export CLUSTER_PORTS="${CLUSTER_PORTS:-7001 7002 7003}"
@@ -69,3 +91,4 @@ trap 'sh auth-redis/scripts/cluster.sh stop >/dev/null 2>&1 || true' EXIT
 
 log "cargo test --workspace --all-features"
 cargo test --workspace --all-features "$@"
+log "browser screenshots are in test-artifacts/browser/"

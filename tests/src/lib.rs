@@ -4,10 +4,17 @@
 //! [`http_suite!`] instantiates every one as a `#[tokio::test]` for one backend combination,
 //! so a failure names both the flow and the backend. The combinations live in `tests/`:
 //! memory, SQLite, Postgres + Redis, Postgres + Redis Cluster.
+//!
+//! [`server`] runs the reference server's binary as a process; [`server_suite`] drives it
+//! over HTTP, and [`server_suite!`] instantiates those flows per backend. [`smtp`] is a
+//! local SMTP sink for the mail tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 pub mod app;
+pub mod server;
+pub mod server_suite;
 pub mod services;
+pub mod smtp;
 pub mod suite;
 
 /// A short unique tag.

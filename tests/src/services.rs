@@ -16,6 +16,15 @@ pub fn postgres_url() -> String {
 
 /// A pool whose connections use a schema of their own, migrated.
 pub async fn fresh_postgres() -> PgPool {
+    let scoped = fresh_postgres_schema().await;
+    let pool = DbConfig::new(scoped).connect_postgres().await.unwrap();
+    migrate_postgres(&pool).await.unwrap();
+    pool
+}
+
+/// A new, empty schema; returns a URL whose connections use it (`search_path`), for a
+/// process that migrates it itself.
+pub async fn fresh_postgres_schema() -> String {
     let url = postgres_url();
     let schema = format!("e2e_{}", crate::unique());
     let admin = PgPoolOptions::new()
@@ -33,10 +42,7 @@ pub async fn fresh_postgres() -> PgPool {
         .unwrap();
     admin.close().await;
     let separator = if url.contains('?') { '&' } else { '?' };
-    let scoped = format!("{url}{separator}options=-c%20search_path%3D{schema}");
-    let pool = DbConfig::new(scoped).connect_postgres().await.unwrap();
-    migrate_postgres(&pool).await.unwrap();
-    pool
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
 }
 
 /// A connection to the single Redis (`REDIS_URL`, default `redis://127.0.0.1:6379`) with a

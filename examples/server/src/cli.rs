@@ -126,12 +126,14 @@ pub async fn main(args: Vec<String>) -> ExitCode {
 }
 
 async fn serve(settings: &Settings) -> Result<(), String> {
-    let app = app::build(settings).await.map_err(|err| err.to_string())?;
+    // Bind first, so that with PORT=0 the mail links carry the port actually bound.
     let addr = SocketAddr::new(settings.host, settings.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|err| format!("cannot listen on {addr}: {err}"))?;
     let local = listener.local_addr().map_err(|err| err.to_string())?;
+    let settings = settings.clone().with_bound_address(local);
+    let app = app::build(&settings).await.map_err(|err| err.to_string())?;
     tracing::info!(address = %local, "listening");
     println!("listening on http://{local}");
     axum::serve(

@@ -8,7 +8,7 @@ use utoipa::openapi::OpenApi;
 
 /// A self-contained page that reads `/openapi.json` and lists every operation with its
 /// request body and responses. No CDN, no external script.
-const DOCS: &str = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>API reference</title>
+const DOCS: &str = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>API reference</title><link rel="icon" href="data:,">
 <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
 details{border:1px solid #ddd;border-radius:6px;margin:.4rem 0;padding:.4rem .8rem}
 summary{cursor:pointer}code{background:#f4f4f4;padding:0 .25rem}.m{display:inline-block;width:4.5rem;font-weight:bold}

@@ -63,7 +63,7 @@ fn page(title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>{STYLE}</style><script>{SCRIPT}</script></head>\
+         <title>{title}</title><link rel=\"icon\" href=\"data:,\"><style>{STYLE}</style><script>{SCRIPT}</script></head>\
          <body><nav><a href=\"/\">Home</a><a href=\"/account\">Account</a><a href=\"/articles\">Articles</a><a href=\"/docs\">API</a></nav>\
          <h1>{title}</h1>{body}</body></html>"
     );

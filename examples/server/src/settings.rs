@@ -1,7 +1,7 @@
 //! The reference server's settings, from the environment and a `.env` file.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use auth_core::RateLimit;
@@ -49,6 +49,9 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// `REDIS_URL`: sessions and rate limits in Redis (`redis+cluster://` for a cluster).
     pub redis_url: Option<String>,
+    /// `REDIS_KEY_PREFIX` (`auth`): every Redis key starts with `<prefix>:`, so several apps
+    /// (or test runs) can share one Redis.
+    pub redis_key_prefix: Option<String>,
     /// `JWT_ALGORITHM` (HS256).
     pub jwt_algorithm: auth_core::JwtAlgorithm,
     /// The JWT keys.
@@ -63,7 +66,8 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// `REQUIRE_VERIFICATION` (false).
     pub require_verification: bool,
-    /// `PUBLIC_URL` (`http://HOST:PORT`): the base of links in mails.
+    /// `PUBLIC_URL` (`http://HOST:PORT`): the base of links in mails. With `PORT=0` and no
+    /// `PUBLIC_URL`, [`Settings::with_bound_address`] fills in the port actually bound.
     pub public_url: String,
     /// `MAIL_OUTBOX_DIR`: each mail written as a file.
     pub mail_outbox_dir: Option<PathBuf>,
@@ -292,7 +296,8 @@ impl Settings {
                 "Serve over HTTPS and remove COOKIE_SECURE=false.",
             ));
         }
-        let public_url = get("PUBLIC_URL").unwrap_or_else(|| format!("http://{host}:{port}"));
+        let public_url =
+            get("PUBLIC_URL").unwrap_or_else(|| default_public_url(SocketAddr::new(host, port)));
         let list = |name: &str| -> Vec<String> {
             get(name)
                 .map(|v| {
@@ -325,6 +330,7 @@ impl Settings {
             data_dir: get("DATA_DIR").unwrap_or_else(|| "data".into()).into(),
             database_url,
             redis_url: get("REDIS_URL"),
+            redis_key_prefix: get("REDIS_KEY_PREFIX"),
             jwt_algorithm,
             jwt_keys,
             jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "accounts".into()),
@@ -346,6 +352,25 @@ impl Settings {
             log_json: get("LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
         })
     }
+}
+
+impl Settings {
+    /// The settings once the server listens on `bound`: with `PORT=0` (any free port) and no
+    /// `PUBLIC_URL`, mail links use the port actually bound instead of `:0`.
+    #[must_use]
+    pub fn with_bound_address(mut self, bound: SocketAddr) -> Self {
+        if self.port == 0
+            && self.public_url == default_public_url(SocketAddr::new(self.host, self.port))
+        {
+            self.public_url = default_public_url(bound);
+        }
+        self
+    }
+}
+
+/// `http://HOST:PORT`, with an IPv6 host in brackets.
+fn default_public_url(addr: SocketAddr) -> String {
+    format!("http://{addr}")
 }
 
 /// Percent-encodes a user name or password for a connection URL.
@@ -413,6 +438,27 @@ mod tests {
             ("JWT_SECRET_KEY", strong),
         ]))
         .unwrap();
+    }
+
+    #[test]
+    fn the_default_public_url_follows_the_bound_port_and_brackets_ipv6() {
+        let any_port = Settings::from_map(&vars(&[("PORT", "0")])).unwrap();
+        assert_eq!(any_port.public_url, "http://127.0.0.1:0");
+        let bound = any_port.with_bound_address("127.0.0.1:40123".parse().unwrap());
+        assert_eq!(bound.public_url, "http://127.0.0.1:40123");
+        let explicit = Settings::from_map(&vars(&[
+            ("PORT", "0"),
+            ("PUBLIC_URL", "https://accounts.example"),
+        ]))
+        .unwrap()
+        .with_bound_address("127.0.0.1:40123".parse().unwrap());
+        assert_eq!(explicit.public_url, "https://accounts.example");
+        let fixed = Settings::from_map(&vars(&[("PORT", "8080")]))
+            .unwrap()
+            .with_bound_address("127.0.0.1:8080".parse().unwrap());
+        assert_eq!(fixed.public_url, "http://127.0.0.1:8080");
+        let v6 = Settings::from_map(&vars(&[("HOST", "::1")])).unwrap();
+        assert_eq!(v6.public_url, "http://[::1]:8000");
     }
 
     #[test]

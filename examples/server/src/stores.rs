@@ -1,5 +1,6 @@
 //! Where users, sessions and throttle counters live: SQLite by default, Postgres from
-//! `DATABASE_URL` or `DB_*`, sessions and limits in Redis (or a cluster) from `REDIS_URL`.
+//! `DATABASE_URL` or `DB_*`, sessions and limits in Redis (or a cluster) from `REDIS_URL`
+//! (keys under `REDIS_KEY_PREFIX`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,7 +75,11 @@ impl Backends {
         let (sessions, limiter, sweep_sql): (Arc<dyn SessionStore>, Arc<dyn RateLimiter>, bool) =
             match &settings.redis_url {
                 Some(redis_url) => {
-                    let connection = RedisConfig::from_url(redis_url)?.connect().await?;
+                    let mut config = RedisConfig::from_url(redis_url)?;
+                    if let Some(prefix) = &settings.redis_key_prefix {
+                        config = config.with_key_prefix(prefix)?;
+                    }
+                    let connection = config.connect().await?;
                     tracing::info!(
                         cluster = connection.is_cluster(),
                         "sessions and rate limits in Redis"

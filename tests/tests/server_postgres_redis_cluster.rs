@@ -1,0 +1,9 @@
+//! The reference server's binary on Postgres (a fresh schema) with sessions and rate limits in
+//! the Redis Cluster of `REDIS_CLUSTER_URLS` (a fresh key prefix), including two processes
+//! sharing them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+auth_e2e::server_suite!(
+    auth_e2e::server::Backend::PostgresRedisCluster,
+    [two_instances_share_sessions_and_logout]
+);
