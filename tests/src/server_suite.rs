@@ -302,10 +302,11 @@ pub async fn health_openapi_docs_and_pages_answer(config: Config) {
     let api = server
         .http
         .get(server.url("/account"))
+        .header("accept", "application/json")
         .send()
         .await
         .unwrap();
-    assert_eq!(api.status(), 401, "an API client gets 401, not a redirect");
+    assert_eq!(api.status(), 401, "a client asking for JSON gets 401, not a redirect");
     for page in ["/login", "/register", "/forgot-password"] {
         let response = no_redirects.get(server.url(page)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{page}");
