@@ -1,6 +1,7 @@
 //! Access tokens: the [`TokenStrategy`] trait, JWT and opaque session tokens.
 
 mod claims;
+mod jws;
 mod jwt;
 mod opaque;
 
