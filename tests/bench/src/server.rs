@@ -13,7 +13,7 @@ use auth_core::{
     MemorySessionStore, MemoryUserStore, NewUser, NoProfile, Password, Roles, SessionStore,
     UserManager,
 };
-use auth_redis::{RedisConfig, RedisSessionStore};
+use auth_redis::{MAX_LIVE_CACHE_TTL, RedisConfig, RedisSessionStore};
 use axum::Router;
 use axum::routing::get;
 use tokio::net::TcpListener;
@@ -243,6 +243,9 @@ async fn redis_sessions(
         .await
         .map_err(|err| format!("cannot reach Redis at {url}: {err}"))?;
     let store = RedisSessionStore::new(conn);
-    let _ = kind;
+    let store = match kind {
+        ServerKind::Redis => store.with_live_cache(MAX_LIVE_CACHE_TTL),
+        _ => store,
+    };
     Ok(Arc::new(store))
 }
