@@ -20,13 +20,14 @@ use crate::system::{Launch, Machine, Server, has_program};
 
 /// The servers counted, in order; EdDSA is left out (half a million instructions per request
 /// would take valgrind minutes).
-const SERVERS: [ServerKind; 6] = [
+const SERVERS: [ServerKind; 7] = [
     ServerKind::Bare,
     ServerKind::Hs256,
     ServerKind::Cookie,
-    ServerKind::HandRolled,
     ServerKind::Redis,
     ServerKind::RedisNoCache,
+    ServerKind::HandRolled,
+    ServerKind::HandRolledRedis,
 ];
 
 /// One server's count.

@@ -26,8 +26,16 @@ pub(crate) struct Measured {
 #[derive(Debug, Clone)]
 pub(crate) enum Extra {
     None,
-    Login { hash_ms: f64, cores: usize },
-    Storm { probe: Probe },
+    /// One hash time per run, measured just before it.
+    Login {
+        hash_ms: Vec<f64>,
+        cores: usize,
+    },
+    /// The probe during the storms, and on the idle server before them.
+    Storm {
+        probe: Probe,
+        idle: Probe,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +83,41 @@ impl Measured {
             rss_kib: self.peak_rss_kib.map_or(f64::NAN, |kib| kib as f64),
         }
     }
+
+    /// Each figure's ratio to `bare`: for req/s and latencies the median of the ratios
+    /// within each round (the cases of a round ran minutes apart at most, under the same
+    /// background load), for memory the ratio of the peaks.
+    fn ratios(&self, bare: &Self) -> Figures {
+        let per_round = |f: fn(&Sample) -> f64| {
+            median(
+                self.samples
+                    .iter()
+                    .zip(&bare.samples)
+                    .map(|(case, bare)| f(case) / f(bare)),
+            )
+        };
+        let f = self.figures();
+        Figures {
+            rps: per_round(|s| s.rps),
+            p50_us: per_round(|s| s.p50_us),
+            p99_us: per_round(|s| s.p99_us),
+            rss_kib: f.rss_kib / bare.figures().rss_kib,
+        }
+    }
+
+    /// Login throughput over the limit (cores ÷ hash time), median of the runs, each against
+    /// the hash time measured just before it.
+    fn of_limit(&self) -> Option<f64> {
+        let Extra::Login { hash_ms, cores } = &self.extra else {
+            return None;
+        };
+        Some(median(
+            self.samples
+                .iter()
+                .zip(hash_ms)
+                .map(|(sample, ms)| sample.rps / (*cores as f64 * 1e3 / ms)),
+        ))
+    }
 }
 
 fn thousands(value: f64) -> String {
@@ -110,9 +153,9 @@ fn mib(kib: f64) -> String {
     }
 }
 
-fn ratio(value: f64, base: Option<f64>) -> String {
-    match base {
-        Some(base) if base > 0.0 && !value.is_nan() => format!(" ({:.2})", value / base),
+fn ratio(ratio: Option<f64>) -> String {
+    match ratio {
+        Some(ratio) if ratio.is_finite() => format!(" ({ratio:.2})"),
         _ => String::new(),
     }
 }
@@ -181,10 +224,11 @@ impl Report {
     }
 
     fn table(&self, out: &mut String) {
-        let bare = self.result("bare").map(Measured::figures);
+        let bare = self.result("bare");
         let _ = writeln!(
             out,
-            "\nEach figure with its ratio to bare axum in this run, in parentheses.\n\n\
+            "\nEach figure with its ratio to bare axum in this run, in parentheses (req/s and \
+             latency: the median of the ratios within each round).\n\n\
              | case | req/s | p50 | p99 | peak RSS |\n|---|---:|---:|---:|---:|"
         );
         for result in &self.results {
@@ -202,32 +246,34 @@ impl Report {
                 }
             };
             let f = measured.figures();
-            let rss = format!(
-                "{}{}",
-                mib(f.rss_kib),
-                ratio(f.rss_kib, bare.map(|b| b.rss_kib))
-            );
+            let r = bare.map(|bare| measured.ratios(bare));
+            let rss = format!("{}{}", mib(f.rss_kib), ratio(r.map(|r| r.rss_kib)));
             match (&case.load, &measured.extra) {
                 (Load::Login, Extra::Login { hash_ms, cores }) => {
-                    let limit = *cores as f64 * 1e3 / hash_ms;
+                    let hash_ms = median(hash_ms.iter().copied());
                     let _ = writeln!(
                         out,
-                        "| {} | {:.1} logins/s = {:.2} of the limit {limit:.1}/s ({cores} core ÷ \
-                         {hash_ms:.1} ms per hash) | {} | {} | {rss} |",
+                        "| {} | {:.1} logins/s = {:.2} of the limit ({cores} core ÷ {hash_ms:.1} \
+                         ms per hash = {:.1}/s) | {} | {} | {rss} |",
                         case.title,
                         f.rps,
-                        f.rps / limit,
+                        measured.of_limit().unwrap_or(f64::NAN),
+                        *cores as f64 * 1e3 / hash_ms,
                         latency(f.p50_us),
                         latency(f.p99_us),
                     );
                 }
-                (Load::Storm, Extra::Storm { probe, .. }) => {
+                (Load::Storm, Extra::Storm { probe, idle }) => {
                     let _ = writeln!(
                         out,
-                        "| {} ({} GETs/s probe; storm {:.1} logins/s) | - | {} | {} (max {}) | {rss} |",
+                        "| {}: {} GETs/s on one connection while 64 connections log in \
+                         ({:.1} logins/s); idle server: p50 {}, p99 {} | - | {} | {} (max {}) | \
+                         {rss} |",
                         case.title,
                         crate::runner::PROBE_RATE,
                         f.rps,
+                        latency(idle.p50_us),
+                        latency(idle.p99_us),
                         latency(probe.p50_us),
                         latency(probe.p99_us),
                         latency(probe.max_us),
@@ -239,11 +285,11 @@ impl Report {
                         "| {} | {}{} | {}{} | {}{} | {rss} |",
                         case.title,
                         thousands(f.rps),
-                        ratio(f.rps, bare.map(|b| b.rps)),
+                        ratio(r.map(|r| r.rps)),
                         latency(f.p50_us),
-                        ratio(f.p50_us, bare.map(|b| b.p50_us)),
+                        ratio(r.map(|r| r.p50_us)),
                         latency(f.p99_us),
-                        ratio(f.p99_us, bare.map(|b| b.p99_us)),
+                        ratio(r.map(|r| r.p99_us)),
                     );
                 }
             }
@@ -251,11 +297,8 @@ impl Report {
     }
 
     fn targets(&self, out: &mut String) {
-        let bare = self.result("bare").map(Measured::figures);
-        let to_bare = |name: &str| -> Option<f64> {
-            let case = self.result(name)?.figures();
-            Some(case.rps / bare?.rps)
-        };
+        let bare = self.result("bare");
+        let to_bare = |name: &str| -> Option<f64> { Some(self.result(name)?.ratios(bare?).rps) };
         let mut rows: Vec<(String, String, Option<bool>)> = Vec::new();
         let ratio_row = |name: &str, target: f64| match to_bare(name) {
             Some(r) => (format!("{r:.2} × bare"), Some(r >= target)),
@@ -293,12 +336,7 @@ impl Report {
             format!("{redis}{nocache}"),
             ok,
         ));
-        let login = self.result("login").and_then(|m| match m.extra {
-            Extra::Login { hash_ms, cores } => {
-                Some(m.figures().rps / (cores as f64 * 1e3 / hash_ms))
-            }
-            _ => None,
-        });
+        let login = self.result("login").and_then(Measured::of_limit);
         rows.push((
             "login throughput: ≥ 0.90 × cores ÷ hash time".into(),
             login.map_or("not run".into(), |r| format!("{r:.2} of the limit")),

@@ -59,7 +59,12 @@ pub(crate) fn main(args: &[String]) -> Result<(), BoxError> {
             cpu: machine.load_cpu(),
             connections: options.connections,
         };
-        for case in &options.cases {
+        let (gets, others): (Vec<Case>, Vec<Case>) = options
+            .cases
+            .iter()
+            .partition(|case| matches!(case.load, Load::Get(_)));
+        results = run_get_cases(&gets, &options, &machine, &driver);
+        for case in &others {
             eprintln!("bench: {} ...", case.name);
             let outcome =
                 run_case(case, &options, &machine, &driver).map_err(|err| err.to_string());
@@ -196,16 +201,99 @@ fn checked(sample: Sample, what: &str) -> Result<Sample, BoxError> {
     Ok(sample)
 }
 
+/// The GET cases, interleaved: every server is started and warmed up, then each round
+/// drives each server once, bare axum first. A change in the machine's background load then
+/// hits every case of a round alike, and each case's ratio to bare is taken within a round.
+fn run_get_cases(
+    cases: &[Case],
+    options: &Options,
+    machine: &Machine,
+    driver: &Driver<'_>,
+) -> Vec<CaseResult> {
+    struct Entry {
+        case: Case,
+        server: Option<Server>,
+        samples: Vec<Sample>,
+        error: Option<String>,
+    }
+    let mut entries: Vec<Entry> = cases
+        .iter()
+        .map(|case| {
+            eprintln!("bench: starting {} ...", case.name);
+            let started = Server::start(&Launch {
+                kind: case.server,
+                cpu: machine.server_cpu(),
+                redis_url: &options.redis_url,
+                callgrind_out: None,
+            });
+            let (server, error) = match started {
+                Ok(server) => (Some(server), None),
+                Err(err) => (None, Some(err.to_string())),
+            };
+            Entry {
+                case: *case,
+                server,
+                samples: Vec::with_capacity(options.runs),
+                error,
+            }
+        })
+        .collect();
+    let measure = |entry: &mut Entry, duration: Duration, keep: bool| {
+        let (Some(server), Load::Get(credential)) = (&entry.server, entry.case.load) else {
+            return;
+        };
+        let shape = Shape::Get(credential, &server.token);
+        match driver
+            .run(server.addr, &shape, duration)
+            .and_then(|sample| checked(sample, entry.case.name))
+        {
+            Ok(sample) if keep => entry.samples.push(sample),
+            Ok(_) => {}
+            Err(err) => {
+                eprintln!("bench: {} failed: {err}", entry.case.name);
+                entry.error = Some(err.to_string());
+                entry.server = None;
+            }
+        }
+    };
+    for entry in &mut entries {
+        measure(entry, options.warmup, false);
+    }
+    for round in 1..=options.runs {
+        eprintln!("bench: round {round} of {} ...", options.runs);
+        for entry in &mut entries {
+            measure(entry, options.duration, true);
+        }
+    }
+    entries
+        .into_iter()
+        .map(|entry| {
+            let outcome = match (entry.error, entry.server) {
+                (None, Some(server)) => {
+                    let peak_rss_kib = server.peak_rss_kib();
+                    let _ = server.stop(Duration::from_secs(10));
+                    Ok(Measured {
+                        samples: entry.samples,
+                        peak_rss_kib,
+                        extra: Extra::None,
+                    })
+                }
+                (error, _) => Err(error.unwrap_or_else(|| "the server stopped".to_owned())),
+            };
+            CaseResult {
+                case: entry.case,
+                outcome,
+            }
+        })
+        .collect()
+}
+
 fn run_case(
     case: &Case,
     options: &Options,
     machine: &Machine,
     driver: &Driver<'_>,
 ) -> Result<Measured, BoxError> {
-    let hash_ms = match case.load {
-        Load::Login => Some(hash_time(machine)?),
-        Load::Get(_) | Load::Storm => None,
-    };
     let server = Server::start(&Launch {
         kind: case.server,
         cpu: machine.server_cpu(),
@@ -213,24 +301,19 @@ fn run_case(
         callgrind_out: None,
     })?;
     let mut samples = Vec::with_capacity(options.runs);
+    let mut hash_ms = Vec::with_capacity(options.runs);
     let mut probes = Vec::new();
+    let mut idle = None;
     match case.load {
-        Load::Get(credential) => {
-            let shape = Shape::Get(credential, &server.token);
-            checked(driver.run(server.addr, &shape, options.warmup)?, "warm-up")?;
-            for _ in 0..options.runs {
-                samples.push(checked(
-                    driver.run(server.addr, &shape, options.duration)?,
-                    case.name,
-                )?);
-            }
-        }
+        Load::Get(_) => return Err("GET cases run interleaved".into()),
         Load::Login => {
             checked(
                 driver.run(server.addr, &Shape::Login, options.warmup)?,
                 "warm-up",
             )?;
             for _ in 0..options.runs {
+                // The hash time in this run's conditions, measured just before it.
+                hash_ms.push(hash_time(machine)?);
                 samples.push(checked(
                     driver.run(server.addr, &Shape::Login, options.duration)?,
                     case.name,
@@ -241,11 +324,12 @@ fn run_case(
             let get = get_request(server.addr, Credential::Bearer, &server.token);
             let interval = Duration::from_secs(1) / PROBE_RATE;
             // The probe alone first: its latency on an idle server, for comparison.
-            let idle = loadgen::probe(server.addr, &get, interval, options.warmup)?;
-            eprintln!(
-                "bench: storm: idle probe p50 {:.0} µs, p99 {:.0} µs",
-                idle.p50_us, idle.p99_us
-            );
+            idle = Some(loadgen::probe(
+                server.addr,
+                &get,
+                interval,
+                options.warmup.max(Duration::from_secs(2)),
+            )?);
             for _ in 0..options.runs {
                 let storm = driver.start(server.addr, &Shape::Login, options.duration)?;
                 // Let the storm fill the hashing queue, then probe while it runs.
@@ -270,15 +354,16 @@ fn run_case(
     }
     let peak_rss_kib = server.peak_rss_kib();
     server.stop(Duration::from_secs(10))?;
-    let extra = match (case.load, hash_ms) {
-        (Load::Login, Some(hash_ms)) => Extra::Login {
+    let extra = match case.load {
+        Load::Login => Extra::Login {
             hash_ms,
             cores: machine.server_cores(),
         },
-        (Load::Storm, _) => Extra::Storm {
+        Load::Storm => Extra::Storm {
             probe: median_probe(&probes),
+            idle: idle.unwrap_or_default(),
         },
-        _ => Extra::None,
+        Load::Get(_) => Extra::None,
     };
     Ok(Measured {
         samples,

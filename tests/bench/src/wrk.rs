@@ -82,8 +82,8 @@ fn script(dir: &Path, shape: &Shape<'_>) -> Result<std::path::PathBuf, BoxError>
         Shape::Login => (
             "login.lua",
             format!(
-                "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n\
-                 wrk.body = '{}'\n",
+                "wrk.method = \"POST\"\nwrk.path = \"/auth/jwt/login\"\n\
+                 wrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = '{}'\n",
                 login_body()
             ),
         ),
