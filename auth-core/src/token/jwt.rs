@@ -777,6 +777,20 @@ impl TokenStrategy for JwtStrategy {
         token: &str,
         now: OffsetDateTime,
     ) -> Result<AccessClaims, TokenError> {
+        self.verify(token, now)
+    }
+
+    fn authenticate_now(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Option<Result<AccessClaims, TokenError>> {
+        Some(self.verify(token, now))
+    }
+}
+
+impl JwtStrategy {
+    fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, TokenError> {
         self.codec
             .decode_access(token, &self.audience, now)
             .map_err(|_| TokenError::Invalid)

@@ -111,6 +111,19 @@ pub trait TokenStrategy: Debug + Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> Result<AccessClaims, TokenError>;
 
+    /// [`TokenStrategy::authenticate`] without a future, for strategies that need no I/O
+    /// (a JWT is checked with the keys in memory): the per-request path calls this first and
+    /// skips the boxed future of `authenticate` when it answers. `None` (the default) means
+    /// "call `authenticate`". An implementation must answer exactly as `authenticate` would.
+    fn authenticate_now(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Option<Result<AccessClaims, TokenError>> {
+        let _ = (token, now);
+        None
+    }
+
     /// Whether [`TokenStrategy::authenticate`] already proves the session is live (it looked
     /// the token up in the session store), so a separate revocation check would be redundant.
     fn checks_session(&self) -> bool {
