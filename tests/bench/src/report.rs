@@ -223,6 +223,42 @@ impl Report {
         out
     }
 
+    /// Every run's figures, in run order (for `target/bench/results.md`, not the README).
+    pub(crate) fn raw_runs(&self) -> String {
+        let mut out = String::from(
+            "\n### Every run\n\n| case | run | req/s | p50 | p99 | errors | non-2xx |\n\
+             |---|---:|---:|---:|---:|---:|---:|\n",
+        );
+        for result in &self.results {
+            let Ok(measured) = &result.outcome else {
+                continue;
+            };
+            for (run, sample) in measured.samples.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.1} | {} | {} | {} | {} |",
+                    result.case.name,
+                    run + 1,
+                    sample.rps,
+                    latency(sample.p50_us),
+                    latency(sample.p99_us),
+                    sample.errors,
+                    sample.non2xx
+                );
+            }
+            if let Extra::Login { hash_ms, .. } = &measured.extra {
+                let times: Vec<String> = hash_ms.iter().map(|ms| format!("{ms:.2}")).collect();
+                let _ = writeln!(
+                    out,
+                    "| {} | hash ms before each run | {} | | | | |",
+                    result.case.name,
+                    times.join(", ")
+                );
+            }
+        }
+        out
+    }
+
     fn table(&self, out: &mut String) {
         let bare = self.result("bare");
         let _ = writeln!(

@@ -93,7 +93,10 @@ pub(crate) fn main(args: &[String]) -> Result<(), BoxError> {
     };
     let markdown = report.markdown();
     println!("{markdown}");
-    std::fs::write(dir.join("results.md"), &markdown)?;
+    std::fs::write(
+        dir.join("results.md"),
+        format!("{markdown}{}", report.raw_runs()),
+    )?;
     if options.write {
         let path = report::write_section(&markdown)?;
         eprintln!("bench: results written to {}", path.display());
