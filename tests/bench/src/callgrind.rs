@@ -44,7 +44,7 @@ pub(crate) fn run(
 ) -> Result<Vec<Result<Count, String>>, BoxError> {
     if !has_program("valgrind") {
         return Ok(vec![Err(
-            "valgrind is not installed (apt-get install valgrind)".to_owned()
+            "valgrind is not installed (apt-get install valgrind)".to_owned(),
         )]);
     }
     let selected: Vec<ServerKind> = SERVERS

@@ -19,6 +19,8 @@ pub(crate) const END: &str = "<!-- bench:end -->";
 #[derive(Debug, Clone)]
 pub(crate) struct Measured {
     pub(crate) samples: Vec<Sample>,
+    /// For each sample of a GET case, bare axum's figures just before and after it.
+    pub(crate) bare_refs: Vec<Sample>,
     pub(crate) peak_rss_kib: Option<u64>,
     pub(crate) extra: Extra,
 }
@@ -84,15 +86,20 @@ impl Measured {
         }
     }
 
-    /// Each figure's ratio to `bare`: for req/s and latencies the median of the ratios
-    /// within each round (the cases of a round ran minutes apart at most, under the same
-    /// background load), for memory the ratio of the peaks.
+    /// Each figure's ratio to `bare`: for req/s and latencies the median over the runs of the
+    /// ratio to the bare runs just before and after (the same background load), for memory
+    /// the ratio of the peaks.
     fn ratios(&self, bare: &Self) -> Figures {
+        let references = if self.bare_refs.is_empty() {
+            &bare.samples
+        } else {
+            &self.bare_refs
+        };
         let per_round = |f: fn(&Sample) -> f64| {
             median(
                 self.samples
                     .iter()
-                    .zip(&bare.samples)
+                    .zip(references)
                     .map(|(case, bare)| f(case) / f(bare)),
             )
         };
@@ -264,7 +271,8 @@ impl Report {
         let _ = writeln!(
             out,
             "\nEach figure with its ratio to bare axum in this run, in parentheses (req/s and \
-             latency: the median of the ratios within each round).\n\n\
+             latency: the median over the runs of the ratio to the bare axum runs just before \
+             and after).\n\n\
              | case | req/s | p50 | p99 | peak RSS |\n|---|---:|---:|---:|---:|"
         );
         for result in &self.results {

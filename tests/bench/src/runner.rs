@@ -205,8 +205,9 @@ fn checked(sample: Sample, what: &str) -> Result<Sample, BoxError> {
 }
 
 /// The GET cases, interleaved: every server is started and warmed up, then each round
-/// drives each server once, bare axum first. A change in the machine's background load then
-/// hits every case of a round alike, and each case's ratio to bare is taken within a round.
+/// drives each server once, each between two runs of bare axum. A change in the machine's
+/// background load then hits a case and its bare reference alike, and each ratio to bare is
+/// taken against the bare runs just before and after it.
 fn run_get_cases(
     cases: &[Case],
     options: &Options,
@@ -217,6 +218,8 @@ fn run_get_cases(
         case: Case,
         server: Option<Server>,
         samples: Vec<Sample>,
+        /// For each sample, bare axum's figures around it.
+        bare_refs: Vec<Sample>,
         error: Option<String>,
     }
     let mut entries: Vec<Entry> = cases
@@ -237,6 +240,7 @@ fn run_get_cases(
                 case: *case,
                 server,
                 samples: Vec::with_capacity(options.runs),
+                bare_refs: Vec::with_capacity(options.runs),
                 error,
             }
         })
@@ -262,10 +266,31 @@ fn run_get_cases(
     for entry in &mut entries {
         measure(entry, options.warmup, false);
     }
+    // Each case runs between two runs of bare axum, and is compared with their mean: the
+    // background load of this machine drifts from minute to minute.
+    let bare = entries.iter().position(|entry| entry.case.name == "bare");
+    let bare_run = |entries: &mut Vec<Entry>| {
+        let index = bare?;
+        let entry = entries.get_mut(index)?;
+        let before = entry.samples.len();
+        measure(entry, options.duration, true);
+        entry.samples.get(before).copied()
+    };
     for round in 1..=options.runs {
         eprintln!("bench: round {round} of {} ...", options.runs);
-        for entry in &mut entries {
-            measure(entry, options.duration, true);
+        let mut before = bare_run(&mut entries);
+        for index in 0..entries.len() {
+            if Some(index) == bare {
+                continue;
+            }
+            let kept = entries[index].samples.len();
+            measure(&mut entries[index], options.duration, true);
+            let measured = entries[index].samples.len() > kept;
+            let after = bare_run(&mut entries);
+            if measured && let Some(reference) = Sample::mean(before.as_ref(), after.as_ref()) {
+                entries[index].bare_refs.push(reference);
+            }
+            before = after;
         }
     }
     entries
@@ -277,6 +302,7 @@ fn run_get_cases(
                     let _ = server.stop(Duration::from_secs(10));
                     Ok(Measured {
                         samples: entry.samples,
+                        bare_refs: entry.bare_refs,
                         peak_rss_kib,
                         extra: Extra::None,
                     })
@@ -370,6 +396,7 @@ fn run_case(
     };
     Ok(Measured {
         samples,
+        bare_refs: Vec::new(),
         peak_rss_kib,
         extra,
     })

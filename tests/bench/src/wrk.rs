@@ -25,6 +25,22 @@ pub(crate) struct Sample {
 }
 
 impl Sample {
+    /// The mean of two runs' figures, or the one there is.
+    pub(crate) fn mean(a: Option<&Self>, b: Option<&Self>) -> Option<Self> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(Self {
+                requests: (a.requests + b.requests) / 2,
+                rps: (a.rps + b.rps) / 2.0,
+                p50_us: (a.p50_us + b.p50_us) / 2.0,
+                p99_us: (a.p99_us + b.p99_us) / 2.0,
+                errors: a.errors + b.errors,
+                non2xx: a.non2xx + b.non2xx,
+            }),
+            (Some(one), None) | (None, Some(one)) => Some(*one),
+            (None, None) => None,
+        }
+    }
+
     pub(crate) fn from_latencies(
         mut latencies_us: Vec<u32>,
         seconds: f64,
