@@ -58,16 +58,22 @@ impl<P: Profile> ErasedManager for UserManager<P> {
 /// ```
 #[derive(Clone)]
 pub struct AuthState {
+    // One `Arc`: extractors get the state through `FromRef`, which clones it on every
+    // request, so a clone is one reference count, not one per part.
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     authenticator: Authenticator,
-    manager: Arc<dyn ErasedManager>,
-    config: Arc<AuthConfig>,
+    manager: Box<dyn ErasedManager>,
+    config: AuthConfig,
 }
 
 impl fmt::Debug for AuthState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthState")
-            .field("authenticator", &self.authenticator)
-            .field("config", &self.config)
+            .field("authenticator", &self.inner.authenticator)
+            .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
 }
@@ -76,28 +82,30 @@ impl AuthState {
     /// State over a manager and the HTTP settings.
     pub fn new<P: Profile>(manager: UserManager<P>, config: AuthConfig) -> Self {
         Self {
-            authenticator: manager.authenticator().clone(),
-            manager: Arc::new(manager),
-            config: Arc::new(config),
+            inner: Arc::new(Inner {
+                authenticator: manager.authenticator().clone(),
+                manager: Box::new(manager),
+                config,
+            }),
         }
     }
 
     /// The HTTP settings.
     pub fn config(&self) -> &AuthConfig {
-        &self.config
+        &self.inner.config
     }
 
     /// The per-request token check.
     pub fn authenticator(&self) -> &Authenticator {
-        &self.authenticator
+        &self.inner.authenticator
     }
 
     /// The manager, if its profile type is `P`.
     pub fn manager<P: Profile>(&self) -> Option<&UserManager<P>> {
-        self.manager.as_any().downcast_ref()
+        self.inner.manager.as_any().downcast_ref()
     }
 
     pub(crate) fn erased(&self) -> &dyn ErasedManager {
-        &*self.manager
+        &*self.inner.manager
     }
 }

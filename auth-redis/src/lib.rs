@@ -90,6 +90,11 @@
 //!   the session hash, one round trip, and a revoked session is refused on the very next
 //!   request: the cache holds who owns a session, never whether it is alive. The session hash
 //!   is the only truth about a session; a route key without it finds nothing.
+//! - **The live cache (opt-in).** [`RedisSessionStore::with_live_cache`] lets a store reuse a
+//!   "live" answer for at most one second ([`MAX_LIVE_CACHE_TTL`]), so a busy session costs
+//!   one `HMGET` per second instead of one per request. The price is a documented staleness
+//!   bound: a session revoked on another instance is accepted by this one for at most that
+//!   long (revocations through the same store, and expiry, are seen at once). Off by default.
 //! - **Expiry.** Keys expire when the session does (relative to the session's own clock), so
 //!   Redis frees memory by itself and [`SessionStore::sweep_expired`](auth_core::SessionStore::sweep_expired)
 //!   has nothing to do. Liveness is still judged against the `now` each call passes, so the
@@ -142,6 +147,7 @@ mod connection;
 mod error;
 mod keys;
 mod limiter;
+mod live_cache;
 mod route_cache;
 mod scripts;
 mod sessions;
@@ -152,6 +158,7 @@ pub use connection::{DEFAULT_TIMEOUT, RedisConnection};
 pub use error::Error;
 pub use keys::DEFAULT_KEY_PREFIX;
 pub use limiter::RedisRateLimiter;
+pub use live_cache::MAX_LIVE_CACHE_TTL;
 pub use redis;
 pub use route_cache::DEFAULT_ROUTE_CACHE_CAPACITY;
 pub use sessions::RedisSessionStore;

@@ -1,5 +1,7 @@
 //! [`RedisSessionStore`]: sessions, rotation and revocation in Redis or Redis Cluster.
 
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
 use auth_core::{
     Renewal, Rotation, Session, SessionId, SessionStore, StoreError, TokenHash, UserId,
@@ -10,6 +12,7 @@ use time::OffsetDateTime;
 use crate::codec::{bytes, decode_session, decode_time, encode_session, encode_time, int};
 use crate::connection::RedisConnection;
 use crate::error::corrupt;
+use crate::live_cache::{DEFAULT_LIVE_CACHE_CAPACITY, LiveCache};
 use crate::route_cache::{DEFAULT_ROUTE_CACHE_CAPACITY, RouteCache};
 use crate::scripts;
 use crate::ttl::ttl_ms;
@@ -48,15 +51,47 @@ const DEL_BATCH: usize = 256;
 pub struct RedisSessionStore {
     conn: RedisConnection,
     routes: RouteCache,
+    live: LiveCache,
 }
 
 impl RedisSessionStore {
-    /// A store on this connection, with a route cache of 100,000 entries.
+    /// A store on this connection, with a route cache of 100,000 entries and no live cache.
     pub fn new(conn: RedisConnection) -> Self {
         Self {
             conn,
             routes: RouteCache::new(DEFAULT_ROUTE_CACHE_CAPACITY),
+            live: LiveCache::off(),
         }
+    }
+
+    /// Remembers for `ttl` (at most one second, [`MAX_LIVE_CACHE_TTL`]; zero turns it off,
+    /// the default) that a session was found live, so that [`SessionStore::is_live`], the
+    /// revocation check of every request, asks Redis about a busy session at most once per
+    /// `ttl` instead of on every request.
+    ///
+    /// **What it costs: a staleness bound.** A session revoked on *another* app instance is
+    /// still accepted by this one for at most `ttl` after this one last read it from Redis
+    /// (measured on the monotonic clock from before that read). A revocation made through
+    /// *this* store (logout, "log out everywhere", a replayed refresh token) is seen at once,
+    /// and so is expiry, which is judged against the caller's `now` on every check. While
+    /// Redis is unreachable, a session read in the last `ttl` still passes until its entry
+    /// runs out; then the check fails closed as without the cache. Only "live" answers are
+    /// cached, at most 100,000 of them (about 80 bytes each).
+    ///
+    /// Without it (the default) a logout on one instance is refused on every instance on
+    /// the very next request, at the price of one Redis round trip per authenticated request.
+    ///
+    /// [`MAX_LIVE_CACHE_TTL`]: crate::MAX_LIVE_CACHE_TTL
+    #[must_use]
+    pub fn with_live_cache(mut self, ttl: Duration) -> Self {
+        self.live = LiveCache::new(ttl, DEFAULT_LIVE_CACHE_CAPACITY);
+        self
+    }
+
+    /// How long a "live" answer is reused ([`with_live_cache`](Self::with_live_cache)); zero
+    /// when every check asks Redis.
+    pub fn live_cache_ttl(&self) -> Duration {
+        self.live.ttl()
     }
 
     /// Another capacity for the in-process cache of session owners (default 100,000, about
@@ -101,6 +136,7 @@ impl RedisSessionStore {
     async fn forget_routes(&self, ids: &[SessionId]) {
         for id in ids {
             self.routes.remove(*id);
+            self.live.remove(*id);
         }
         let delete = async {
             for batch in ids.chunks(DEL_BATCH) {
@@ -177,8 +213,14 @@ impl SessionStore for RedisSessionStore {
 
     /// One round trip when the owner is cached (see
     /// [`with_route_cache`](RedisSessionStore::with_route_cache)): `HMGET` of the two expiry
-    /// times, judged against `now`.
+    /// times, judged against `now`. None for a session found live less than the live cache's
+    /// time to live ago, if it is on ([`with_live_cache`](RedisSessionStore::with_live_cache)).
     async fn is_live(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        if self.live.is_live(id, now) {
+            return Ok(true);
+        }
+        // Before the read: the cached answer's age counts from here.
+        let read_at = Instant::now();
         self.conn
             .bounded(async {
                 let Some(user) = self.owner(id).await? else {
@@ -196,7 +238,12 @@ impl SessionStore for RedisSessionStore {
                 let (Some(idle), Some(absolute)) = (idle, absolute) else {
                     return Ok(false);
                 };
-                Ok(now < decode_time(&idle)? && now < decode_time(&absolute)?)
+                let (idle, absolute) = (decode_time(&idle)?, decode_time(&absolute)?);
+                let live = now < idle && now < absolute;
+                if live {
+                    self.live.insert(id, read_at, idle, absolute);
+                }
+                Ok(live)
             })
             .await
     }
@@ -249,6 +296,7 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn revoke(&self, id: SessionId) -> Result<bool, StoreError> {
+        self.live.remove(id);
         let found = self
             .conn
             .bounded(async {

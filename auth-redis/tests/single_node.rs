@@ -23,6 +23,16 @@ mod sessions_without_route_cache {
     );
 }
 
+mod sessions_with_live_cache {
+    use auth_redis::{MAX_LIVE_CACHE_TTL, RedisSessionStore};
+
+    use super::common;
+
+    auth_core::session_store_conformance!(
+        RedisSessionStore::new(common::single().await).with_live_cache(MAX_LIVE_CACHE_TTL)
+    );
+}
+
 mod limiter {
     use auth_redis::RedisRateLimiter;
 
@@ -198,6 +208,62 @@ mod behaviour {
         // ...and still sees the revocation on the very next check.
         assert!(!other.is_live(session.id, now).await.unwrap());
         assert!(other.get(session.id, now).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn with_the_live_cache_another_instance_sees_a_logout_within_its_time_to_live() {
+        let (one, other) = two_instances().await;
+        let ttl = std::time::Duration::from_millis(300);
+        let other = other.with_live_cache(ttl);
+        assert_eq!(other.live_cache_ttl(), ttl);
+        let now = now_seconds();
+        let session = sample_session(UserId::new(), now);
+        one.create(&session).await.unwrap();
+        assert!(other.is_live(session.id, now).await.unwrap());
+        let revoked_at = std::time::Instant::now();
+        assert!(one.revoke(session.id).await.unwrap());
+        // Within the bound the cached answer may still be used; past it, never.
+        while other.is_live(session.id, now).await.unwrap() {
+            assert!(
+                revoked_at.elapsed() < ttl,
+                "still live {:?} after",
+                revoked_at.elapsed()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(!other.is_live(session.id, now).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn with_the_live_cache_revocations_through_the_same_store_are_seen_at_once() {
+        let store = RedisSessionStore::new(common::single().await)
+            .with_live_cache(auth_redis::MAX_LIVE_CACHE_TTL);
+        let now = now_seconds();
+        let user = UserId::new();
+        let sessions: Vec<_> = (0..3).map(|_| sample_session(user, now)).collect();
+        for session in &sessions {
+            store.create(session).await.unwrap();
+            assert!(store.is_live(session.id, now).await.unwrap());
+        }
+        assert!(store.revoke(sessions[0].id).await.unwrap());
+        assert!(!store.is_live(sessions[0].id, now).await.unwrap());
+        assert_eq!(store.revoke_all(user, None).await.unwrap(), 2);
+        for session in &sessions {
+            assert!(!store.is_live(session.id, now).await.unwrap());
+        }
+        // Expiry is judged against the caller's clock, cache or not.
+        let live = sample_session(user, now);
+        store.create(&live).await.unwrap();
+        assert!(store.is_live(live.id, now).await.unwrap());
+        assert!(!store.is_live(live.id, live.expires_at).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_live_cache_is_off_by_default_and_capped_at_one_second() {
+        let store = RedisSessionStore::new(common::single().await);
+        assert_eq!(store.live_cache_ttl(), std::time::Duration::ZERO);
+        let store = store.with_live_cache(std::time::Duration::from_secs(60));
+        assert_eq!(store.live_cache_ttl(), auth_redis::MAX_LIVE_CACHE_TTL);
     }
 
     #[tokio::test]

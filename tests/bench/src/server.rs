@@ -1,0 +1,251 @@
+//! The bench servers: small axum apps, one per case, started as `bench serve <kind>`.
+//!
+//! Each binds `127.0.0.1:0`, prepares what its requests need (a user, a session, tokens),
+//! prints one `READY` line with its address and token on stdout, and serves until SIGTERM or
+//! SIGINT, then shuts down gracefully (so callgrind writes its counts on exit).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use auth_axum::{AuthConfig, AuthState, Backend, CookieSettings, CurrentUser, RequireReader};
+use auth_core::{
+    Argon2Hasher, ClientInfo, Email, JwtAlgorithm, JwtCodec, JwtKeys, ManagerConfig,
+    MemorySessionStore, MemoryUserStore, NewUser, NoProfile, Password, Roles, SessionStore,
+    UserManager,
+};
+use auth_redis::{MAX_LIVE_CACHE_TTL, RedisConfig, RedisSessionStore};
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use crate::BoxError;
+use crate::cases::{ISSUER, PASSWORD, ServerKind, USER_EMAIL};
+use crate::handrolled;
+
+/// The HMAC secret of the bench servers (32 bytes; never use a literal in production).
+pub(crate) const SECRET: &[u8] = b"bench secret, 32 bytes or longer";
+
+const ED25519_PRIVATE: &[u8] =
+    include_bytes!("../../../auth-core/tests/keys/ed25519-test-private.pem");
+const ED25519_PUBLIC: &[u8] =
+    include_bytes!("../../../auth-core/tests/keys/ed25519-test-public.pem");
+
+/// The body of every GET in the bench: the same few bytes as the bare hello route, so the
+/// cases differ only in what runs before the handler.
+pub(crate) const HELLO: &str = "Hello, World!";
+
+/// `bench serve <kind> [--redis URL] [--prefix P]`: runs one bench server.
+pub(crate) fn main(args: &[String]) -> Result<(), BoxError> {
+    let kind: ServerKind = args
+        .first()
+        .ok_or("usage: bench serve <kind> [--redis URL] [--prefix PREFIX]")?
+        .parse()?;
+    let mut redis_url = crate::cases::default_redis_url();
+    let mut prefix = format!("bench-{}", std::process::id());
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--redis" => redis_url = rest.next().ok_or("--redis needs a URL")?.clone(),
+            "--prefix" => prefix = rest.next().ok_or("--prefix needs a value")?.clone(),
+            other => return Err(format!("unknown server option `{other}`").into()),
+        }
+    }
+    // The default multi-threaded runtime, as `#[tokio::main]` builds it: one worker per CPU
+    // the process may run on (one, when the harness pins it to a core).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(kind, &redis_url, &prefix))
+}
+
+async fn run(kind: ServerKind, redis_url: &str, prefix: &str) -> Result<(), BoxError> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (router, token) = match kind {
+        ServerKind::Bare => (Router::new().route("/", get(hello)), String::new()),
+        ServerKind::Hs256 => {
+            let setup = setup(hs256_keys()?, Sessions::Memory, false, false).await?;
+            (
+                Router::new()
+                    .route("/", get(current_user))
+                    .with_state(setup.state),
+                setup.token,
+            )
+        }
+        ServerKind::Eddsa => {
+            let keys = JwtKeys::from_pem(JwtAlgorithm::EdDSA, ED25519_PRIVATE, ED25519_PUBLIC)?;
+            let setup = setup(keys, Sessions::Memory, false, false).await?;
+            (
+                Router::new()
+                    .route("/", get(current_user))
+                    .with_state(setup.state),
+                setup.token,
+            )
+        }
+        ServerKind::Redis | ServerKind::RedisNoCache => {
+            let store = redis_sessions(redis_url, prefix, kind).await?;
+            let setup = setup(hs256_keys()?, Sessions::Shared(store), true, false).await?;
+            (
+                Router::new()
+                    .route("/", get(current_user))
+                    .with_state(setup.state),
+                setup.token,
+            )
+        }
+        ServerKind::Cookie => {
+            let setup = setup(hs256_keys()?, Sessions::Memory, false, false).await?;
+            (
+                Router::new()
+                    .route("/", get(reader))
+                    .with_state(setup.state),
+                setup.token,
+            )
+        }
+        ServerKind::HandRolled | ServerKind::HandRolledRedis => {
+            // The token our own manager issues, verified by the hand-rolled extractor.
+            let setup = setup(hs256_keys()?, Sessions::Memory, false, false).await?;
+            let redis = if kind == ServerKind::HandRolledRedis {
+                Some(handrolled::connect(redis_url, prefix, &setup.token).await?)
+            } else {
+                None
+            };
+            (handrolled::router(redis), setup.token)
+        }
+        ServerKind::Login => {
+            let setup = setup(hs256_keys()?, Sessions::Memory, true, true).await?;
+            let auth = auth_axum::Auth::new(setup.manager, setup.config);
+            (
+                Router::new()
+                    .route("/", get(current_user))
+                    .merge(auth.routes())
+                    .with_state(auth.state()),
+                setup.token,
+            )
+        }
+    };
+    println!("READY addr={addr} token={token}");
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
+    Ok(())
+}
+
+async fn hello() -> &'static str {
+    HELLO
+}
+
+async fn current_user(user: CurrentUser) -> &'static str {
+    std::hint::black_box(user);
+    HELLO
+}
+
+async fn reader(user: RequireReader) -> &'static str {
+    std::hint::black_box(user);
+    HELLO
+}
+
+async fn shutdown() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(err) => {
+            eprintln!("bench server: no SIGTERM handler ({err}); stop it with SIGINT");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+fn hs256_keys() -> Result<JwtKeys, BoxError> {
+    Ok(JwtKeys::hmac(JwtAlgorithm::HS256, SECRET)?)
+}
+
+enum Sessions {
+    Memory,
+    Shared(Arc<dyn SessionStore>),
+}
+
+struct Setup {
+    manager: UserManager<NoProfile>,
+    config: AuthConfig,
+    state: AuthState,
+    token: String,
+}
+
+/// A manager with one registered, logged-in user (role `reader`), and its access token.
+///
+/// `real_hasher`: Argon2id at the OWASP baseline (the login cases); otherwise the cheapest
+/// parameters, since no request of the other cases hashes anything.
+async fn setup(
+    keys: JwtKeys,
+    sessions: Sessions,
+    check_revocation: bool,
+    real_hasher: bool,
+) -> Result<Setup, BoxError> {
+    let sessions: Arc<dyn SessionStore> = match sessions {
+        Sessions::Memory => Arc::new(MemorySessionStore::new()),
+        Sessions::Shared(store) => store,
+    };
+    let hasher = if real_hasher {
+        Argon2Hasher::default()
+    } else {
+        Argon2Hasher::fast_insecure()
+    };
+    let config = ManagerConfig {
+        // Long enough for every run of a case.
+        access_lifetime: time::Duration::hours(12),
+        default_roles: Roles::from_iter(["reader"]),
+        check_revocation,
+        ..ManagerConfig::default()
+    };
+    let manager = UserManager::<NoProfile>::builder(
+        Arc::new(MemoryUserStore::new()),
+        sessions,
+        JwtCodec::new(keys, ISSUER),
+    )
+    .with_hasher(Arc::new(hasher))
+    .with_config(config)
+    .build();
+    let client = ClientInfo::default();
+    manager
+        .register(NewUser::new(Email::parse(USER_EMAIL)?, PASSWORD), &client)
+        .await?;
+    let login = manager
+        .login(USER_EMAIL, &Password::new(PASSWORD), &client)
+        .await?;
+    let config = AuthConfig::default().with_backends([
+        Backend::bearer("jwt"),
+        Backend::cookie("cookie", CookieSettings::default().with_secure(false)),
+    ]);
+    let state = AuthState::new(manager.clone(), config.clone());
+    Ok(Setup {
+        manager,
+        config,
+        state,
+        token: login.tokens.access_token,
+    })
+}
+
+async fn redis_sessions(
+    url: &str,
+    prefix: &str,
+    kind: ServerKind,
+) -> Result<Arc<dyn SessionStore>, BoxError> {
+    let conn = RedisConfig::from_url(url)?
+        .with_key_prefix(prefix)?
+        .connect()
+        .await
+        .map_err(|err| format!("cannot reach Redis at {url}: {err}"))?;
+    let store = RedisSessionStore::new(conn);
+    let store = match kind {
+        ServerKind::Redis => store.with_live_cache(MAX_LIVE_CACHE_TTL),
+        _ => store,
+    };
+    Ok(Arc::new(store))
+}
