@@ -306,7 +306,11 @@ pub async fn health_openapi_docs_and_pages_answer(config: Config) {
         .send()
         .await
         .unwrap();
-    assert_eq!(api.status(), 401, "a client asking for JSON gets 401, not a redirect");
+    assert_eq!(
+        api.status(),
+        401,
+        "a client asking for JSON gets 401, not a redirect"
+    );
     for page in ["/login", "/register", "/forgot-password"] {
         let response = no_redirects.get(server.url(page)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{page}");
