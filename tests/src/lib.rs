@@ -5,7 +5,7 @@
 //! so a failure names both the flow and the backend. The combinations live in `tests/`:
 //! memory, SQLite, Postgres + Redis, Postgres + Redis Cluster.
 //!
-//! [`server`] runs the reference server's binary as a process; [`server_suite`] drives it
+//! [`server`] runs the reference server's binary as a process; [`mod@server_suite`] drives it
 //! over HTTP, and [`server_suite!`] instantiates those flows per backend. [`smtp`] is a
 //! local SMTP sink for the mail tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]

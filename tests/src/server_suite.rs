@@ -390,7 +390,7 @@ pub async fn two_instances_share_sessions_and_logout(config: Config) {
     assert_eq!(a.me(&other_access).await.status(), 401);
 }
 
-/// Instantiates every flow of [`server_suite`](crate::server_suite) as a `#[tokio::test]` on
+/// Instantiates every flow of [`server_suite`](mod@crate::server_suite) as a `#[tokio::test]` on
 /// one [`Backend`], plus `[extra flows]` given after it.
 #[macro_export]
 macro_rules! server_suite {
