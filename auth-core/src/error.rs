@@ -30,6 +30,9 @@ pub enum StoreError {
     /// The record to update does not exist.
     #[error("record not found")]
     NotFound,
+    /// A conditional write found the record changed since it was read (another write won).
+    #[error("record changed since it was read")]
+    Stale,
     /// The backing service could not be reached or did not answer in time. Callers fail
     /// closed: no token is issued and no revoked token accepted.
     #[error("store unavailable")]

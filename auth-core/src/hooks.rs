@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use crate::email::Email;
 use crate::error::AuthError;
 use crate::hasher::PasswordRejection;
 use crate::secret::Password;
@@ -119,6 +120,53 @@ pub trait UserHooks<P: Profile = NoProfile>: std::fmt::Debug + Send + Sync + 'st
 
     /// A user was deleted (their sessions are revoked by then).
     async fn on_after_delete(&self, user: &User<P>) {}
+
+    /// A refresh token that its session had already rotated away was presented again: it was
+    /// stolen or copied. The whole session is revoked by then. A security event worth
+    /// alerting on.
+    async fn on_refresh_token_reused(
+        &self,
+        user_id: UserId,
+        session: SessionId,
+        client: &ClientInfo,
+    ) {
+    }
+
+    /// A session was revoked other than by its own logout: by the user from their session
+    /// list, by an administrator, or evicted because the user opened more than
+    /// [`ManagerConfig::max_sessions_per_user`](crate::ManagerConfig::max_sessions_per_user).
+    async fn on_session_revoked(&self, user_id: UserId, session: SessionId, reason: Revocation) {}
+
+    /// A user's e-mail address changed from `old_email` to `user.email`. The manager has
+    /// already mailed a notice to the old address and revoked the other sessions.
+    async fn on_email_changed(&self, user: &User<P>, old_email: &Email) {}
+
+    /// A request was refused by a throttle (`429`).
+    async fn on_throttled(&self, throttle: Throttle, client: &ClientInfo) {}
+}
+
+/// Why [`UserHooks::on_session_revoked`] fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Revocation {
+    /// The user revoked it from their session list.
+    ByUser,
+    /// The user opened one session too many; this one was the least recently used.
+    Evicted,
+}
+
+/// Which throttle refused a request ([`UserHooks::on_throttled`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Throttle {
+    /// Failed logins (or wrong current passwords) of one account.
+    LoginAccount,
+    /// Failed logins from one client address.
+    LoginIp,
+    /// Registrations from one client address.
+    RegisterIp,
+    /// Verify and reset token submissions from one client address.
+    TokenIp,
 }
 
 /// Hooks that do nothing.

@@ -78,6 +78,7 @@ mod hasher;
 mod hooks;
 mod limiter;
 mod mail;
+mod mail_queue;
 mod manager;
 mod memory;
 mod secret;
@@ -98,18 +99,22 @@ pub use hasher::{
     Argon2Hasher, Argon2Params, HashError, MAX_PASSWORD_BYTES, PasswordHasher, PasswordPolicy,
     PasswordRejection, Verification,
 };
-pub use hooks::{LoginFailure, NoHooks, UserHooks};
+pub use hooks::{LoginFailure, NoHooks, Revocation, Throttle, UserHooks};
 pub use limiter::{
     MemoryRateLimiter, RateDecision, RateLimit, RateLimitParseError, RateLimiter, retry_after,
 };
 pub use mail::{FileMailer, LogMailer, Mail, MailError, MailKind, Mailer, MemoryMailer};
+pub use mail_queue::{MailQueue, MailQueueConfig};
 pub use manager::{
     AdminUpdate, CreateOptions, Login, ManagerConfig, NewUser, RateLimits, Registration, TokenPair,
     UserManager, UserManagerBuilder, UserUpdate,
 };
 pub use memory::{MemorySessionStore, MemoryUserStore};
 pub use secret::{Password, PasswordHash, TokenHash};
-pub use session::{ClientInfo, RefreshToken, Renewal, Rotation, Session, SessionId};
+pub use session::{
+    Admission, Admitted, ClientInfo, REMEMBERED_ROTATIONS, RefreshToken, Renewal, Rotation,
+    Session, SessionId, SessionMark,
+};
 pub use store::{Page, SessionStore, UserQuery, UserStore};
 pub use token::{
     ACCESS_AUDIENCE, AccessClaims, AccessSubject, IssuedToken, JwtAlgorithm, JwtCodec, JwtError,

@@ -124,6 +124,9 @@ impl RateDecision {
 ///     async fn peek(&self, _: &str, limit: &RateLimit, _: OffsetDateTime) -> Result<RateDecision, StoreError> {
 ///         Ok(RateDecision::Allowed { remaining: limit.max })
 ///     }
+///     async fn refund(&self, _: &str, _: OffsetDateTime) -> Result<(), StoreError> {
+///         Ok(())
+///     }
 ///     async fn clear(&self, _: &str) -> Result<(), StoreError> {
 ///         Ok(())
 ///     }
@@ -142,6 +145,14 @@ pub trait RateLimiter: Debug + Send + Sync + 'static {
         limit: &RateLimit,
         now: OffsetDateTime,
     ) -> Result<RateDecision, StoreError>;
+
+    /// Gives back one slot that [`RateLimiter::hit`] took in the current window (a check that
+    /// turned out not to count, such as a successful login against the per-IP budget of
+    /// failures). Never below zero; a window that has ended is left alone. Atomic like `hit`.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    async fn refund(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError>;
 
     /// Whether `key` has used up its window, without counting anything.
     ///
@@ -258,6 +269,15 @@ impl RateLimiter for MemoryRateLimiter {
                 remaining: limit.max,
             },
         })
+    }
+
+    async fn refund(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        if let Some(window) = self.windows().get_mut(key)
+            && window.ends_at > now
+        {
+            window.count = window.count.saturating_sub(1);
+        }
+        Ok(())
     }
 
     async fn clear(&self, key: &str) -> Result<(), StoreError> {

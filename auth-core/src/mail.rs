@@ -22,6 +22,11 @@ pub enum MailKind {
         /// The reset link (secret inside).
         link: String,
     },
+    /// A notice to the old address that the account's e-mail address changed.
+    EmailChanged {
+        /// The new address.
+        new_email: Email,
+    },
 }
 
 impl Debug for MailKind {
@@ -29,6 +34,10 @@ impl Debug for MailKind {
         match self {
             Self::Verify { .. } => f.write_str("Verify { link: [redacted] }"),
             Self::ResetPassword { .. } => f.write_str("ResetPassword { link: [redacted] }"),
+            Self::EmailChanged { new_email } => f
+                .debug_struct("EmailChanged")
+                .field("new_email", new_email)
+                .finish(),
         }
     }
 }
@@ -85,6 +94,23 @@ impl Mail {
             to,
             kind: MailKind::ResetPassword { link },
             subject: "Reset your password".to_owned(),
+            text,
+        }
+    }
+
+    /// The notice sent to the **old** address after the account's address changed: what
+    /// changed, when, and what to do if it was not the owner.
+    pub fn email_changed(old: Email, new_email: Email, at: time::OffsetDateTime) -> Self {
+        let when = at
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap_or_else(|_| at.to_string());
+        let text = format!(
+            "The e-mail address of your account was changed to {new_email} on {when}.\n\n             Mail about the account, including password resets, now goes to the new address.              Every other session of the account was signed out.\n\n             If you did not make this change, someone else may have your password: contact              the site's support at once and keep this message.\n"
+        );
+        Self {
+            to: old,
+            kind: MailKind::EmailChanged { new_email },
+            subject: "Your e-mail address was changed".to_owned(),
             text,
         }
     }
@@ -214,6 +240,7 @@ impl Mailer for FileMailer {
         let kind = match mail.kind {
             MailKind::Verify { .. } => "verify",
             MailKind::ResetPassword { .. } => "reset",
+            MailKind::EmailChanged { .. } => "email-changed",
         };
         let name = format!(
             "{}-{kind}-{}.eml",

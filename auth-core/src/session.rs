@@ -124,14 +124,71 @@ impl Session {
 pub enum Rotation {
     /// The presented token was the current one; the session now holds the new digest.
     Rotated(Session),
-    /// The session exists but the presented token is not its current one: a used token was
-    /// replayed. The store has already revoked the whole session (RFC 9700 §4.14.2).
+    /// The presented token is one the session issued and has since rotated away: a used token
+    /// was replayed. The store has already revoked the whole session (RFC 9700 §4.14.2).
     Reused {
         /// Whose session was revoked.
         user_id: UserId,
     },
-    /// No live session with that id (never existed, expired or revoked).
+    /// No live session with that id (never existed, expired or revoked), or a secret the
+    /// session never issued (a forgery): nothing changed.
     NotFound,
+}
+
+/// How many rotated-away refresh digests a store remembers per session. A replay of one of
+/// them is [`Rotation::Reused`] and ends the session; an older one, like a secret that was
+/// never issued, is a plain [`Rotation::NotFound`].
+pub const REMEMBERED_ROTATIONS: usize = 16;
+
+/// A user's session mark: a counter that [`SessionStore::revoke_all`](crate::SessionStore::revoke_all)
+/// moves. A session is admitted only with the mark its login read before checking the
+/// credentials, so a login racing a credential or privilege change is refused.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct SessionMark(u64);
+
+impl SessionMark {
+    /// The mark with this value (stores read it back from their backend).
+    pub const fn new(value: u64) -> Self {
+        Self(value)
+    }
+
+    /// The value, for storing.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The mark after this one.
+    #[must_use]
+    pub const fn next(self) -> Self {
+        Self(self.0.wrapping_add(1))
+    }
+}
+
+/// What [`SessionStore::create`](crate::SessionStore::create) checks before it stores a
+/// session, in the same atomic step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    /// The user's mark as the login read it before checking the credentials.
+    pub mark: SessionMark,
+    /// The most live sessions the user may hold, this one included: the least recently used
+    /// beyond it are revoked. `None`: no limit.
+    pub max_sessions: Option<u32>,
+}
+
+/// The outcome of [`SessionStore::create`](crate::SessionStore::create).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Admitted {
+    /// The session is stored; these sessions of the user were evicted to make room.
+    Created {
+        /// The evicted sessions, least recently used first.
+        evicted: Vec<SessionId>,
+    },
+    /// The user's mark has moved since the login read it: nothing was stored.
+    StaleMark,
 }
 
 /// What a successful rotation writes into the session, all at once.

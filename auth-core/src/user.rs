@@ -181,6 +181,11 @@ pub struct User<P = NoProfile> {
     /// The app's own fields.
     #[serde(flatten)]
     pub profile: P,
+    /// The version the store holds: [`UserStore::update`](crate::UserStore::update) writes only
+    /// over this version and stores the next, so two writers racing from one read cannot both
+    /// win (a compare-and-set). New users start at 0. Never serialised.
+    #[serde(skip_serializing, default)]
+    pub version: u64,
 }
 
 fn empty_hash() -> PasswordHash {

@@ -142,3 +142,29 @@ pub async fn concurrent_hits_are_counted_exactly<R: RateLimiter + ?Sized>(limite
         .count();
     assert_eq!(allowed, 10);
 }
+
+/// A refund gives back one slot of the current window, never below zero; hits reserved in
+/// parallel and refunded leave the budget whole.
+pub async fn refund_gives_back_one_slot<R: RateLimiter + ?Sized>(limiter: &R) {
+    let key = format!("conformance:{}", unique_tag());
+    let limit = RateLimit::new(2, Duration::hours(1));
+    let now = now_seconds();
+    limiter.refund(&key, now).await.unwrap();
+    assert!(limiter.hit(&key, &limit, now).await.unwrap().is_allowed());
+    assert!(limiter.hit(&key, &limit, now).await.unwrap().is_allowed());
+    assert!(!limiter.hit(&key, &limit, now).await.unwrap().is_allowed());
+    limiter.refund(&key, now).await.unwrap();
+    assert!(limiter.hit(&key, &limit, now).await.unwrap().is_allowed());
+    assert!(!limiter.hit(&key, &limit, now).await.unwrap().is_allowed());
+    // Never below zero: refunds of a fresh key do not raise its budget.
+    let fresh = format!("conformance:{}", unique_tag());
+    for _ in 0..3 {
+        limiter.refund(&fresh, now).await.unwrap();
+    }
+    let allowed = join_all((0..5).map(|_| limiter.hit(&fresh, &limit, now)))
+        .await
+        .into_iter()
+        .filter(|result| result.as_ref().unwrap().is_allowed())
+        .count();
+    assert_eq!(allowed, 2);
+}

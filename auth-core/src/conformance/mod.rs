@@ -71,6 +71,8 @@ macro_rules! user_store_conformance {
                 update_replaces_fields_and_moves_the_indexes,
                 update_to_a_taken_email_or_username_is_a_conflict,
                 update_of_a_missing_user_is_not_found,
+                update_is_a_compare_and_set_on_the_version,
+                concurrent_conditional_updates_have_one_winner,
                 delete_removes_the_user_and_frees_the_email,
                 list_pages_in_creation_order_with_a_total,
                 list_filters_by_email_substring_case_insensitively,
@@ -99,7 +101,13 @@ macro_rules! session_store_conformance {
                 revoke_all_leaves_other_users_alone,
                 revoke_all_can_keep_one_session,
                 list_returns_live_sessions_oldest_first,
-                sweep_keeps_live_sessions,
+                sweep_deletes_expired_sessions_and_keeps_live_ones,
+                creation_with_a_moved_mark_is_refused,
+                creations_racing_revoke_all_leave_no_session,
+                sessions_beyond_the_limit_evict_the_least_recently_used,
+                concurrent_creations_respect_the_session_limit,
+                a_forged_secret_is_not_reuse,
+                reuse_is_recognised_across_many_rotations,
             ]
         );
     };
@@ -120,6 +128,7 @@ macro_rules! rate_limiter_conformance {
                 clear_forgets_the_count,
                 keys_are_independent,
                 concurrent_hits_are_counted_exactly,
+                refund_gives_back_one_slot,
             ]
         );
     };

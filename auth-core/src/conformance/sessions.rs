@@ -6,7 +6,10 @@ use futures::future::join_all;
 use time::{Duration, OffsetDateTime};
 
 use super::now_seconds;
-use crate::{Renewal, Rotation, Session, SessionId, SessionStore, TokenHash, UserId};
+use crate::{
+    Admission, Admitted, REMEMBERED_ROTATIONS, Renewal, Rotation, Session, SessionId, SessionStore,
+    TokenHash, UserId,
+};
 
 /// A session of `user_id` created at `now`: idle expiry in one day, absolute in seven.
 pub fn sample_session(user_id: UserId, now: OffsetDateTime) -> Session {
@@ -25,6 +28,20 @@ pub fn sample_session(user_id: UserId, now: OffsetDateTime) -> Session {
     }
 }
 
+/// Stores `session` with its user's current mark and no session limit; it must be admitted.
+pub async fn admit<S: SessionStore + ?Sized>(store: &S, session: &Session) {
+    let mark = store.mark(session.user_id).await.unwrap();
+    let admission = Admission {
+        mark,
+        max_sessions: None,
+    };
+    assert_eq!(
+        store.create(session, &admission).await.unwrap(),
+        Admitted::Created { evicted: vec![] },
+        "a session with the current mark and no limit is admitted"
+    );
+}
+
 fn renewal(secret: &[u8], now: OffsetDateTime) -> Renewal {
     Renewal {
         refresh_hash: TokenHash::of(secret),
@@ -38,7 +55,7 @@ fn renewal(secret: &[u8], now: OffsetDateTime) -> Renewal {
 pub async fn create_then_get_round_trips_every_field<S: SessionStore + ?Sized>(store: &S) {
     let now = now_seconds();
     let session = sample_session(UserId::new(), now);
-    store.create(&session).await.unwrap();
+    admit(store, &session).await;
     assert_eq!(
         store.get(session.id, now).await.unwrap(),
         Some(session.clone())
@@ -48,7 +65,7 @@ pub async fn create_then_get_round_trips_every_field<S: SessionStore + ?Sized>(s
     bare.access_hash = None;
     bare.user_agent = None;
     bare.ip = None;
-    store.create(&bare).await.unwrap();
+    admit(store, &bare).await;
     assert_eq!(store.get(bare.id, now).await.unwrap(), Some(bare));
     assert!(store.get(SessionId::random(), now).await.unwrap().is_none());
 }
@@ -58,7 +75,7 @@ pub async fn expired_sessions_are_gone<S: SessionStore + ?Sized>(store: &S) {
     let now = now_seconds();
     let user = UserId::new();
     let idle = sample_session(user, now);
-    store.create(&idle).await.unwrap();
+    admit(store, &idle).await;
     let after_idle = idle.idle_expires_at;
     assert!(store.get(idle.id, after_idle).await.unwrap().is_none());
     assert!(!store.is_live(idle.id, after_idle).await.unwrap());
@@ -74,7 +91,7 @@ pub async fn expired_sessions_are_gone<S: SessionStore + ?Sized>(store: &S) {
     let mut absolute = sample_session(user, now);
     absolute.idle_expires_at = now + Duration::days(30);
     absolute.expires_at = now + Duration::hours(1);
-    store.create(&absolute).await.unwrap();
+    admit(store, &absolute).await;
     assert!(
         store
             .get(absolute.id, now + Duration::minutes(59))
@@ -96,7 +113,7 @@ pub async fn expired_sessions_are_gone<S: SessionStore + ?Sized>(store: &S) {
 pub async fn rotation_with_the_current_token_rotates<S: SessionStore + ?Sized>(store: &S) {
     let now = now_seconds();
     let session = sample_session(UserId::new(), now);
-    store.create(&session).await.unwrap();
+    admit(store, &session).await;
     let later = now + Duration::hours(3);
     let mut next = renewal(b"second", later);
     next.access_hash = Some(TokenHash::of(b"second access"));
@@ -131,7 +148,7 @@ pub async fn rotation_caps_the_idle_expiry_at_the_absolute_expiry<S: SessionStor
 ) {
     let now = now_seconds();
     let session = sample_session(UserId::new(), now);
-    store.create(&session).await.unwrap();
+    admit(store, &session).await;
     let mut next = renewal(b"n", now + Duration::hours(12));
     next.idle_expires_at = now + Duration::days(60);
     match store
@@ -151,7 +168,7 @@ pub async fn rotation_with_a_used_token_reports_reuse_and_revokes<S: SessionStor
     let now = now_seconds();
     let user = UserId::new();
     let session = sample_session(user, now);
-    store.create(&session).await.unwrap();
+    admit(store, &session).await;
     let next = renewal(b"next", now);
     assert!(matches!(
         store
@@ -205,7 +222,7 @@ pub async fn concurrent_rotations_with_one_token_have_one_winner<S: SessionStore
 ) {
     let now = now_seconds();
     let session = sample_session(UserId::new(), now);
-    store.create(&session).await.unwrap();
+    admit(store, &session).await;
     let renewals: Vec<Renewal> = (0..100u32)
         .map(|i| renewal(&i.to_be_bytes(), now))
         .collect();
@@ -231,8 +248,8 @@ pub async fn revoke_removes_one_session<S: SessionStore + ?Sized>(store: &S) {
     let user = UserId::new();
     let gone = sample_session(user, now);
     let kept = sample_session(user, now);
-    store.create(&gone).await.unwrap();
-    store.create(&kept).await.unwrap();
+    admit(store, &gone).await;
+    admit(store, &kept).await;
     assert!(store.revoke(gone.id).await.unwrap());
     assert!(!store.revoke(gone.id).await.unwrap());
     assert!(store.get(gone.id, now).await.unwrap().is_none());
@@ -249,7 +266,7 @@ pub async fn revoke_all_leaves_other_users_alone<S: SessionStore + ?Sized>(store
     let mine: Vec<Session> = (0..5).map(|_| sample_session(target, now)).collect();
     let theirs: Vec<Session> = (0..5).map(|_| sample_session(bystander, now)).collect();
     for session in mine.iter().chain(&theirs) {
-        store.create(session).await.unwrap();
+        admit(store, session).await;
     }
     assert_eq!(store.revoke_all(target, None).await.unwrap(), 5);
     for session in &mine {
@@ -271,7 +288,7 @@ pub async fn revoke_all_can_keep_one_session<S: SessionStore + ?Sized>(store: &S
     let user = UserId::new();
     let sessions: Vec<Session> = (0..3).map(|_| sample_session(user, now)).collect();
     for session in &sessions {
-        store.create(session).await.unwrap();
+        admit(store, session).await;
     }
     assert_eq!(
         store.revoke_all(user, Some(sessions[1].id)).await.unwrap(),
@@ -290,12 +307,12 @@ pub async fn list_returns_live_sessions_oldest_first<S: SessionStore + ?Sized>(s
     for minutes in [30, 10, 20] {
         let mut session = sample_session(user, now - Duration::minutes(minutes));
         session.idle_expires_at = now + Duration::days(1);
-        store.create(&session).await.unwrap();
+        admit(store, &session).await;
         created.push(session);
     }
     let mut dead = sample_session(user, now - Duration::days(2));
     dead.idle_expires_at = now - Duration::days(1);
-    store.create(&dead).await.unwrap();
+    admit(store, &dead).await;
     let listed: Vec<SessionId> = store
         .list(user, now)
         .await
@@ -307,17 +324,240 @@ pub async fn list_returns_live_sessions_oldest_first<S: SessionStore + ?Sized>(s
     assert!(store.list(UserId::new(), now).await.unwrap().is_empty());
 }
 
-/// Sweeping expired sessions never touches live ones.
-pub async fn sweep_keeps_live_sessions<S: SessionStore + ?Sized>(store: &S) {
+/// Sweeping deletes expired sessions (the row itself: it is not found even when asked about
+/// a time it was live) and counts them, and never touches live ones. A store whose backend
+/// expires rows by itself may count zero, but the row must be gone all the same.
+pub async fn sweep_deletes_expired_sessions_and_keeps_live_ones<S: SessionStore + ?Sized>(
+    store: &S,
+) {
     let now = now_seconds();
     let user = UserId::new();
     let live = sample_session(user, now);
-    let mut dead = sample_session(user, now - Duration::days(3));
+    let born = now - Duration::days(3);
+    let mut dead = sample_session(user, born);
     dead.idle_expires_at = now - Duration::days(2);
-    store.create(&live).await.unwrap();
-    store.create(&dead).await.unwrap();
-    store.sweep_expired(now).await.unwrap();
+    admit(store, &live).await;
+    admit(store, &dead).await;
+    assert!(
+        store.get(dead.id, born).await.unwrap().is_some(),
+        "positive control: asked about a time it was live, the dead session is still there"
+    );
+    // Give a backend with its own expiry (a TTL) the moment it needs.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let swept = store.sweep_expired(now).await.unwrap();
+    assert!(
+        swept <= 1,
+        "only the dead session may be swept, swept {swept}"
+    );
+    assert!(
+        store.get(dead.id, born).await.unwrap().is_none(),
+        "the expired row is gone (swept {swept})"
+    );
     assert!(store.get(live.id, now).await.unwrap().is_some());
-    assert!(store.get(dead.id, now).await.unwrap().is_none());
     assert_eq!(store.list(user, now).await.unwrap().len(), 1);
+    let again = store.sweep_expired(now).await.unwrap();
+    assert_eq!(again, 0, "nothing left to sweep");
+}
+
+/// `revoke_all` moves the user's mark, even when the user has no session, and only that
+/// user's; a session offered with the old mark is refused and not stored.
+pub async fn creation_with_a_moved_mark_is_refused<S: SessionStore + ?Sized>(store: &S) {
+    let now = now_seconds();
+    let user = UserId::new();
+    let bystander = UserId::new();
+    let before = store.mark(user).await.unwrap();
+    let theirs = store.mark(bystander).await.unwrap();
+    store.revoke_all(user, None).await.unwrap();
+    let after = store.mark(user).await.unwrap();
+    assert_ne!(before, after, "revoke_all moves the mark without sessions");
+    assert_eq!(store.mark(bystander).await.unwrap(), theirs);
+    let session = sample_session(user, now);
+    let stale = Admission {
+        mark: before,
+        max_sessions: None,
+    };
+    assert_eq!(
+        store.create(&session, &stale).await.unwrap(),
+        Admitted::StaleMark
+    );
+    assert!(store.get(session.id, now).await.unwrap().is_none());
+    assert!(store.list(user, now).await.unwrap().is_empty());
+    let fresh = Admission {
+        mark: after,
+        max_sessions: None,
+    };
+    assert!(matches!(
+        store.create(&session, &fresh).await.unwrap(),
+        Admitted::Created { .. }
+    ));
+    assert!(store.get(session.id, now).await.unwrap().is_some());
+}
+
+/// Logins racing a "revoke everything": 50 creations with the mark read before, in parallel
+/// with one `revoke_all`. Whatever the interleaving, no session survives: each was either
+/// created before the revocation (and revoked with the others) or refused.
+pub async fn creations_racing_revoke_all_leave_no_session<S: SessionStore + ?Sized>(store: &S) {
+    let now = now_seconds();
+    let user = UserId::new();
+    for _ in 0..3 {
+        let mark = store.mark(user).await.unwrap();
+        let admission = Admission {
+            mark,
+            max_sessions: None,
+        };
+        let sessions: Vec<Session> = (0..50).map(|_| sample_session(user, now)).collect();
+        let creations = join_all(sessions.iter().map(|s| store.create(s, &admission)));
+        let revocation = async {
+            tokio::task::yield_now().await;
+            store.revoke_all(user, None).await.unwrap()
+        };
+        let (created, _) = futures::join!(creations, revocation);
+        for result in created {
+            result.unwrap();
+        }
+        assert!(
+            store.list(user, now).await.unwrap().is_empty(),
+            "a session created with a stale mark survived the revocation"
+        );
+        for session in &sessions {
+            assert!(!store.is_live(session.id, now).await.unwrap());
+        }
+    }
+}
+
+/// With a limit of three, the fourth session evicts the least recently used one (not the
+/// oldest: a rotation counts as a use), in the same step.
+pub async fn sessions_beyond_the_limit_evict_the_least_recently_used<S: SessionStore + ?Sized>(
+    store: &S,
+) {
+    let now = now_seconds();
+    let user = UserId::new();
+    let limit = Admission {
+        mark: store.mark(user).await.unwrap(),
+        max_sessions: Some(3),
+    };
+    let mut sessions = Vec::new();
+    for minutes in [30, 20, 10] {
+        let session = sample_session(user, now - Duration::minutes(minutes));
+        assert_eq!(
+            store.create(&session, &limit).await.unwrap(),
+            Admitted::Created { evicted: vec![] }
+        );
+        sessions.push(session);
+    }
+    // The oldest is used now: the second oldest becomes the least recently used.
+    assert!(matches!(
+        store
+            .rotate(
+                sessions[0].id,
+                &sessions[0].refresh_hash,
+                &renewal(b"used", now)
+            )
+            .await
+            .unwrap(),
+        Rotation::Rotated(_)
+    ));
+    let fourth = sample_session(user, now);
+    assert_eq!(
+        store.create(&fourth, &limit).await.unwrap(),
+        Admitted::Created {
+            evicted: vec![sessions[1].id]
+        }
+    );
+    assert!(store.get(sessions[1].id, now).await.unwrap().is_none());
+    assert!(!store.is_live(sessions[1].id, now).await.unwrap());
+    assert_eq!(store.list(user, now).await.unwrap().len(), 3);
+    assert!(store.get(fourth.id, now).await.unwrap().is_some());
+}
+
+/// Forty parallel logins of one user under a limit of five leave at most five sessions.
+pub async fn concurrent_creations_respect_the_session_limit<S: SessionStore + ?Sized>(store: &S) {
+    let now = now_seconds();
+    let user = UserId::new();
+    let limit = Admission {
+        mark: store.mark(user).await.unwrap(),
+        max_sessions: Some(5),
+    };
+    let sessions: Vec<Session> = (0..40).map(|_| sample_session(user, now)).collect();
+    for result in join_all(sessions.iter().map(|s| store.create(s, &limit))).await {
+        assert!(matches!(result.unwrap(), Admitted::Created { .. }));
+    }
+    let live = store.list(user, now).await.unwrap().len();
+    assert_eq!(live, 5, "the limit holds under concurrency");
+}
+
+/// A secret the session never issued (a forgery built from a session id read in an access
+/// token) is not reuse: it changes nothing. A secret it did issue and rotate away is.
+pub async fn a_forged_secret_is_not_reuse<S: SessionStore + ?Sized>(store: &S) {
+    let now = now_seconds();
+    let user = UserId::new();
+    let session = sample_session(user, now);
+    admit(store, &session).await;
+    let first = renewal(b"first", now);
+    assert!(matches!(
+        store
+            .rotate(session.id, &session.refresh_hash, &first)
+            .await
+            .unwrap(),
+        Rotation::Rotated(_)
+    ));
+    let forged = TokenHash::of(b"never issued");
+    assert_eq!(
+        store
+            .rotate(session.id, &forged, &renewal(b"f", now))
+            .await
+            .unwrap(),
+        Rotation::NotFound
+    );
+    assert!(
+        store.is_live(session.id, now).await.unwrap(),
+        "a forgery ends nothing"
+    );
+    let second = renewal(b"second", now);
+    assert!(
+        matches!(
+            store
+                .rotate(session.id, &first.refresh_hash, &second)
+                .await
+                .unwrap(),
+            Rotation::Rotated(_)
+        ),
+        "the current secret still works after a forgery"
+    );
+    assert_eq!(
+        store
+            .rotate(session.id, &session.refresh_hash, &renewal(b"r", now))
+            .await
+            .unwrap(),
+        Rotation::Reused { user_id: user },
+        "a secret issued and rotated away is reuse"
+    );
+    assert!(!store.is_live(session.id, now).await.unwrap());
+}
+
+/// Reuse is recognised for the last [`REMEMBERED_ROTATIONS`] secrets of a session.
+pub async fn reuse_is_recognised_across_many_rotations<S: SessionStore + ?Sized>(store: &S) {
+    let now = now_seconds();
+    let user = UserId::new();
+    let session = sample_session(user, now);
+    admit(store, &session).await;
+    let mut current = session.refresh_hash;
+    let mut spent = Vec::new();
+    for i in 0..REMEMBERED_ROTATIONS {
+        let next = renewal(format!("secret {i}").as_bytes(), now);
+        assert!(matches!(
+            store.rotate(session.id, &current, &next).await.unwrap(),
+            Rotation::Rotated(_)
+        ));
+        spent.push(current);
+        current = next.refresh_hash;
+    }
+    assert_eq!(
+        store
+            .rotate(session.id, &spent[0], &renewal(b"late", now))
+            .await
+            .unwrap(),
+        Rotation::Reused { user_id: user },
+        "the oldest remembered secret is still recognised"
+    );
 }

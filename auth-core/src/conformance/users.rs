@@ -29,6 +29,7 @@ pub fn sample_user(tag: &str) -> User<TestProfile> {
             second_name: None,
             age: 42,
         },
+        version: 0,
     }
 }
 
@@ -251,6 +252,67 @@ pub async fn update_of_a_missing_user_is_not_found<S: UserStore<TestProfile> + ?
         other => panic!("expected NotFound, got {other:?}"),
     }
     assert!(store.get(ghost.id).await.unwrap().is_none());
+}
+
+/// `update` writes only over the version it was given and stores the next one: a write
+/// from a stale read is `Stale` and changes nothing.
+pub async fn update_is_a_compare_and_set_on_the_version<S: UserStore<TestProfile> + ?Sized>(
+    store: &S,
+) {
+    let user = sample_user(&unique_tag());
+    store.create(&user).await.unwrap();
+    let read = store.get(user.id).await.unwrap().unwrap();
+    assert_eq!(read.version, 0, "a new user starts at version 0");
+    let mut first = read.clone();
+    first.profile.age = 1;
+    store.update(&first).await.unwrap();
+    let stored = store.get(user.id).await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.profile.age, 1);
+    let mut late = read;
+    late.profile.age = 2;
+    late.is_superuser = true;
+    match store.update(&late).await {
+        Err(StoreError::Stale) => {}
+        other => panic!("a write from a stale read must be Stale, got {other:?}"),
+    }
+    let stored = store.get(user.id).await.unwrap().unwrap();
+    assert_eq!(stored.profile.age, 1, "the stale write changed nothing");
+    assert!(!stored.is_superuser);
+    let mut next = stored;
+    next.profile.age = 3;
+    store.update(&next).await.unwrap();
+    assert_eq!(store.get(user.id).await.unwrap().unwrap().version, 2);
+}
+
+/// Twenty writers that read the same version write in parallel: exactly one wins, the
+/// others are `Stale`, and the stored user is the winner's.
+pub async fn concurrent_conditional_updates_have_one_winner<S: UserStore<TestProfile> + ?Sized>(
+    store: &S,
+) {
+    let user = sample_user(&unique_tag());
+    store.create(&user).await.unwrap();
+    let read = store.get(user.id).await.unwrap().unwrap();
+    let writes: Vec<User<TestProfile>> = (0..20u32)
+        .map(|age| {
+            let mut write = read.clone();
+            write.profile.age = 100 + age;
+            write
+        })
+        .collect();
+    let results = join_all(writes.iter().map(|write| store.update(write))).await;
+    let mut winners = Vec::new();
+    for (write, result) in writes.iter().zip(results) {
+        match result {
+            Ok(()) => winners.push(write.profile.age),
+            Err(StoreError::Stale) => {}
+            Err(other) => panic!("expected Ok or Stale, got {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one conditional update wins");
+    let stored = store.get(user.id).await.unwrap().unwrap();
+    assert_eq!(stored.profile.age, winners[0]);
+    assert_eq!(stored.version, 1);
 }
 
 /// Deleting removes the user, frees the address, and says whether there was one.

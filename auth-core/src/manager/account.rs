@@ -1,10 +1,16 @@
 //! Reading, changing and deleting accounts: by the user themselves and by administrators.
 
-use crate::error::AuthError;
-use crate::session::SessionId;
+use crate::error::{AuthError, StoreError};
+use crate::hasher::MAX_PASSWORD_BYTES;
+use crate::hooks::Throttle;
+use crate::limiter::RateDecision;
+use crate::mail::Mail;
+use crate::secret::Password;
+use crate::session::{ClientInfo, SessionId};
 use crate::store::{Page, UserQuery};
 use crate::user::{Profile, User, UserId};
 
+use super::session::account_keys;
 use super::types::{AdminUpdate, UserUpdate};
 use super::{UserManager, conflict};
 
@@ -38,133 +44,185 @@ impl<P: Profile> UserManager<P> {
         Ok(self.inner.users.list(query).await?)
     }
 
-    /// A user changes their own account (`PATCH /users/me`). Changing the password needs the
-    /// right current password (ASVS5 6.2.3) and revokes every session but `current`
-    /// (ASVS5 7.4.3); changing the e-mail address makes the user unverified.
+    /// A user changes their own account (`PATCH /users/me`).
+    ///
+    /// Changing the password or the e-mail address needs the right current password
+    /// (ASVS5 6.2.3, 7.5.1); a wrong one spends the account's login budget, so past it the
+    /// answer is [`AuthError::RateLimited`] even for the right one. Either change revokes
+    /// every session but `current` (ASVS5 7.4.3), and any session a login racing the change
+    /// would open. A new e-mail address makes the user unverified, voids every verify and
+    /// reset link sent before, and a notice goes to the old address (see
+    /// [`Mail::email_changed`](crate::Mail::email_changed)).
+    ///
+    /// Two concurrent updates never lose each other's changes: the write is a
+    /// compare-and-set on the user's version, retried on a fresh read.
     ///
     /// # Errors
-    /// [`AuthError::BadCurrentPassword`], [`AuthError::InvalidPassword`],
-    /// [`AuthError::UserAlreadyExists`], [`AuthError::UsernameAlreadyExists`],
-    /// [`AuthError::UserNotFound`], or an internal error.
+    /// [`AuthError::BadCurrentPassword`], [`AuthError::RateLimited`],
+    /// [`AuthError::InvalidPassword`], [`AuthError::UserAlreadyExists`],
+    /// [`AuthError::UsernameAlreadyExists`], [`AuthError::UserNotFound`], or an internal error.
     pub async fn update_self(
         &self,
         id: UserId,
         current: Option<SessionId>,
         update: UserUpdate<P>,
     ) -> Result<User<P>, AuthError> {
-        let user = self.get_user(id).await?;
-        self.apply(user, update, AdminFlags::default(), Actor::User { current })
+        self.update_as(id, update, AdminFlags::default(), Actor::User { current })
             .await
     }
 
     /// An administrator changes any account (`PATCH /users/{id}`). Deactivating, changing
-    /// roles or the superuser flag, and setting a password revoke every session of the user
-    /// (ASVS5 7.4.2).
+    /// roles or the superuser flag, setting a password and changing the e-mail address revoke
+    /// every session of the user, and any session a login racing the change would open
+    /// (ASVS5 7.4.2). A changed address is announced to the old one, as for
+    /// [`UserManager::update_self`].
     ///
     /// # Errors
-    /// As [`UserManager::update_self`], without [`AuthError::BadCurrentPassword`].
+    /// As [`UserManager::update_self`], without [`AuthError::BadCurrentPassword`] and
+    /// [`AuthError::RateLimited`].
     pub async fn update_user(
         &self,
         id: UserId,
         update: AdminUpdate<P>,
     ) -> Result<User<P>, AuthError> {
-        let user = self.get_user(id).await?;
         let flags = AdminFlags {
             is_active: update.is_active,
             is_superuser: update.is_superuser,
             is_verified: update.is_verified,
             roles: update.roles,
         };
-        self.apply(user, update.user, flags, Actor::Admin).await
+        self.update_as(id, update.user, flags, Actor::Admin).await
     }
 
-    async fn apply(
+    async fn update_as(
         &self,
-        mut user: User<P>,
+        id: UserId,
         update: UserUpdate<P>,
         flags: AdminFlags,
         actor: Actor,
     ) -> Result<User<P>, AuthError> {
-        let mut changed: Vec<&'static str> = Vec::new();
-        let mut revoke_all = false;
-        if let Some(email) = update.email
-            && email != user.email
-        {
-            if email.key() != user.email.key() {
-                user.is_verified = false;
+        let mut user = self.get_user(id).await?;
+        let reauth = matches!(actor, Actor::User { .. })
+            && (update.password.is_some()
+                || update
+                    .email
+                    .as_ref()
+                    .is_some_and(|email| *email != user.email));
+        if reauth {
+            self.check_current_password(&user, update.current_password.as_ref())
+                .await?;
+        }
+        let checked_hash = user.password_hash.clone();
+        let mut new_hash = None;
+        for _ in 0..UPDATE_TRIES {
+            let (mut next, mut change) = changed(user.clone(), &update, &flags);
+            if let Some(password) = &update.password {
+                match &new_hash {
+                    Some(hash) => next.password_hash = Clone::clone(hash),
+                    None => {
+                        next = self.with_password(next, password).await?;
+                        new_hash = Some(next.password_hash.clone());
+                    }
+                }
+                change.fields.push("password");
             }
-            user.email = email;
-            changed.push("email");
+            if change.fields.is_empty() {
+                return Ok(user);
+            }
+            next.updated_at = self.now();
+            match self.inner.users.update(&next).await {
+                Ok(()) => {
+                    next.version = next.version.wrapping_add(1);
+                    return self.after_update(&user, next, change, &actor).await;
+                }
+                Err(StoreError::Stale) => {
+                    user = self.get_user(id).await?;
+                    if reauth && user.password_hash != checked_hash {
+                        return Err(AuthError::BadCurrentPassword);
+                    }
+                }
+                Err(err) => return Err(conflict(err)),
+            }
         }
-        if let Some(username) = update.username
-            && user.username.as_ref() != Some(&username)
-        {
-            user.username = Some(username);
-            changed.push("username");
-        }
-        if let Some(profile) = update.profile {
-            user.profile = profile;
-            changed.push("profile");
-        }
-        if let Some(is_verified) = flags.is_verified
-            && is_verified != user.is_verified
-        {
-            user.is_verified = is_verified;
-            changed.push("is_verified");
-        }
-        if let Some(is_active) = flags.is_active
-            && is_active != user.is_active
-        {
-            user.is_active = is_active;
-            revoke_all |= !is_active;
-            changed.push("is_active");
-        }
-        if let Some(is_superuser) = flags.is_superuser
-            && is_superuser != user.is_superuser
-        {
-            user.is_superuser = is_superuser;
-            revoke_all = true;
-            changed.push("is_superuser");
-        }
-        if let Some(roles) = flags.roles
-            && roles != user.roles
-        {
-            user.roles = roles;
-            revoke_all = true;
-            changed.push("roles");
-        }
-        if let Some(password) = update.password {
-            if let Actor::User { .. } = actor {
-                let current = update
-                    .current_password
-                    .ok_or(AuthError::BadCurrentPassword)?;
-                let verification = self
-                    .inner
-                    .hasher
-                    .verify(&current, &user.password_hash)
-                    .await?;
-                if !verification.is_valid() {
-                    return Err(AuthError::BadCurrentPassword);
+        Err(AuthError::Store(StoreError::Stale))
+    }
+
+    /// Checks a self-update's `current_password`, spending the account's login budget first
+    /// like a login does; a success clears the account's failures.
+    async fn check_current_password(
+        &self,
+        user: &User<P>,
+        current: Option<&Password>,
+    ) -> Result<(), AuthError> {
+        let Some(current) = current else {
+            return Err(AuthError::BadCurrentPassword);
+        };
+        let limit = self.config().rate_limits.login_account;
+        if let Some(limit) = limit {
+            let now = self.now();
+            for key in account_keys(user) {
+                if let RateDecision::Limited { retry_after } =
+                    self.inner.limiter.hit(&key, &limit, now).await?
+                {
+                    tracing::warn!(target: "auth", event = "current_password_throttled", user_id = %user.id, "current password check throttled");
+                    self.inner
+                        .hooks
+                        .on_throttled(Throttle::LoginAccount, &ClientInfo::default())
+                        .await;
+                    return Err(AuthError::RateLimited { retry_after });
                 }
             }
-            user = self.with_password(user, &password).await?;
-            changed.push("password");
         }
-        if changed.is_empty() {
-            return Ok(user);
+        if current.expose().len() > MAX_PASSWORD_BYTES
+            || !self
+                .inner
+                .hasher
+                .verify(current, &user.password_hash)
+                .await?
+                .is_valid()
+        {
+            tracing::warn!(target: "auth", event = "current_password_wrong", user_id = %user.id, "wrong current password");
+            return Err(AuthError::BadCurrentPassword);
         }
-        user.updated_at = self.now();
-        self.inner.users.update(&user).await.map_err(conflict)?;
-        if changed.contains(&"password") || revoke_all {
+        if limit.is_some() {
+            for key in account_keys(user) {
+                self.inner.limiter.clear(&key).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// What follows a stored change: sessions revoked (which moves the user's session mark),
+    /// the old address told of a new one, logs and hooks.
+    async fn after_update(
+        &self,
+        old: &User<P>,
+        user: User<P>,
+        change: Change,
+        actor: &Actor,
+    ) -> Result<User<P>, AuthError> {
+        let email_changed = change.fields.contains(&"email");
+        if change.fields.contains(&"password") || email_changed || change.revoke_all {
             let keep = match actor {
-                Actor::User { current } if !revoke_all => current,
+                Actor::User { current } if !change.revoke_all => *current,
                 _ => None,
             };
             let revoked = self.inner.sessions.revoke_all(user.id, keep).await?;
             tracing::info!(target: "auth", event = "sessions_revoked_on_change", user_id = %user.id, sessions = revoked, "sessions revoked after a security-relevant change");
         }
-        tracing::info!(target: "auth", event = "user_updated", user_id = %user.id, fields = ?changed, "user updated");
-        self.inner.hooks.on_after_update(&user, &changed).await;
+        if email_changed {
+            let notice = Mail::email_changed(old.email.clone(), user.email.clone(), self.now());
+            if !self.queue_mail(notice) {
+                tracing::error!(target: "auth", user_id = %user.id, "notice of the e-mail change not queued");
+            }
+            tracing::info!(target: "auth", event = "email_changed", user_id = %user.id, "e-mail address changed; the old address was told");
+            self.inner.hooks.on_email_changed(&user, &old.email).await;
+        }
+        tracing::info!(target: "auth", event = "user_updated", user_id = %user.id, fields = ?change.fields, "user updated");
+        self.inner
+            .hooks
+            .on_after_update(&user, &change.fields)
+            .await;
         Ok(user)
     }
 
@@ -176,14 +234,83 @@ impl<P: Profile> UserManager<P> {
     pub async fn delete_user(&self, id: UserId) -> Result<(), AuthError> {
         let user = self.get_user(id).await?;
         self.inner.hooks.on_before_delete(&user).await?;
+        // The user goes first, then the mark moves with the sessions: a login that read the
+        // user before the deletion read the mark before it moved, and is refused.
+        let deleted = self.inner.users.delete(id).await?;
         self.inner.sessions.revoke_all(id, None).await?;
-        if !self.inner.users.delete(id).await? {
+        if !deleted {
             return Err(AuthError::UserNotFound);
         }
         tracing::info!(target: "auth", event = "user_deleted", user_id = %id, "user deleted");
         self.inner.hooks.on_after_delete(&user).await;
         Ok(())
     }
+}
+
+/// How many times an update is tried again on a fresh read when another write won.
+const UPDATE_TRIES: usize = 3;
+
+/// What an update changed.
+#[derive(Default)]
+struct Change {
+    fields: Vec<&'static str>,
+    revoke_all: bool,
+}
+
+/// Applies an update's fields to `user`, without the password (hashed once by the caller).
+fn changed<P: Profile>(
+    mut user: User<P>,
+    update: &UserUpdate<P>,
+    flags: &AdminFlags,
+) -> (User<P>, Change) {
+    let mut change = Change::default();
+    if let Some(email) = &update.email
+        && *email != user.email
+    {
+        if email.key() != user.email.key() {
+            user.is_verified = false;
+        }
+        user.email = email.clone();
+        change.fields.push("email");
+    }
+    if let Some(username) = &update.username
+        && user.username.as_ref() != Some(username)
+    {
+        user.username = Some(username.clone());
+        change.fields.push("username");
+    }
+    if let Some(profile) = &update.profile {
+        user.profile = profile.clone();
+        change.fields.push("profile");
+    }
+    if let Some(is_verified) = flags.is_verified
+        && is_verified != user.is_verified
+    {
+        user.is_verified = is_verified;
+        change.fields.push("is_verified");
+    }
+    if let Some(is_active) = flags.is_active
+        && is_active != user.is_active
+    {
+        user.is_active = is_active;
+        change.revoke_all |= !is_active;
+        change.fields.push("is_active");
+    }
+    if let Some(is_superuser) = flags.is_superuser
+        && is_superuser != user.is_superuser
+    {
+        user.is_superuser = is_superuser;
+        change.revoke_all = true;
+        change.fields.push("is_superuser");
+    }
+    if let Some(roles) = &flags.roles
+        && *roles != user.roles
+    {
+        user.roles = roles.clone();
+        change.revoke_all = true;
+        change.fields.push("roles");
+    }
+    (user, change)
 }
 
 /// The privileged part of an update; all `None` for a self-update.

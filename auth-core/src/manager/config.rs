@@ -4,6 +4,7 @@ use time::Duration;
 
 use crate::hasher::PasswordPolicy;
 use crate::limiter::RateLimit;
+use crate::mail_queue::MailQueueConfig;
 use crate::user::Roles;
 
 /// The throttles of HTTP contract section 10. `None` turns one off.
@@ -100,6 +101,11 @@ pub struct ManagerConfig {
     pub reset_path: String,
     /// The throttles.
     pub rate_limits: RateLimits,
+    /// The most live sessions one user may hold (default 32); a login beyond it revokes the
+    /// user's least recently used session. `None`: no limit.
+    pub max_sessions_per_user: Option<u32>,
+    /// How mail is queued and retried outside the request (see [`MailQueue`](crate::MailQueue)).
+    pub mail_queue: MailQueueConfig,
 }
 
 impl Default for ManagerConfig {
@@ -120,6 +126,8 @@ impl Default for ManagerConfig {
             verify_path: "/verify".to_owned(),
             reset_path: "/reset-password".to_owned(),
             rate_limits: RateLimits::default(),
+            max_sessions_per_user: Some(32),
+            mail_queue: MailQueueConfig::default(),
         }
     }
 }

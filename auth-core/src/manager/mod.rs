@@ -19,9 +19,12 @@ use crate::authenticator::Authenticator;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, StoreError, UniqueField};
 use crate::hasher::{Argon2Hasher, PasswordHasher};
+use crate::hooks::Throttle;
 use crate::hooks::{NoHooks, UserHooks};
 use crate::limiter::{MemoryRateLimiter, RateDecision, RateLimit, RateLimiter};
-use crate::mail::{LogMailer, Mailer};
+use crate::mail::{LogMailer, Mail, Mailer};
+use crate::mail_queue::MailQueue;
+use crate::session::ClientInfo;
 use crate::store::{SessionStore, UserStore};
 use crate::token::{JwtCodec, JwtStrategy, TokenStrategy};
 use crate::user::{NoProfile, Profile};
@@ -91,7 +94,7 @@ struct Inner<P: Profile> {
     action_codec: JwtCodec,
     hasher: Arc<dyn PasswordHasher>,
     limiter: Arc<dyn RateLimiter>,
-    mailer: Arc<dyn Mailer>,
+    mailer: MailQueue,
     hooks: Arc<dyn UserHooks<P>>,
     clock: Arc<dyn Clock>,
     config: ManagerConfig,
@@ -182,13 +185,39 @@ impl<P: Profile> UserManager<P> {
         &self.inner.limiter
     }
 
+    /// Waits until every mail queued so far has been delivered or given up. Mail is sent
+    /// outside the request, so call this at graceful shutdown (under a timeout, since a dead
+    /// mail server is retried), and in tests before reading an outbox.
+    ///
+    /// ```no_run
+    /// # async fn stop(manager: auth_core::UserManager) {
+    /// // after axum::serve(..).with_graceful_shutdown(..) returned:
+    /// let _ = tokio::time::timeout(std::time::Duration::from_secs(10), manager.flush_mail()).await;
+    /// # }
+    /// ```
+    pub async fn flush_mail(&self) {
+        self.inner.mailer.flush().await;
+    }
+
+    /// Queues a mail; a full queue is logged, never answered.
+    fn queue_mail(&self, mail: Mail) -> bool {
+        self.inner.mailer.enqueue(mail).is_ok()
+    }
+
     /// Counts one event against a throttle; `RateLimited` when over it.
-    async fn throttle(&self, limit: Option<RateLimit>, key: &str) -> Result<(), AuthError> {
+    async fn throttle(
+        &self,
+        limit: Option<RateLimit>,
+        key: &str,
+        throttle: Throttle,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         let Some(limit) = limit else { return Ok(()) };
         match self.inner.limiter.hit(key, &limit, self.now()).await? {
             RateDecision::Allowed { .. } => Ok(()),
             RateDecision::Limited { retry_after } => {
                 tracing::warn!(target: "auth", event = "throttled", key = %key_kind(key), "request throttled");
+                self.inner.hooks.on_throttled(throttle, client).await;
                 Err(AuthError::RateLimited { retry_after })
             }
         }
@@ -276,7 +305,7 @@ impl<P: Profile> UserManagerBuilder<P> {
                 action_codec: self.action_codec,
                 hasher: self.hasher,
                 limiter: self.limiter,
-                mailer: self.mailer,
+                mailer: MailQueue::new(self.mailer, self.config.mail_queue.clone()),
                 hooks: self.hooks,
                 clock: self.clock,
                 config: self.config,

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::email::Email;
-use crate::error::AuthError;
+use crate::error::{AuthError, StoreError};
+use crate::hooks::Throttle;
 use crate::mail::Mail;
 use crate::secret::Password;
 use crate::session::ClientInfo;
@@ -29,6 +30,16 @@ struct ActionClaims {
 
 fn email_binding(email: &Email) -> String {
     hex::encode(&Sha256::digest(email.key().as_bytes())[..16])
+}
+
+/// A reset token is bound to the password (so it dies when the password changes, which makes
+/// it single-use) and to the address it was mailed to (so it dies when the address changes).
+fn reset_binding<P>(user: &User<P>) -> String {
+    format!(
+        "{}.{}",
+        user.password_hash.fingerprint(),
+        email_binding(&user.email)
+    )
 }
 
 fn random_jti() -> String {
@@ -64,23 +75,25 @@ impl<P: Profile> UserManager<P> {
         format!("{base}{path}#token={token}")
     }
 
-    /// Whether another mail may go to this account now (mail bombing guard).
-    async fn may_mail(&self, user: &User<P>) -> Result<bool, AuthError> {
-        let key = format!("mail:account:{}", user.email.key());
-        match self
-            .throttle(self.config().rate_limits.mail_account, &key)
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(AuthError::RateLimited { .. }) => Ok(false),
-            Err(other) => Err(other),
-        }
+    /// Whether another mail may go to this address now (mail bombing guard). Asked for
+    /// unknown addresses too, so that both answers cost the same.
+    async fn may_mail(&self, email: &Email) -> Result<bool, AuthError> {
+        let Some(limit) = self.config().rate_limits.mail_account else {
+            return Ok(true);
+        };
+        let key = format!("mail:account:{}", email.key());
+        Ok(self
+            .inner
+            .limiter
+            .hit(&key, &limit, self.now())
+            .await?
+            .is_allowed())
     }
 
     /// Sends the verification mail; failures are logged, never answered.
     pub(super) async fn send_verify_mail(&self, user: &User<P>) {
         let sent = async {
-            if !self.may_mail(user).await? {
+            if !self.may_mail(&user.email).await? {
                 return Ok(false);
             }
             let token = self.action_token(
@@ -93,13 +106,12 @@ impl<P: Profile> UserManager<P> {
                 user.email.clone(),
                 self.link(&self.config().verify_path, &token),
             );
-            self.inner.mailer.send(&mail).await?;
-            Ok::<bool, AuthError>(true)
+            Ok::<bool, AuthError>(self.queue_mail(mail))
         }
         .await;
         match sent {
             Ok(true) => {
-                tracing::info!(target: "auth", event = "verify_requested", user_id = %user.id, "verification mail sent");
+                tracing::info!(target: "auth", event = "verify_requested", user_id = %user.id, "verification mail queued");
                 self.inner.hooks.on_after_request_verify(user).await;
             }
             Ok(false) => {
@@ -153,7 +165,13 @@ impl<P: Profile> UserManager<P> {
         }
         user.is_verified = true;
         user.updated_at = self.now();
-        self.inner.users.update(&user).await?;
+        match self.inner.users.update(&user).await {
+            Ok(()) => user.version = user.version.wrapping_add(1),
+            // Another write won: a parallel submission of this token, or a change of the
+            // account; either way this token is spent or void.
+            Err(StoreError::Stale | StoreError::NotFound) => return Err(AuthError::BadVerifyToken),
+            Err(err) => return Err(err.into()),
+        }
         tracing::info!(target: "auth", event = "verified", user_id = %user.id, "e-mail address verified");
         self.inner.hooks.on_after_verify(&user).await;
         Ok(user)
@@ -170,43 +188,43 @@ impl<P: Profile> UserManager<P> {
         email: &Email,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let Some(user) = self.inner.users.find_by_email(email).await? else {
-            tracing::info!(target: "auth", event = "forgot_password_unknown", ip = ?client.ip, "reset asked for an unknown address");
-            return Ok(());
-        };
-        if !user.is_active {
-            return Ok(());
-        }
-        let sent = async {
-            if !self.may_mail(&user).await? {
-                return Ok(false);
-            }
-            let token = self.action_token(
-                &user,
+        // Both answers do the same work (one lookup, one throttle count, one token signed,
+        // nothing sent inside the request), so their timing tells nothing.
+        let user = self
+            .inner
+            .users
+            .find_by_email(email)
+            .await?
+            .filter(|user| user.is_active);
+        let may_mail = self.may_mail(email).await?;
+        let Some(user) = user else {
+            let _ = self.action_token(
+                &self.draft(email.clone(), None, P::default()),
                 RESET_AUDIENCE,
                 self.config().reset_token_lifetime,
-                user.password_hash.fingerprint(),
-            )?;
-            // Mail goes only to the address on record.
-            let mail = Mail::reset_password(
-                user.email.clone(),
-                self.link(&self.config().reset_path, &token),
+                String::new(),
             );
-            self.inner.mailer.send(&mail).await?;
-            Ok::<bool, AuthError>(true)
+            tracing::info!(target: "auth", event = "forgot_password_unknown", ip = ?client.ip, "reset asked for an unknown or inactive address");
+            return Ok(());
+        };
+        let token = self.action_token(
+            &user,
+            RESET_AUDIENCE,
+            self.config().reset_token_lifetime,
+            reset_binding(&user),
+        )?;
+        if !may_mail {
+            tracing::warn!(target: "auth", event = "reset_mail_throttled", user_id = %user.id, "reset mail not sent: throttled");
+            return Ok(());
         }
-        .await;
-        match sent {
-            Ok(true) => {
-                tracing::info!(target: "auth", event = "forgot_password", user_id = %user.id, "reset mail sent");
-                self.inner.hooks.on_after_forgot_password(&user).await;
-            }
-            Ok(false) => {
-                tracing::warn!(target: "auth", event = "reset_mail_throttled", user_id = %user.id, "reset mail not sent: throttled");
-            }
-            Err(err) => {
-                tracing::error!(target: "auth", user_id = %user.id, error = %err, "reset mail not sent");
-            }
+        // Mail goes only to the address on record.
+        let mail = Mail::reset_password(
+            user.email.clone(),
+            self.link(&self.config().reset_path, &token),
+        );
+        if self.queue_mail(mail) {
+            tracing::info!(target: "auth", event = "forgot_password", user_id = %user.id, "reset mail queued");
+            self.inner.hooks.on_after_forgot_password(&user).await;
         }
         Ok(())
     }
@@ -231,12 +249,18 @@ impl<P: Profile> UserManager<P> {
             .decode(token, RESET_AUDIENCE, self.now())
             .map_err(|_| AuthError::BadResetToken)?;
         let user = match self.inner.users.get(claims.sub).await? {
-            Some(user) if user.is_active && claims.bind == user.password_hash.fingerprint() => user,
+            Some(user) if user.is_active && claims.bind == reset_binding(&user) => user,
             _ => return Err(AuthError::BadResetToken),
         };
         let mut user = self.with_password(user, password).await?;
         user.updated_at = self.now();
-        self.inner.users.update(&user).await?;
+        // The compare-and-set spends the token: of parallel submissions one write wins; the
+        // others find the version moved.
+        match self.inner.users.update(&user).await {
+            Ok(()) => user.version = user.version.wrapping_add(1),
+            Err(StoreError::Stale | StoreError::NotFound) => return Err(AuthError::BadResetToken),
+            Err(err) => return Err(err.into()),
+        }
         // ASVS5 7.4.3: a reset ends every session.
         self.inner.sessions.revoke_all(user.id, None).await?;
         for key in super::session::account_keys(&user) {
@@ -253,6 +277,8 @@ impl<P: Profile> UserManager<P> {
                 self.throttle(
                     self.config().rate_limits.token_ip,
                     &format!("token:ip:{ip}"),
+                    Throttle::TokenIp,
+                    client,
                 )
                 .await
             }

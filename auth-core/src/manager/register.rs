@@ -25,6 +25,8 @@ impl<P: Profile> UserManager<P> {
             self.throttle(
                 self.config().rate_limits.register_ip,
                 &format!("register:ip:{ip}"),
+                crate::hooks::Throttle::RegisterIp,
+                client,
             )
             .await?;
         }
@@ -74,7 +76,12 @@ impl<P: Profile> UserManager<P> {
         Ok(user)
     }
 
-    fn draft(&self, email: crate::Email, username: Option<crate::Username>, profile: P) -> User<P> {
+    pub(super) fn draft(
+        &self,
+        email: crate::Email,
+        username: Option<crate::Username>,
+        profile: P,
+    ) -> User<P> {
         let now = self.now();
         User {
             id: UserId::new(),
@@ -88,6 +95,7 @@ impl<P: Profile> UserManager<P> {
             created_at: now,
             updated_at: now,
             profile,
+            version: 0,
         }
     }
 

@@ -3,10 +3,13 @@
 use crate::email::Email;
 use crate::error::AuthError;
 use crate::hasher::{MAX_PASSWORD_BYTES, Verification};
-use crate::hooks::LoginFailure;
-use crate::limiter::RateDecision;
+use crate::hooks::{LoginFailure, Revocation, Throttle};
+use crate::limiter::{RateDecision, RateLimit};
 use crate::secret::Password;
-use crate::session::{ClientInfo, RefreshToken, Renewal, Rotation, Session, SessionId};
+use crate::session::{
+    Admission, Admitted, ClientInfo, RefreshToken, Renewal, Rotation, Session, SessionId,
+    SessionMark,
+};
 use crate::token::{AccessClaims, AccessSubject};
 use crate::user::{Profile, User, UserId};
 use crate::username::Username;
@@ -67,12 +70,54 @@ impl Identifier {
     }
 }
 
-/// Why [`UserManager::check_credentials`] refused, with the account when there is one (its
-/// throttle keys all count the failure).
-struct Refusal<P> {
+/// Why a credential check refused: the answer, and the reason the hooks and the log hear.
+struct Refusal {
     error: AuthError,
     reason: LoginFailure,
-    account: Option<User<P>>,
+}
+
+impl Refusal {
+    fn bad(reason: LoginFailure) -> Self {
+        Self {
+            error: AuthError::BadCredentials,
+            reason,
+        }
+    }
+
+    fn internal(error: AuthError) -> Self {
+        Self {
+            error,
+            reason: LoginFailure::WrongPassword,
+        }
+    }
+}
+
+/// How many times a login whose session was refused for a moved mark re-reads the user and
+/// tries again (without hashing again) before it gives up.
+const ADMISSION_TRIES: usize = 3;
+
+/// The throttle slots one login attempt has taken.
+#[derive(Default)]
+struct Budget {
+    keys: Vec<String>,
+    kinds: Vec<Throttle>,
+}
+
+impl Budget {
+    /// The per-IP key, if one was taken.
+    fn ip_key(&self) -> Option<&str> {
+        self.keys
+            .iter()
+            .zip(&self.kinds)
+            .find(|(_, kind)| **kind == Throttle::LoginIp)
+            .map(|(key, _)| key.as_str())
+    }
+}
+
+/// Who is trying to log in, for hooks and logs.
+struct Attempt<'a> {
+    identifier: &'a str,
+    client: &'a ClientInfo,
 }
 
 impl<P: Profile> UserManager<P> {
@@ -92,6 +137,7 @@ impl<P: Profile> UserManager<P> {
     ) -> Result<User<P>, AuthError> {
         self.check_credentials(&Identifier::parse(identifier), password)
             .await
+            .map(|(user, _)| user)
             .map_err(|refusal| refusal.error)
     }
 
@@ -99,52 +145,75 @@ impl<P: Profile> UserManager<P> {
         &self,
         identifier: &Identifier,
         password: &Password,
-    ) -> Result<User<P>, Refusal<P>> {
-        let bad = |reason, account| Refusal {
-            error: AuthError::BadCredentials,
-            reason,
-            account,
-        };
-        let internal = |err: AuthError| Refusal {
-            error: err,
-            reason: LoginFailure::WrongPassword,
-            account: None,
-        };
+    ) -> Result<(User<P>, SessionMark), Refusal> {
+        let found = self.find_account(identifier, password).await?;
+        self.check_password(found, password).await
+    }
+
+    /// Finds the account a login names. For a known account the user's session mark is read
+    /// first and the user is read again after it, so that the user checked is never older than
+    /// the mark a session will be admitted with.
+    async fn find_account(
+        &self,
+        identifier: &Identifier,
+        password: &Password,
+    ) -> Result<Option<(User<P>, SessionMark)>, Refusal> {
         // Long-password DoS: refuse before any hashing (ASVS5 6.2.9). This reveals nothing
         // about the account, so the equal-work rule does not need the hasher here.
         if password.expose().len() > MAX_PASSWORD_BYTES {
-            return Err(bad(LoginFailure::WrongPassword, None));
+            return Err(Refusal::bad(LoginFailure::WrongPassword));
         }
         let found = match identifier {
             Identifier::Email(email) => self.inner.users.find_by_email(email).await,
             Identifier::Username(name) => self.inner.users.find_by_username(name).await,
             Identifier::Neither => Ok(None),
         }
-        .map_err(|err| internal(err.into()))?;
-        let Some(user) = found else {
+        .map_err(|err| Refusal::internal(err.into()))?;
+        let Some(found) = found else { return Ok(None) };
+        self.current_with_mark(found.id)
+            .await
+            .map_err(Refusal::internal)
+    }
+
+    /// The user's session mark, then the user as stored after it was read.
+    pub(super) async fn current_with_mark(
+        &self,
+        id: UserId,
+    ) -> Result<Option<(User<P>, SessionMark)>, AuthError> {
+        let mark = self.inner.sessions.mark(id).await?;
+        Ok(self.inner.users.get(id).await?.map(|user| (user, mark)))
+    }
+
+    /// Checks the password of a found account (or burns one hash for an unknown one).
+    async fn check_password(
+        &self,
+        found: Option<(User<P>, SessionMark)>,
+        password: &Password,
+    ) -> Result<(User<P>, SessionMark), Refusal> {
+        let Some((user, mark)) = found else {
             self.inner
                 .hasher
                 .dummy_verify(password)
                 .await
-                .map_err(|err| internal(err.into()))?;
-            return Err(bad(LoginFailure::UnknownUser, None));
+                .map_err(|err| Refusal::internal(err.into()))?;
+            return Err(Refusal::bad(LoginFailure::UnknownUser));
         };
         let verification = self
             .inner
             .hasher
             .verify(password, &user.password_hash)
             .await
-            .map_err(|err| internal(err.into()))?;
+            .map_err(|err| Refusal::internal(err.into()))?;
         if !verification.is_valid() {
-            return Err(bad(LoginFailure::WrongPassword, Some(user)));
+            return Err(Refusal::bad(LoginFailure::WrongPassword));
         }
         if !user.is_active {
-            return Err(bad(LoginFailure::Inactive, Some(user)));
+            return Err(Refusal::bad(LoginFailure::Inactive));
         }
         if verification == Verification::ValidNeedsRehash {
-            return Ok(self.rehash(user, password).await);
+            return Ok((self.rehash(user, password).await, mark));
         }
-        Ok(user)
+        Ok((user, mark))
     }
 
     /// Upgrades an outdated hash; a failure is logged and the login goes on.
@@ -153,9 +222,11 @@ impl<P: Profile> UserManager<P> {
             Ok(hash) => {
                 let old = std::mem::replace(&mut user.password_hash, hash);
                 if let Err(err) = self.inner.users.update(&user).await {
-                    tracing::error!(target: "auth", user_id = %user.id, error = %err, "could not store the upgraded password hash");
+                    // `Stale`: someone changed the user meanwhile; the next login upgrades.
+                    tracing::warn!(target: "auth", user_id = %user.id, error = %err, "could not store the upgraded password hash");
                     user.password_hash = old;
                 } else {
+                    user.version = user.version.wrapping_add(1);
                     tracing::info!(target: "auth", event = "password_rehashed", user_id = %user.id, "password hash upgraded");
                 }
             }
@@ -206,62 +277,52 @@ impl<P: Profile> UserManager<P> {
         require_verified: bool,
     ) -> Result<Login<P>, AuthError> {
         let parsed = Identifier::parse(identifier);
-        let account_key = parsed.throttle_key(identifier);
-        let ip_key = client.ip.map(|ip| format!("login:ip:{ip}"));
         let limits = self.config().rate_limits.clone();
-        let now = self.now();
-        for (limit, key) in [
-            (limits.login_account, Some(&account_key)),
-            (limits.login_ip, ip_key.as_ref()),
-        ] {
-            let (Some(limit), Some(key)) = (limit, key) else {
-                continue;
-            };
-            if let RateDecision::Limited { retry_after } =
-                self.inner.limiter.peek(key, &limit, now).await?
+        // Reserve before checking: every attempt takes its slot of the budgets before the
+        // password is hashed, so parallel guesses cannot outrun them; a success gives the
+        // per-IP slot back and clears the account's failures.
+        let mut budget = Budget::default();
+        let attempt = Attempt { identifier, client };
+        if let (Some(limit), Some(ip)) = (limits.login_ip, client.ip) {
+            let key = format!("login:ip:{ip}");
+            self.reserve(&mut budget, key, limit, Throttle::LoginIp, &attempt)
+                .await?;
+        }
+        if let Some(limit) = limits.login_account {
+            let key = parsed.throttle_key(identifier);
+            if let Err(err) = self
+                .reserve(&mut budget, key, limit, Throttle::LoginAccount, &attempt)
+                .await
             {
-                self.inner
-                    .hooks
-                    .on_failed_login(identifier, LoginFailure::Throttled, client)
-                    .await;
-                tracing::warn!(target: "auth", event = "login_throttled", ip = ?client.ip, "login throttled");
-                return Err(AuthError::RateLimited { retry_after });
+                self.refund(&budget).await;
+                return Err(err);
             }
         }
-        let user = match self.check_credentials(&parsed, password).await {
-            Ok(user) => user,
-            Err(Refusal {
-                error: AuthError::BadCredentials,
-                reason,
-                account,
-            }) => {
-                let mut account_keys_hit = vec![account_key.clone()];
-                for key in account.as_ref().map(account_keys).unwrap_or_default() {
-                    if !account_keys_hit.contains(&key) {
-                        account_keys_hit.push(key);
-                    }
+        let found = match self.find_account(&parsed, password).await {
+            Ok(found) => found,
+            Err(refusal) => return self.refuse(refusal, &attempt).await,
+        };
+        // The account's other names share its budget: take their slots too, still before
+        // hashing, so that alternating the e-mail address and the username gains nothing.
+        if let (Some(limit), Some((user, _))) = (limits.login_account, found.as_ref()) {
+            for key in account_keys(user) {
+                if !budget.keys.contains(&key) {
+                    self.reserve(&mut budget, key, limit, Throttle::LoginAccount, &attempt)
+                        .await?;
                 }
-                if let Some(limit) = limits.login_account {
-                    for key in &account_keys_hit {
-                        self.inner.limiter.hit(key, &limit, now).await?;
-                    }
-                }
-                if let (Some(limit), Some(key)) = (limits.login_ip, ip_key.as_ref()) {
-                    self.inner.limiter.hit(key, &limit, now).await?;
-                }
-                tracing::warn!(target: "auth", event = "login_failed", reason = ?reason, ip = ?client.ip, "login failed");
-                self.inner
-                    .hooks
-                    .on_failed_login(identifier, reason, client)
-                    .await;
-                return Err(AuthError::BadCredentials);
             }
-            Err(refusal) => return Err(refusal.error),
+        }
+        let (user, mark) = match self.check_password(found, password).await {
+            Ok(checked) => checked,
+            Err(refusal) => return self.refuse(refusal, &attempt).await,
         };
         if limits.login_account.is_some() {
             for key in account_keys(&user) {
                 self.inner.limiter.clear(&key).await?;
             }
+        }
+        if let Some(ip_key) = budget.ip_key() {
+            self.inner.limiter.refund(ip_key, self.now()).await?;
         }
         if require_verified && !user.is_verified {
             self.inner
@@ -270,7 +331,7 @@ impl<P: Profile> UserManager<P> {
                 .await;
             return Err(AuthError::UserNotVerified);
         }
-        let tokens = self.open_session(&user, client).await?;
+        let (user, tokens) = self.admit(user, mark, client, require_verified).await?;
         tracing::info!(target: "auth", event = "login_succeeded", user_id = %user.id, session_id = %tokens.session_id, ip = ?client.ip, "login succeeded");
         self.inner
             .hooks
@@ -279,12 +340,99 @@ impl<P: Profile> UserManager<P> {
         Ok(Login { user, tokens })
     }
 
-    /// Opens a new session for `user` (a new id and new secrets every time: ASVS5 7.2.4).
+    /// Takes one slot of a throttle's budget, or answers `429` when none is left.
+    async fn reserve(
+        &self,
+        budget: &mut Budget,
+        key: String,
+        limit: RateLimit,
+        throttle: Throttle,
+        attempt: &Attempt<'_>,
+    ) -> Result<(), AuthError> {
+        match self.inner.limiter.hit(&key, &limit, self.now()).await? {
+            RateDecision::Allowed { .. } => {
+                budget.keys.push(key);
+                budget.kinds.push(throttle);
+                Ok(())
+            }
+            RateDecision::Limited { retry_after } => {
+                self.inner
+                    .hooks
+                    .on_failed_login(attempt.identifier, LoginFailure::Throttled, attempt.client)
+                    .await;
+                self.inner
+                    .hooks
+                    .on_throttled(throttle, attempt.client)
+                    .await;
+                tracing::warn!(target: "auth", event = "login_throttled", throttle = ?throttle, ip = ?attempt.client.ip, "login throttled");
+                Err(AuthError::RateLimited { retry_after })
+            }
+        }
+    }
+
+    /// Gives back the slots an attempt took when it was refused before any check.
+    async fn refund(&self, budget: &Budget) {
+        let now = self.now();
+        for key in &budget.keys {
+            if let Err(err) = self.inner.limiter.refund(key, now).await {
+                tracing::warn!(target: "auth", error = %err, "could not refund a throttle slot");
+            }
+        }
+    }
+
+    /// A failed check: the reserved slots stay spent; the hooks and the log hear of it.
+    async fn refuse<T>(&self, refusal: Refusal, attempt: &Attempt<'_>) -> Result<T, AuthError> {
+        if let AuthError::BadCredentials = refusal.error {
+            tracing::warn!(target: "auth", event = "login_failed", reason = ?refusal.reason, ip = ?attempt.client.ip, "login failed");
+            self.inner
+                .hooks
+                .on_failed_login(attempt.identifier, refusal.reason, attempt.client)
+                .await;
+        }
+        Err(refusal.error)
+    }
+
+    /// Opens a session for a user whose password was just checked, admitted with the mark
+    /// read before that check. When the mark has moved since (a change raced the login), the
+    /// user is read again: if the password checked is still the current one and the account
+    /// may still log in, the session is opened with the current user (its current roles and
+    /// flags); otherwise the login fails as bad credentials.
+    async fn admit(
+        &self,
+        mut user: User<P>,
+        mut mark: SessionMark,
+        client: &ClientInfo,
+        require_verified: bool,
+    ) -> Result<(User<P>, TokenPair), AuthError> {
+        for _ in 0..ADMISSION_TRIES {
+            if let Some(tokens) = self.open_session(&user, mark, client).await? {
+                return Ok((user, tokens));
+            }
+            let checked_hash = user.password_hash.clone();
+            match self.current_with_mark(user.id).await? {
+                Some((current, current_mark))
+                    if current.password_hash == checked_hash
+                        && current.is_active
+                        && (current.is_verified || !require_verified) =>
+                {
+                    user = current;
+                    mark = current_mark;
+                }
+                _ => break,
+            }
+        }
+        tracing::warn!(target: "auth", event = "login_refused_stale", user_id = %user.id, ip = ?client.ip, "login refused: the account changed while it was checked");
+        Err(AuthError::BadCredentials)
+    }
+
+    /// Opens a new session for `user` (a new id and new secrets every time: ASVS5 7.2.4), or
+    /// `None` when the user's mark is no longer `mark`.
     async fn open_session(
         &self,
         user: &User<P>,
+        mark: SessionMark,
         client: &ClientInfo,
-    ) -> Result<TokenPair, AuthError> {
+    ) -> Result<Option<TokenPair>, AuthError> {
         let now = self.now();
         let config = self.config();
         let id = SessionId::random();
@@ -308,14 +456,28 @@ impl<P: Profile> UserManager<P> {
             user_agent: client.user_agent.clone(),
             ip: client.ip,
         };
-        self.inner.sessions.create(&session).await?;
-        Ok(TokenPair {
+        let admission = Admission {
+            mark,
+            max_sessions: config.max_sessions_per_user,
+        };
+        let evicted = match self.inner.sessions.create(&session, &admission).await? {
+            Admitted::Created { evicted } => evicted,
+            Admitted::StaleMark => return Ok(None),
+        };
+        for old in evicted {
+            tracing::info!(target: "auth", event = "session_evicted", user_id = %user.id, session_id = %old, "least recently used session revoked: too many sessions");
+            self.inner
+                .hooks
+                .on_session_revoked(user.id, old, Revocation::Evicted)
+                .await;
+        }
+        Ok(Some(TokenPair {
             access_token: access.token,
             refresh_token: refresh.expose(),
             expires_in: access.expires_in,
             refresh_expires_in: (session.effective_expiry() - now).whole_seconds(),
             session_id: id,
-        })
+        }))
     }
 
     /// Exchanges a refresh token for a new pair. Every refresh token works once: presenting
@@ -377,6 +539,10 @@ impl<P: Profile> UserManager<P> {
             }
             Rotation::Reused { user_id } => {
                 tracing::warn!(target: "auth", event = "refresh_token_reused", user_id = %user_id, session_id = %sid, ip = ?client.ip, "a used refresh token was presented again; session revoked");
+                self.inner
+                    .hooks
+                    .on_refresh_token_reused(user_id, sid, client)
+                    .await;
                 Err(AuthError::InvalidToken)
             }
             Rotation::NotFound => Err(AuthError::InvalidToken),
@@ -438,6 +604,10 @@ impl<P: Profile> UserManager<P> {
             Some(session) if session.user_id == user_id => {
                 self.inner.sessions.revoke(session_id).await?;
                 tracing::info!(target: "auth", event = "session_revoked", user_id = %user_id, session_id = %session_id, "session revoked");
+                self.inner
+                    .hooks
+                    .on_session_revoked(user_id, session_id, Revocation::ByUser)
+                    .await;
                 Ok(())
             }
             _ => Err(AuthError::SessionNotFound),

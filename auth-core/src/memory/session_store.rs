@@ -1,6 +1,6 @@
 //! [`MemorySessionStore`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -8,7 +8,9 @@ use time::OffsetDateTime;
 
 use crate::error::StoreError;
 use crate::secret::TokenHash;
-use crate::session::{Renewal, Rotation, Session, SessionId};
+use crate::session::{
+    Admission, Admitted, REMEMBERED_ROTATIONS, Renewal, Rotation, Session, SessionId, SessionMark,
+};
 use crate::store::SessionStore;
 use crate::user::UserId;
 
@@ -16,11 +18,15 @@ use crate::user::UserId;
 struct Tables {
     sessions: HashMap<SessionId, Session>,
     by_user: HashMap<UserId, HashSet<SessionId>>,
+    /// Digests each session has rotated away, newest last (at most [`REMEMBERED_ROTATIONS`]).
+    rotated: HashMap<SessionId, VecDeque<TokenHash>>,
+    marks: HashMap<UserId, SessionMark>,
 }
 
 impl Tables {
     fn remove(&mut self, id: SessionId) -> Option<Session> {
         let session = self.sessions.remove(&id)?;
+        self.rotated.remove(&id);
         if let Some(ids) = self.by_user.get_mut(&session.user_id) {
             ids.remove(&id);
             if ids.is_empty() {
@@ -61,15 +67,56 @@ impl MemorySessionStore {
 
 #[async_trait]
 impl SessionStore for MemorySessionStore {
-    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+    async fn mark(&self, user_id: UserId) -> Result<SessionMark, StoreError> {
+        Ok(self
+            .tables()
+            .marks
+            .get(&user_id)
+            .copied()
+            .unwrap_or_default())
+    }
+
+    async fn create(
+        &self,
+        session: &Session,
+        admission: &Admission,
+    ) -> Result<Admitted, StoreError> {
         let mut tables = self.tables();
+        let mark = tables
+            .marks
+            .get(&session.user_id)
+            .copied()
+            .unwrap_or_default();
+        if mark != admission.mark {
+            return Ok(Admitted::StaleMark);
+        }
+        let mut evicted = Vec::new();
+        if let Some(max) = admission.max_sessions {
+            let now = session.created_at;
+            let mut live: Vec<(OffsetDateTime, SessionId)> = tables
+                .by_user
+                .get(&session.user_id)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| tables.sessions.get(id))
+                .filter(|other| other.is_live(now))
+                .map(|other| (other.last_used_at, other.id))
+                .collect();
+            live.sort();
+            let keep = usize::try_from(max.saturating_sub(1)).unwrap_or(usize::MAX);
+            let excess = live.len().saturating_sub(keep);
+            for (_, id) in live.into_iter().take(excess) {
+                tables.remove(id);
+                evicted.push(id);
+            }
+        }
         tables
             .by_user
             .entry(session.user_id)
             .or_default()
             .insert(session.id);
         tables.sessions.insert(session.id, session.clone());
-        Ok(())
+        Ok(Admitted::Created { evicted })
     }
 
     async fn get(&self, id: SessionId, now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
@@ -96,17 +143,28 @@ impl SessionStore for MemorySessionStore {
         renewal: &Renewal,
     ) -> Result<Rotation, StoreError> {
         let mut tables = self.tables();
-        let Some(session) = tables
-            .sessions
+        let Tables {
+            sessions, rotated, ..
+        } = &mut *tables;
+        let Some(session) = sessions
             .get_mut(&id)
             .filter(|session| session.is_live(renewal.now))
         else {
             return Ok(Rotation::NotFound);
         };
+        let spent = rotated.entry(id).or_default();
         if session.refresh_hash != *presented {
+            if !spent.contains(presented) {
+                // Never issued for this session: a forgery, which must not end it.
+                return Ok(Rotation::NotFound);
+            }
             let user_id = session.user_id;
             tables.remove(id);
             return Ok(Rotation::Reused { user_id });
+        }
+        spent.push_back(session.refresh_hash);
+        while spent.len() > REMEMBERED_ROTATIONS {
+            spent.pop_front();
         }
         session.refresh_hash = renewal.refresh_hash;
         session.access_hash = renewal.access_hash;
@@ -125,6 +183,8 @@ impl SessionStore for MemorySessionStore {
         except: Option<SessionId>,
     ) -> Result<u64, StoreError> {
         let mut tables = self.tables();
+        let mark = tables.marks.entry(user_id).or_default();
+        *mark = mark.next();
         let ids: Vec<SessionId> = tables
             .by_user
             .get(&user_id)

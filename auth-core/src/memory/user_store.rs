@@ -145,12 +145,17 @@ impl<P: Profile> UserStore<P> for MemoryUserStore<P> {
             .get(&user.id)
             .cloned()
             .ok_or(StoreError::NotFound)?;
+        if old.version != user.version {
+            return Err(StoreError::Stale);
+        }
         if let Some(field) = tables.clash(user) {
             return Err(StoreError::Conflict(field));
         }
         tables.unindex(&old);
         tables.index(user);
-        tables.users.insert(user.id, user.clone());
+        let mut stored = user.clone();
+        stored.version = user.version.wrapping_add(1);
+        tables.users.insert(user.id, stored);
         Ok(())
     }
 

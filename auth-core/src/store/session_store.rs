@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::error::StoreError;
 use crate::secret::TokenHash;
-use crate::session::{Renewal, Rotation, Session, SessionId};
+use crate::session::{Admission, Admitted, Renewal, Rotation, Session, SessionId, SessionMark};
 use crate::user::UserId;
 
 /// Where sessions live: one per login, each holding the digest of its one valid refresh
@@ -16,87 +16,56 @@ use crate::user::UserId;
 /// A store must:
 /// - treat a session as gone once `now` passes its idle or absolute expiry (callers pass
 ///   `now`, so tests move time with a [`ManualClock`](crate::ManualClock));
+/// - **admit a session only from current credentials**: every user has a [`SessionMark`]
+///   that [`SessionStore::revoke_all`] moves. A login reads the mark *before* it reads the
+///   user and checks the password, and [`SessionStore::create`] refuses the session in one
+///   atomic step if the mark has moved since ([`Admitted::StaleMark`]). So a login racing a
+///   password change, a deactivation or a demotion cannot leave a live session behind: either
+///   its session exists before the revocation (and is revoked with the others) or it is
+///   refused;
+/// - keep at most [`Admission::max_sessions`] live sessions per user, evicting the least
+///   recently used in the same step as the creation;
 /// - **rotate atomically**: compare the presented digest with the current one and swap in the
 ///   new one in a single step, so that of many parallel refreshes with one token exactly one
-///   wins; a mismatch on a live session is a replay, and the store revokes the session in the
-///   same step ([`Rotation::Reused`]);
-/// - revoke one session, or every session of one user without touching anyone else's.
+///   wins. A presented digest that is one of the session's last [`REMEMBERED_ROTATIONS`](crate::REMEMBERED_ROTATIONS)
+///   rotated-away digests is a replay, and the store revokes the session in the same step
+///   ([`Rotation::Reused`]); any other digest is a forgery (session ids are readable in access
+///   tokens) and changes nothing ([`Rotation::NotFound`]);
+/// - revoke one session, or every session of one user (moving the user's mark) without
+///   touching anyone else's.
 ///
-/// The `auth_core::conformance` suite (feature `test-suite`) checks all of that.
+/// The `auth_core::conformance` suite (feature `test-suite`) checks all of that, with real
+/// parallel requests.
 ///
 /// # Why `#[async_trait]`
-/// Stores are chosen at start-up and held as `Arc<dyn SessionStore>` (STYLE.md 5).
+/// Stores are chosen at start-up and held as `Arc<dyn SessionStore>`: object safety matters
+/// more than one allocation per call, which is noise beside a network round trip.
 ///
 /// # Implementing it
-/// A whole store over a `Mutex<HashMap<_, _>>` (the crate's
-/// [`MemorySessionStore`](crate::MemorySessionStore) adds a per-user index):
-///
-/// ```
-/// use std::collections::HashMap;
-/// use std::sync::Mutex;
-/// use async_trait::async_trait;
-/// use auth_core::{Renewal, Rotation, Session, SessionId, SessionStore, StoreError, TokenHash, UserId};
-/// use time::OffsetDateTime;
-///
-/// #[derive(Debug, Default)]
-/// struct MapStore(Mutex<HashMap<SessionId, Session>>);
-///
-/// impl MapStore {
-///     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Session>> {
-///         self.0.lock().unwrap_or_else(|e| e.into_inner())
-///     }
-/// }
-///
-/// #[async_trait]
-/// impl SessionStore for MapStore {
-///     async fn create(&self, session: &Session) -> Result<(), StoreError> {
-///         self.map().insert(session.id, session.clone());
-///         Ok(())
-///     }
-///     async fn get(&self, id: SessionId, now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
-///         Ok(self.map().get(&id).filter(|s| s.is_live(now)).cloned())
-///     }
-///     async fn rotate(&self, id: SessionId, presented: &TokenHash, renewal: &Renewal) -> Result<Rotation, StoreError> {
-///         // One lock held across compare and swap: that is the atomicity.
-///         let mut map = self.map();
-///         let Some(session) = map.get_mut(&id).filter(|s| s.is_live(renewal.now)) else {
-///             return Ok(Rotation::NotFound);
-///         };
-///         if session.refresh_hash != *presented {
-///             let user_id = session.user_id;
-///             map.remove(&id);
-///             return Ok(Rotation::Reused { user_id });
-///         }
-///         session.refresh_hash = renewal.refresh_hash;
-///         session.access_hash = renewal.access_hash;
-///         session.last_used_at = renewal.now;
-///         session.idle_expires_at = renewal.idle_expires_at.min(session.expires_at);
-///         Ok(Rotation::Rotated(session.clone()))
-///     }
-///     async fn revoke(&self, id: SessionId) -> Result<bool, StoreError> {
-///         Ok(self.map().remove(&id).is_some())
-///     }
-///     async fn revoke_all(&self, user_id: UserId, except: Option<SessionId>) -> Result<u64, StoreError> {
-///         let mut map = self.map();
-///         let before = map.len();
-///         map.retain(|id, s| s.user_id != user_id || Some(*id) == except);
-///         Ok((before - map.len()) as u64)
-///     }
-///     async fn list(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError> {
-///         let mut sessions: Vec<Session> = self.map().values()
-///             .filter(|s| s.user_id == user_id && s.is_live(now)).cloned().collect();
-///         sessions.sort_by_key(|s| s.created_at);
-///         Ok(sessions)
-///     }
-/// }
-/// ```
+/// Read [`MemorySessionStore`](crate::MemorySessionStore) (one mutex held across every
+/// check-and-write is its atomicity) and run the conformance suite against your store; the
+/// SQL and Redis stores of the sibling crates show the same rules as conditional statements
+/// and Lua scripts.
 #[async_trait]
 pub trait SessionStore: Debug + Send + Sync + 'static {
-    /// Stores a new session.
+    /// The user's current mark. A user without sessions has one too (initially
+    /// [`SessionMark::default`]).
     ///
     /// # Errors
     /// Only when the backend fails.
-    async fn create(&self, session: &Session) -> Result<(), StoreError>;
+    async fn mark(&self, user_id: UserId) -> Result<SessionMark, StoreError>;
+
+    /// Stores a new session if the user's mark still equals `admission.mark`, evicting the
+    /// user's least recently used sessions beyond `admission.max_sessions - 1` first; all in
+    /// one atomic step.
+    ///
+    /// # Errors
+    /// Only when the backend fails.
+    async fn create(
+        &self,
+        session: &Session,
+        admission: &Admission,
+    ) -> Result<Admitted, StoreError>;
 
     /// The session with this id, if it is live at `now`.
     ///
@@ -130,7 +99,9 @@ pub trait SessionStore: Debug + Send + Sync + 'static {
     /// Only when the backend fails.
     async fn revoke(&self, id: SessionId) -> Result<bool, StoreError>;
 
-    /// Revokes every session of `user_id` but `except`, and returns how many went.
+    /// Moves the user's mark and revokes every session of `user_id` but `except`, in one
+    /// atomic step, and returns how many went. The mark moves even when the user has no
+    /// session, so that logins already under way are refused.
     ///
     /// # Errors
     /// Only when the backend fails.

@@ -109,7 +109,10 @@ pub struct Page<T> {
 ///             return Err(StoreError::Conflict(field));
 ///         }
 ///         let row = rows.iter_mut().find(|u| u.id == user.id).ok_or(StoreError::NotFound)?;
-///         *row = user.clone();
+///         if row.version != user.version {
+///             return Err(StoreError::Stale);
+///         }
+///         *row = User { version: user.version + 1, ..user.clone() };
 ///         Ok(())
 ///     }
 ///     async fn delete(&self, id: UserId) -> Result<bool, StoreError> {
@@ -156,11 +159,16 @@ pub trait UserStore<P: Profile = NoProfile>: Debug + Send + Sync + 'static {
     /// Only when the backend fails.
     async fn find_by_username(&self, username: &Username) -> Result<Option<User<P>>, StoreError>;
 
-    /// Replaces every field of the user with this id.
+    /// Replaces every field of the user with this id **if** the stored version still equals
+    /// `user.version`, and stores `user.version + 1`: one atomic compare-and-set, so of
+    /// several writers that read the same version exactly one wins (a spent reset token, a
+    /// verification, two concurrent edits). The caller's copy keeps the old version; read the
+    /// user again, or add one, before the next write.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] when there is no such user; [`StoreError::Conflict`] when the
-    /// new e-mail address or username belongs to someone else.
+    /// [`StoreError::NotFound`] when there is no such user; [`StoreError::Stale`] when its
+    /// version has moved; [`StoreError::Conflict`] when the new e-mail address or username
+    /// belongs to someone else.
     async fn update(&self, user: &User<P>) -> Result<(), StoreError>;
 
     /// Deletes the user; `false` when there was none.
