@@ -1,8 +1,14 @@
 //! The conventions of contract §1: error shapes, limits, content types and headers; and bad
 //! input of every kind never answering `500`.
 
+use auth_core::{JwtAlgorithm, JwtCodec, JwtKeys};
 use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
+use sha2::Sha256;
 
 use crate::harness::*;
 
@@ -531,46 +537,225 @@ async fn every_401_says_www_authenticate_bearer() {
     }
 }
 
+/// The three parts of a compact JWT, the header and payload decoded.
+pub(crate) struct Jws {
+    pub(crate) header: Value,
+    pub(crate) claims: Value,
+    /// The header and the payload as the server wrote them, base64url.
+    pub(crate) raw_header: String,
+    pub(crate) raw_payload: String,
+    pub(crate) signature: String,
+}
+
+/// Splits a token the server issued and decodes its header and claims, keeping every claim.
+pub(crate) fn split_jwt(token: &str) -> Jws {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "a compact JWS: {token}");
+    let decode = |part: &str| -> Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url"))
+            .expect("a JSON object")
+    };
+    Jws {
+        header: decode(parts[0]),
+        claims: decode(parts[1]),
+        raw_header: parts[0].to_owned(),
+        raw_payload: parts[1].to_owned(),
+        signature: parts[2].to_owned(),
+    }
+}
+
+pub(crate) fn b64(json: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(json).unwrap())
+}
+
+/// `claims` signed with `jsonwebtoken` under `header` with the HMAC `secret`.
+pub(crate) fn hmac_signed(header: &Header, claims: &Value, secret: &[u8]) -> String {
+    jsonwebtoken::encode(header, claims, &EncodingKey::from_secret(secret)).unwrap()
+}
+
+/// `header.payload` with an HMAC-SHA256 signature by `secret`, whatever the header says.
+pub(crate) fn raw_hs256(raw_header: &str, raw_payload: &str, secret: &[u8]) -> String {
+    let message = format!("{raw_header}.{raw_payload}");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+    mac.update(message.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{message}.{signature}")
+}
+
+fn hs256_with_kid(kid: Option<&str>) -> Header {
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = kid.map(str::to_owned);
+    header
+}
+
 #[tokio::test]
-async fn a_token_signed_with_another_key_or_alg_none_is_401() {
+async fn forged_access_tokens_are_401_while_the_same_claims_signed_right_are_accepted() {
     let app = App::new();
-    let (id, _) = app.user("alice@example.com").await;
-    let header = base64url(br#"{"alg":"none","typ":"JWT"}"#);
-    let now = app.clock_now();
-    let claims = base64url(
-        json!({"sub": id, "sid": "00000000-0000-4000-8000-000000000000", "exp": now + 600,
-               "iat": now, "aud": "access", "iss": "contract-tests", "roles": ["admin"],
-               "is_superuser": true, "is_verified": true, "jti": "x"})
-        .to_string()
+    let (id, login) = app.user("alice@example.com").await;
+    let real = split_jwt(&login.access);
+    // The claims of a real login, every one kept: a forgery is refused for its signature or
+    // header, not for a claim the server would refuse anyway.
+    assert_eq!(real.claims["sub"], json!(id), "{}", real.claims);
+    assert_eq!(real.header["alg"], "HS256", "{}", real.header);
+    let claims = real.claims.clone();
+
+    // Positive controls: the token as issued, and the same claims re-signed here with the
+    // deployment's key and algorithm, are accepted.
+    let me = app.me(&login.access).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text());
+    let resigned = hmac_signed(&hs256_with_kid(None), &claims, JWT_SECRET);
+    // (HMAC is deterministic, so this may equal the issued token byte for byte; the
+    // reordered payload below is one the server never wrote.)
+    let me = app.me(&resigned).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text());
+    assert_eq!(me.json()["id"], json!(id));
+    // The same claims in a different order are a different payload, yet still ours when
+    // signed right: a re-encoded payload is not refused for being re-encoded.
+    let mut reordered: Vec<(String, Value)> = claims
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    reordered.reverse();
+    let reordered_payload = URL_SAFE_NO_PAD.encode(
+        format!(
+            "{{{}}}",
+            reordered
+                .iter()
+                .map(|(k, v)| format!("{}:{v}", json!(k)))
+                .collect::<Vec<_>>()
+                .join(",")
+        )
         .as_bytes(),
     );
-    app.me(&format!("{header}.{claims}."))
-        .await
-        .assert_unauthorized();
-    app.send(get("/users").bearer(&format!("{header}.{claims}.")))
-        .await
-        .assert_unauthorized();
-}
+    assert_ne!(reordered_payload, real.raw_payload);
+    let me = app
+        .me(&raw_hs256(&real.raw_header, &reordered_payload, JWT_SECRET))
+        .await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text());
 
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
+    let payload = b64(&claims);
+    let mut forgeries: Vec<(String, String)> = Vec::new();
+    // `alg: none`, in any case, with an empty signature, without a signature part, and with
+    // the real token's signature.
+    for alg in ["none", "None", "NONE", "nOnE"] {
+        let header = b64(&json!({"alg": alg, "typ": "JWT"}));
+        forgeries.push((
+            format!("alg {alg}, empty signature"),
+            format!("{header}.{payload}."),
+        ));
+        forgeries.push((
+            format!("alg {alg}, no signature part"),
+            format!("{header}.{payload}"),
+        ));
+        forgeries.push((
+            format!("alg {alg}, the real signature"),
+            format!("{header}.{payload}.{}", real.signature),
+        ));
+        let header = b64(&json!({"alg": alg}));
+        forgeries.push((
+            format!("alg {alg} without typ"),
+            format!("{header}.{payload}."),
+        ));
     }
-    out
+    // Another HMAC key, of the same length and of a different one.
+    for secret in [
+        &b"fedcba9876543210fedcba9876543210"[..],
+        b"another key of the tests, long enough to pass anywhere",
+    ] {
+        forgeries.push((
+            format!("HS256 with another key ({} bytes)", secret.len()),
+            hmac_signed(&hs256_with_kid(None), &claims, secret),
+        ));
+    }
+    // The right key under another HMAC strength.
+    for algorithm in [Algorithm::HS384, Algorithm::HS512] {
+        forgeries.push((
+            format!("{algorithm:?} with the right key"),
+            hmac_signed(&Header::new(algorithm), &claims, JWT_SECRET),
+        ));
+    }
+    // A `kid` naming a key the server does not have, signed with the right key.
+    for kid in ["other", "", "../../dev/null", "0"] {
+        forgeries.push((
+            format!("kid {kid:?}"),
+            hmac_signed(&hs256_with_kid(Some(kid)), &claims, JWT_SECRET),
+        ));
+    }
+    // An altered payload under the real header and signature.
+    let altered: Vec<(&str, Value)> = vec![
+        ("is_superuser", json!(true)),
+        ("roles", json!(["admin", "reader"])),
+        ("exp", json!(claims["exp"].as_i64().unwrap() + 3600)),
+        ("sub", json!(uuid::Uuid::now_v7().to_string())),
+        ("jti", json!("forged")),
+    ];
+    for (claim, value) in altered {
+        let mut forged = claims.clone();
+        forged[claim] = value;
+        forgeries.push((
+            format!("{claim} altered, old signature"),
+            format!("{}.{}.{}", real.raw_header, b64(&forged), real.signature),
+        ));
+    }
+    // The reordered payload is fine signed right (above) but not under the old signature.
+    forgeries.push((
+        "reordered payload, old signature".to_owned(),
+        format!("{}.{reordered_payload}.{}", real.raw_header, real.signature),
+    ));
+
+    for (what, token) in &forgeries {
+        let res = app.me(token).await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNAUTHORIZED,
+            "{what}: {}",
+            res.text()
+        );
+        res.assert_unauthorized();
+        let res = app.send(get("/users/me/sessions").bearer(token)).await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNAUTHORIZED,
+            "{what}: {}",
+            res.text()
+        );
+        // As the cookie, too.
+        let res = app
+            .send(get("/users/me").cookie(&format!("access_token={token}")))
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNAUTHORIZED,
+            "{what}: {}",
+            res.text()
+        );
+    }
+    // The session the forgeries copied is untouched, and the real token still works.
+    let me = app.me(&login.access).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text());
 }
 
-impl App {
-    fn clock_now(&self) -> i64 {
-        self.manager().now().unix_timestamp()
+#[tokio::test]
+async fn a_kid_is_honoured_only_when_it_names_the_configured_key() {
+    let app = app_signing(JwtCodec::new(
+        JwtKeys::hmac(JwtAlgorithm::HS256, JWT_SECRET)
+            .unwrap()
+            .with_kid("key-1"),
+        JWT_ISSUER,
+    ));
+    let (_, login) = app.user("alice@example.com").await;
+    let real = split_jwt(&login.access);
+    assert_eq!(real.header["kid"], "key-1", "{}", real.header);
+    // Positive controls: the configured kid, and no kid at all.
+    for kid in [Some("key-1"), None] {
+        let token = hmac_signed(&hs256_with_kid(kid), &real.claims, JWT_SECRET);
+        let res = app.me(&token).await;
+        assert_eq!(res.status, StatusCode::OK, "kid {kid:?}: {}", res.text());
+    }
+    for kid in ["key-2", "KEY-1", "key-1 ", ""] {
+        let token = hmac_signed(&hs256_with_kid(Some(kid)), &real.claims, JWT_SECRET);
+        app.me(&token).await.assert_unauthorized();
     }
 }

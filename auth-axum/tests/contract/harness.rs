@@ -85,10 +85,28 @@ pub(crate) fn reference_auth_config() -> AuthConfig {
     AuthConfig::default().with_allowed_origins([ALLOWED_ORIGIN])
 }
 
+/// The HMAC secret of the reference deployment's access tokens.
+pub(crate) const JWT_SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+/// The issuer (`iss`) of the reference deployment's tokens.
+pub(crate) const JWT_ISSUER: &str = "contract-tests";
+
 pub(crate) fn codec() -> JwtCodec {
-    let keys =
-        JwtKeys::hmac(JwtAlgorithm::HS256, b"0123456789abcdef0123456789abcdef").expect("test key");
-    JwtCodec::new(keys, "contract-tests")
+    JwtCodec::new(
+        JwtKeys::hmac(JwtAlgorithm::HS256, JWT_SECRET).expect("test key"),
+        JWT_ISSUER,
+    )
+}
+
+/// The reference configuration with tokens signed by `codec`.
+pub(crate) fn app_signing(codec: JwtCodec) -> App {
+    let parts = App::auth_signing(
+        reference_manager_config(),
+        reference_auth_config(),
+        Arc::new(MemorySessionStore::new()),
+        codec,
+    );
+    let router = parts.0.routes();
+    App::from_parts(router, parts)
 }
 
 impl App {
@@ -124,11 +142,21 @@ impl App {
         config: AuthConfig,
         sessions: Arc<dyn SessionStore>,
     ) -> (Auth<Names>, Arc<CountingHasher>, ManualClock, MemoryMailer) {
+        Self::auth_signing(manager, config, sessions, codec())
+    }
+
+    /// An `Auth` over this session store, signing its tokens with `codec`.
+    pub(crate) fn auth_signing(
+        manager: ManagerConfig,
+        config: AuthConfig,
+        sessions: Arc<dyn SessionStore>,
+        codec: JwtCodec,
+    ) -> (Auth<Names>, Arc<CountingHasher>, ManualClock, MemoryMailer) {
         let hasher = Arc::new(CountingHasher::new());
         let clock = ManualClock::starting_now();
         let mailer = MemoryMailer::new();
         let manager =
-            UserManager::<Names>::builder(Arc::new(MemoryUserStore::new()), sessions, codec())
+            UserManager::<Names>::builder(Arc::new(MemoryUserStore::new()), sessions, codec)
                 .with_hasher(hasher.clone())
                 .with_clock(Arc::new(clock.clone()))
                 .with_mailer(Arc::new(mailer.clone()))

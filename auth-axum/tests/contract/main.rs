@@ -17,4 +17,5 @@ mod login;
 mod me;
 mod refresh_logout;
 mod register;
+mod rs256;
 mod verify_reset;
