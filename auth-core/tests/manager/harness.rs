@@ -76,6 +76,18 @@ impl UserHooks<TestProfile> for RecordingHooks {
     async fn on_after_delete(&self, _u: &User<TestProfile>) {
         self.record("delete".into());
     }
+    async fn on_email_changed(&self, _u: &User<TestProfile>, _old: &Email) {
+        self.record("email_changed".into());
+    }
+    async fn on_refresh_token_reused(&self, _u: UserId, _s: SessionId, _c: &ClientInfo) {
+        self.record("refresh_reused".into());
+    }
+    async fn on_session_revoked(&self, _u: UserId, _s: SessionId, reason: Revocation) {
+        self.record(format!("session_revoked:{reason:?}"));
+    }
+    async fn on_throttled(&self, throttle: Throttle, _c: &ClientInfo) {
+        self.record(format!("throttled:{throttle:?}"));
+    }
 }
 
 pub(crate) const PASSWORD: &str = "a quiet river at dawn";
@@ -162,8 +174,15 @@ impl Harness {
             .unwrap()
     }
 
+    /// Every mail sent so far, once the queue has delivered what it holds.
+    pub(crate) async fn sent(&self) -> Vec<Mail> {
+        self.manager.flush_mail().await;
+        self.mailer.sent()
+    }
+
     /// The token inside the newest link mailed to `to`.
-    pub(crate) fn mailed_token(&self, to: &str) -> String {
+    pub(crate) async fn mailed_token(&self, to: &str) -> String {
+        self.manager.flush_mail().await;
         let mail = self.mailer.last_to(to).expect("a mail");
         let link = match mail.kind {
             MailKind::Verify { link } | MailKind::ResetPassword { link } => link,

@@ -130,7 +130,7 @@ async fn a_throttled_account_is_refused_even_with_the_right_password_until_reset
     // Forgot / reset still work for a throttled account, and the reset lifts the throttle.
     let email = Email::parse("alice@example.com").unwrap();
     h.manager.forgot_password(&email, &h.client).await.unwrap();
-    let token = h.mailed_token("alice@example.com");
+    let token = h.mailed_token("alice@example.com").await;
     h.manager
         .reset_password(&token, &Password::new("a brand new passphrase"), &h.client)
         .await

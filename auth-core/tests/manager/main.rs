@@ -3,6 +3,7 @@
 
 mod harness;
 mod login;
+mod races;
 mod recovery;
 mod register;
 mod sessions;

@@ -15,7 +15,7 @@ async fn verification_works_once() {
         .request_verify(&email("ALICE@example.com"), &h.client)
         .await
         .unwrap();
-    let token = h.mailed_token("alice@example.com");
+    let token = h.mailed_token("alice@example.com").await;
     let user = h.manager.verify(&token, &h.client).await.unwrap();
     assert!(user.is_verified);
     assert!(matches!(
@@ -38,10 +38,10 @@ async fn request_verify_answers_the_same_for_unknown_verified_and_inactive_users
             .request_verify(&email("alice@example.com"), &h.client)
             .await
             .unwrap();
-        h.mailed_token("alice@example.com")
+        h.mailed_token("alice@example.com").await
     };
     h.manager.verify(&token, &h.client).await.unwrap();
-    let sent = h.mailer.sent().len();
+    let sent = h.sent().await.len();
     h.manager
         .request_verify(&email("alice@example.com"), &h.client)
         .await
@@ -51,7 +51,7 @@ async fn request_verify_answers_the_same_for_unknown_verified_and_inactive_users
         .await
         .unwrap();
     assert_eq!(
-        h.mailer.sent().len(),
+        h.sent().await.len(),
         sent,
         "no mail for verified or unknown users"
     );
@@ -65,9 +65,10 @@ async fn a_verify_token_is_bound_to_the_address() {
         .request_verify(&email("alice@example.com"), &h.client)
         .await
         .unwrap();
-    let token = h.mailed_token("alice@example.com");
+    let token = h.mailed_token("alice@example.com").await;
     let update = UserUpdate {
         email: Some(email("alice2@example.com")),
+        current_password: Some(Password::new(PASSWORD)),
         ..UserUpdate::default()
     };
     h.manager.update_self(user.id, None, update).await.unwrap();
@@ -85,12 +86,12 @@ async fn verify_and_reset_tokens_are_not_interchangeable() {
         .request_verify(&email("alice@example.com"), &h.client)
         .await
         .unwrap();
-    let verify = h.mailed_token("alice@example.com");
+    let verify = h.mailed_token("alice@example.com").await;
     h.manager
         .forgot_password(&email("alice@example.com"), &h.client)
         .await
         .unwrap();
-    let reset = h.mailed_token("alice@example.com");
+    let reset = h.mailed_token("alice@example.com").await;
     assert!(matches!(
         h.manager
             .reset_password(
@@ -133,7 +134,7 @@ async fn a_reset_token_works_once_revokes_sessions_and_logs_nobody_in() {
         .forgot_password(&email("alice@example.com"), &h.client)
         .await
         .unwrap();
-    let token = h.mailed_token("alice@example.com");
+    let token = h.mailed_token("alice@example.com").await;
     let new_password = Password::new("another fine passphrase");
     h.manager
         .reset_password(&token, &new_password, &h.client)
@@ -184,7 +185,7 @@ async fn a_reset_token_expires_after_an_hour() {
         .forgot_password(&email("alice@example.com"), &h.client)
         .await
         .unwrap();
-    let token = h.mailed_token("alice@example.com");
+    let token = h.mailed_token("alice@example.com").await;
     h.clock.advance(Duration::hours(1) + Duration::seconds(1));
     assert!(matches!(
         h.manager
@@ -202,7 +203,7 @@ async fn a_reset_for_a_user_deactivated_after_asking_is_a_bad_token() {
         .forgot_password(&email("alice@example.com"), &h.client)
         .await
         .unwrap();
-    let token = h.mailed_token("alice@example.com");
+    let token = h.mailed_token("alice@example.com").await;
     h.manager
         .update_user(
             user.id,
@@ -229,7 +230,7 @@ async fn a_weak_new_password_is_refused_at_reset_and_the_token_survives() {
         .forgot_password(&email("alice@example.com"), &h.client)
         .await
         .unwrap();
-    let token = h.mailed_token("alice@example.com");
+    let token = h.mailed_token("alice@example.com").await;
     assert!(matches!(
         h.manager
             .reset_password(&token, &Password::new("short"), &h.client)
@@ -250,14 +251,14 @@ async fn forgot_password_answers_the_same_and_stops_mailing_over_the_limit() {
         .forgot_password(&email("nobody@example.com"), &h.client)
         .await
         .unwrap();
-    assert!(h.mailer.sent().is_empty());
+    assert!(h.sent().await.is_empty());
     for _ in 0..5 {
         h.manager
             .forgot_password(&email("alice@example.com"), &h.client)
             .await
             .unwrap();
     }
-    assert_eq!(h.mailer.sent().len(), 3, "3 mails per hour per account");
+    assert_eq!(h.sent().await.len(), 3, "3 mails per hour per account");
     assert!(
         h.mailer
             .sent()
@@ -289,7 +290,7 @@ async fn mails_never_reveal_their_link_in_debug_output() {
         .forgot_password(&email("alice@example.com"), &h.client)
         .await
         .unwrap();
-    let token = h.mailed_token("alice@example.com");
-    let debug = format!("{:?}", h.mailer.sent());
+    let token = h.mailed_token("alice@example.com").await;
+    let debug = format!("{:?}", h.sent().await);
     assert!(!debug.contains(&token));
 }

@@ -306,3 +306,98 @@ async fn opaque_tokens_are_looked_up_and_die_with_their_session() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_refresh_token_forged_from_a_session_id_ends_nothing() {
+    let h = Harness::new();
+    h.register("alice@example.com").await;
+    let victim = h.login("alice@example.com").await;
+    // The session id is readable in every access token; the secret is not.
+    let forged = RefreshToken::generate(victim.tokens.session_id).expose();
+    assert!(matches!(
+        h.manager.refresh(&forged, &h.client).await,
+        Err(AuthError::InvalidToken)
+    ));
+    assert!(
+        !h.hooks.calls().contains(&"refresh_reused".to_owned()),
+        "a forgery is not reuse"
+    );
+    h.manager
+        .authenticate_token(&victim.tokens.access_token)
+        .await
+        .expect("the victim's session lives on");
+    h.manager
+        .refresh(&victim.tokens.refresh_token, &h.client)
+        .await
+        .expect("and its refresh token still works");
+}
+
+#[tokio::test]
+async fn a_replayed_refresh_token_ends_the_session_and_tells_the_hook() {
+    let h = Harness::new();
+    h.register("alice@example.com").await;
+    let login = h.login("alice@example.com").await;
+    h.manager
+        .refresh(&login.tokens.refresh_token, &h.client)
+        .await
+        .unwrap();
+    assert!(
+        h.manager
+            .refresh(&login.tokens.refresh_token, &h.client)
+            .await
+            .is_err()
+    );
+    assert!(h.hooks.calls().contains(&"refresh_reused".to_owned()));
+    assert!(
+        h.manager
+            .authenticate_token(&login.tokens.access_token)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn logins_beyond_the_session_limit_evict_the_least_recently_used() {
+    let h = Harness::with(
+        |mut config| {
+            config.max_sessions_per_user = Some(3);
+            config
+        },
+        false,
+    );
+    let alice = h.register("alice@example.com").await;
+    let mut logins = Vec::new();
+    for _ in 0..3 {
+        logins.push(h.login("alice@example.com").await);
+        h.clock.advance(time::Duration::minutes(1));
+    }
+    // The first session is used again, so the second is the least recently used.
+    let renewed = h
+        .manager
+        .refresh(&logins[0].tokens.refresh_token, &h.client)
+        .await
+        .unwrap();
+    h.clock.advance(time::Duration::minutes(1));
+    let fourth = h.login("alice@example.com").await;
+    let live: Vec<SessionId> = h
+        .manager
+        .list_sessions(alice.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(live.len(), 3);
+    assert!(!live.contains(&logins[1].tokens.session_id));
+    assert!(live.contains(&renewed.session_id));
+    assert!(live.contains(&fourth.tokens.session_id));
+    assert!(
+        h.hooks
+            .calls()
+            .contains(&"session_revoked:Evicted".to_owned())
+    );
+    for _ in 0..20 {
+        h.login("alice@example.com").await;
+    }
+    assert_eq!(h.manager.list_sessions(alice.id).await.unwrap().len(), 3);
+}

@@ -60,6 +60,7 @@ async fn changing_the_email_unverifies_and_conflicts_are_typed() {
         .unwrap();
     let taken = UserUpdate {
         email: Some(Email::parse("BOB@example.com").unwrap()),
+        current_password: Some(Password::new(PASSWORD)),
         ..UserUpdate::default()
     };
     assert!(matches!(
@@ -73,6 +74,7 @@ async fn changing_the_email_unverifies_and_conflicts_are_typed() {
             None,
             UserUpdate {
                 email: Some(Email::parse("alice@example.org").unwrap()),
+                current_password: Some(Password::new(PASSWORD)),
                 profile: Some(TestProfile {
                     first_name: Some("Alice".into()),
                     second_name: None,
@@ -208,4 +210,122 @@ async fn an_empty_update_changes_nothing_and_fires_no_hook() {
         .unwrap();
     assert_eq!(same.updated_at, user.updated_at);
     assert_eq!(h.hooks.calls(), vec!["register"]);
+}
+
+#[tokio::test]
+async fn changing_the_email_needs_the_current_password() {
+    let h = Harness::new();
+    let alice = h.register("alice@example.com").await;
+    for current in [None, Some(Password::new("not the password"))] {
+        let update = UserUpdate {
+            email: Some(Email::parse("attacker@example.net").unwrap()),
+            current_password: current,
+            ..UserUpdate::default()
+        };
+        assert!(matches!(
+            h.manager.update_self(alice.id, None, update).await,
+            Err(AuthError::BadCurrentPassword)
+        ));
+    }
+    let stored = h.manager.get_user(alice.id).await.unwrap();
+    assert_eq!(stored.email.as_str(), "alice@example.com");
+    assert!(h.sent().await.is_empty(), "nothing changed, nobody told");
+}
+
+#[tokio::test]
+async fn an_email_change_tells_the_old_address_ends_other_sessions_and_voids_old_links() {
+    let h = Harness::new();
+    let alice = h.register("alice@example.com").await;
+    let here = h.login("alice@example.com").await;
+    let elsewhere = h.login("alice@example.com").await;
+    h.manager
+        .forgot_password(&Email::parse("alice@example.com").unwrap(), &h.client)
+        .await
+        .unwrap();
+    let old_reset = h.mailed_token("alice@example.com").await;
+    let update = UserUpdate {
+        email: Some(Email::parse("alice@new.example").unwrap()),
+        current_password: Some(Password::new(PASSWORD)),
+        ..UserUpdate::default()
+    };
+    h.manager
+        .update_self(alice.id, Some(here.tokens.session_id), update)
+        .await
+        .unwrap();
+    let notice = h
+        .sent()
+        .await
+        .into_iter()
+        .find(|mail| matches!(mail.kind, MailKind::EmailChanged { .. }))
+        .expect("a notice");
+    assert_eq!(
+        notice.to.as_str(),
+        "alice@example.com",
+        "the OLD address is told"
+    );
+    assert!(notice.text.contains("alice@new.example"));
+    let live: Vec<SessionId> = h
+        .manager
+        .list_sessions(alice.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(live, vec![here.tokens.session_id], "other sessions end");
+    assert!(
+        h.manager
+            .refresh(&elsewhere.tokens.refresh_token, &h.client)
+            .await
+            .is_err()
+    );
+    assert!(
+        matches!(
+            h.manager
+                .reset_password(
+                    &old_reset,
+                    &Password::new("a takeover passphrase"),
+                    &h.client
+                )
+                .await,
+            Err(AuthError::BadResetToken)
+        ),
+        "a reset link mailed before the change is void"
+    );
+    assert!(h.hooks.calls().contains(&"email_changed".to_owned()));
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_spend_the_login_budget() {
+    let h = Harness::new();
+    let alice = h.register("alice@example.com").await;
+    let guess = |password: &str| UserUpdate {
+        password: Some(Password::new("a new long passphrase")),
+        current_password: Some(Password::new(password)),
+        ..UserUpdate::default()
+    };
+    for i in 0..10 {
+        assert!(matches!(
+            h.manager
+                .update_self(alice.id, None, guess(&format!("guess {i}")))
+                .await,
+            Err(AuthError::BadCurrentPassword)
+        ));
+    }
+    assert!(
+        matches!(
+            h.manager.update_self(alice.id, None, guess(PASSWORD)).await,
+            Err(AuthError::RateLimited { .. })
+        ),
+        "past the budget even the right current password is throttled"
+    );
+    assert!(
+        matches!(
+            h.manager
+                .login("alice@example.com", &Password::new(PASSWORD), &h.client)
+                .await,
+            Err(AuthError::RateLimited { .. })
+        ),
+        "and the account's logins with it"
+    );
 }
