@@ -91,10 +91,8 @@ impl Username {
         if input.len() > MAX_RAW_LEN {
             return Err(UsernameError::Length);
         }
-        if input.chars().any(is_invisible) {
-            return Err(UsernameError::Invisible);
-        }
         let name: String = input.nfkc().collect();
+        // NFKC removes no character, so checking after it sees every one typed.
         if name.chars().any(is_invisible) {
             return Err(UsernameError::Invisible);
         }
