@@ -34,8 +34,8 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
     },
 ];
 
-/// Creates or updates this crate's tables (`auth_users`, `auth_sessions`) in the current
-/// schema of `pool`'s database. Call it at every start-up, before building the stores.
+/// Creates or updates this crate's tables (`auth_users`, `auth_sessions`,
+/// `auth_session_marks`) in the current schema of `pool`'s database. Call it at every start-up, before building the stores.
 ///
 /// - Safe to repeat: applied migrations are recorded and skipped.
 /// - Safe from several instances at once: the migrator holds a Postgres advisory lock while it

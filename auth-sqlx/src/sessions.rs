@@ -97,9 +97,15 @@ const LEAST_RECENTLY_USED: &str = "SELECT id FROM auth_sessions \
 /// [`SqliteSessionStore`](crate::SqliteSessionStore).
 ///
 /// - Only token digests are stored (ASVS5 7.2.3).
+/// - [`SessionStore::create`] and [`SessionStore::revoke_all`] are transactions that begin by
+///   locking the user's mark row (SQLite: by taking the write lock), so a login racing a
+///   revocation either lands before it and is revoked, or sees the moved mark and is refused;
+///   and logins of one user, evicting the least recently used beyond the limit, run one at a
+///   time.
 /// - [`SessionStore::rotate`] swaps the digest in a single conditional `UPDATE`: of any number
-///   of concurrent refreshes with one token, exactly one wins. A replayed token revokes the
-///   session.
+///   of concurrent refreshes with one token, exactly one wins. The same `UPDATE` remembers the
+///   digest it replaced (the last [`REMEMBERED_ROTATIONS`]); presenting one of those revokes
+///   the session, presenting any other digest changes nothing.
 /// - [`SessionStore::is_live`] is one indexed primary-key lookup that reads no columns.
 /// - Expired rows are invisible at once; [`SessionStore::sweep_expired`] deletes them (call it
 ///   from a periodic task, for example hourly).

@@ -34,8 +34,8 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
     },
 ];
 
-/// Creates or updates this crate's tables (`auth_users`, `auth_sessions`) in `pool`'s
-/// database. Call it at every start-up, before building the stores.
+/// Creates or updates this crate's tables (`auth_users`, `auth_sessions`,
+/// `auth_session_marks`) in `pool`'s database. Call it at every start-up, before building the stores.
 ///
 /// - Safe to repeat: applied migrations are recorded and skipped.
 /// - Safe from several processes at once: the whole run happens in one `BEGIN IMMEDIATE`
