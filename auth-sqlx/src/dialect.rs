@@ -60,6 +60,18 @@ pub trait Dialect:
     /// generically takes a higher-ranked bound that every caller would have to repeat).
     #[doc(hidden)]
     fn executor(pool: &Pool<Self>) -> impl Executor<'_, Database = Self>;
+
+    /// A connection (one inside a transaction) as an executor, for the same reason.
+    #[doc(hidden)]
+    fn connection(conn: &mut Self::Connection) -> impl Executor<'_, Database = Self>;
+
+    /// The statement that opens a transaction that reads, then writes. Postgres: a plain
+    /// `BEGIN` (read committed), the transactions ordering themselves by row locks. SQLite:
+    /// `BEGIN IMMEDIATE`, which takes the write lock at once: a deferred transaction that reads
+    /// first could not upgrade to writing under WAL once another writer had committed
+    /// (`SQLITE_BUSY_SNAPSHOT`, which no busy timeout waits out).
+    #[doc(hidden)]
+    const BEGIN_WRITE: &'static str;
 }
 
 /// A parameter of one of the few types the stores bind.

@@ -69,9 +69,9 @@
 //!
 //! ## Migrations beside the app's own
 //!
-//! Our tables are `auth_users` and `auth_sessions`, and our applied migrations are recorded in
-//! `_auth_sqlx_migrations`, not in sqlx's default `_sqlx_migrations`. So the app keeps its
-//! own `sqlx::migrate!()` or `sqlx migrate run` untouched, and runs ours with one more call;
+//! Our tables are `auth_users`, `auth_sessions` and `auth_session_marks`, and our applied
+//! migrations are recorded in `_auth_sqlx_migrations`, not in sqlx's default
+//! `_sqlx_migrations`. So the app keeps its own `sqlx::migrate!()` or `sqlx migrate run` untouched, and runs ours with one more call;
 //! neither migrator sees the other's versions, and they may run in either order. To keep our
 //! tables in a Postgres schema of their own, connect with a `search_path`
 //! (`?options=-c%20search_path%3Dauth`) after creating the schema.
@@ -81,12 +81,17 @@
 //! - `auth_users`: id, e-mail and its case-insensitive key (unique), username and its key
 //!   (unique, nullable), password hash, the three flags, roles (JSON array), the app's
 //!   profile (JSON object: adding an optional field needs no migration), created/updated
-//!   times. The keys are [`Email::key`](auth_core::Email::key) and
+//!   times, and the version that makes [`UserStore::update`](auth_core::UserStore::update) a
+//!   compare-and-set. The keys are [`Email::key`](auth_core::Email::key) and
 //!   [`Username::key`](auth_core::Username::key), so uniqueness and lookups agree with the
 //!   in-memory store, whatever the database's locale.
 //! - `auth_sessions`: id, user id (indexed with the creation time), refresh and access token
 //!   digests, the four times, and `live_until`, the earlier expiry (indexed for the sweep),
-//!   user agent and IP. No foreign key to `auth_users`, so either store can be used alone.
+//!   user agent and IP, and the digests of the last refresh tokens rotated away (hex text), so
+//!   that a replay is told from a forgery. No foreign key to `auth_users`, so either store can
+//!   be used alone.
+//! - `auth_session_marks`: each user's session mark (no row: mark 0), moved by "log out
+//!   everywhere"; its row lock orders a user's logins and revocations.
 //!
 //! ## Failures
 //!

@@ -21,14 +21,21 @@ pub type PgUserStore = SqlUserStore<Postgres>;
 /// A [`SessionStore`](auth_core::SessionStore) in Postgres. See [`SqlSessionStore`].
 pub type PgSessionStore = SqlSessionStore<Postgres>;
 
-const MIGRATIONS: &[EmbeddedMigration] = &[EmbeddedMigration {
-    version: 1,
-    description: "auth tables",
-    sql: include_str!("../migrations/postgres/0001_auth_tables.sql"),
-}];
+const MIGRATIONS: &[EmbeddedMigration] = &[
+    EmbeddedMigration {
+        version: 1,
+        description: "auth tables",
+        sql: include_str!("../migrations/postgres/0001_auth_tables.sql"),
+    },
+    EmbeddedMigration {
+        version: 2,
+        description: "versions marks rotations",
+        sql: include_str!("../migrations/postgres/0002_versions_marks_rotations.sql"),
+    },
+];
 
-/// Creates or updates this crate's tables (`auth_users`, `auth_sessions`) in the current
-/// schema of `pool`'s database. Call it at every start-up, before building the stores.
+/// Creates or updates this crate's tables (`auth_users`, `auth_sessions`,
+/// `auth_session_marks`) in the current schema of `pool`'s database. Call it at every start-up, before building the stores.
 ///
 /// - Safe to repeat: applied migrations are recorded and skipped.
 /// - Safe from several instances at once: the migrator holds a Postgres advisory lock while it
@@ -121,6 +128,8 @@ impl DbConfig {
 impl sealed::Sealed for Postgres {}
 
 impl Dialect for Postgres {
+    const BEGIN_WRITE: &'static str = "BEGIN";
+
     type Time = OffsetDateTime;
 
     fn encode_time(time: OffsetDateTime) -> Result<OffsetDateTime, BoxError> {
@@ -150,5 +159,9 @@ impl Dialect for Postgres {
 
     fn executor(pool: &Pool<Self>) -> impl Executor<'_, Database = Self> {
         pool
+    }
+
+    fn connection(conn: &mut Self::Connection) -> impl Executor<'_, Database = Self> {
+        conn
     }
 }

@@ -3,7 +3,7 @@
 
 use auth_core::StoreError;
 use sqlx::error::BoxDynError;
-use sqlx::{Arguments as _, Database, Pool};
+use sqlx::{Arguments as _, Database, Pool, Transaction};
 use time::OffsetDateTime;
 
 use crate::dialect::{Binds, Dialect, Param};
@@ -79,6 +79,60 @@ impl<DB: Dialect> Sql<DB> {
             .await
             .map_err(store_error::<DB>)?;
         Ok(DB::rows_affected(&result))
+    }
+
+    /// Runs the statement inside `tx`; the row it returned, if any.
+    pub(crate) async fn fetch_optional_in(
+        self,
+        tx: &mut Tx<DB>,
+    ) -> Result<Option<DB::Row>, StoreError> {
+        self.query()?
+            .fetch_optional(DB::connection(&mut tx.0))
+            .await
+            .map_err(store_error::<DB>)
+    }
+
+    /// Runs the statement inside `tx`; every row it returned.
+    pub(crate) async fn fetch_all_in(self, tx: &mut Tx<DB>) -> Result<Vec<DB::Row>, StoreError> {
+        self.query()?
+            .fetch_all(DB::connection(&mut tx.0))
+            .await
+            .map_err(store_error::<DB>)
+    }
+
+    /// Runs the statement inside `tx`; how many rows it changed.
+    pub(crate) async fn execute_in(self, tx: &mut Tx<DB>) -> Result<u64, StoreError> {
+        let result = self
+            .query()?
+            .execute(DB::connection(&mut tx.0))
+            .await
+            .map_err(store_error::<DB>)?;
+        Ok(DB::rows_affected(&result))
+    }
+}
+
+/// A transaction that reads, then writes, opened with [`Dialect::BEGIN_WRITE`]. Dropped
+/// without [`Tx::commit`] (an early return, an error, a cancelled future), it rolls back.
+pub(crate) struct Tx<DB: Dialect>(Transaction<'static, DB>);
+
+impl<DB: Dialect> Tx<DB> {
+    /// Takes a connection from `pool` and begins.
+    pub(crate) async fn begin(pool: &Pool<DB>) -> Result<Self, StoreError> {
+        pool.begin_with(DB::BEGIN_WRITE)
+            .await
+            .map(Self)
+            .map_err(store_error::<DB>)
+    }
+
+    /// Commits everything the transaction did.
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.0.commit().await.map_err(store_error::<DB>)
+    }
+
+    /// Undoes everything the transaction did, and releases its locks now rather than when the
+    /// connection is next used.
+    pub(crate) async fn rollback(self) -> Result<(), StoreError> {
+        self.0.rollback().await.map_err(store_error::<DB>)
     }
 }
 

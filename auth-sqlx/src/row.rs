@@ -18,7 +18,7 @@ use crate::query::Sql;
 macro_rules! user_columns {
     () => {
         "id, email, username, password_hash, is_active, is_superuser, is_verified, roles, \
-         profile, created_at, updated_at"
+         profile, created_at, updated_at, version"
     };
 }
 pub(crate) use user_columns;
@@ -33,9 +33,9 @@ macro_rules! session_columns {
 }
 pub(crate) use session_columns;
 
-/// Binds the thirteen values of a user row, in the order of the `INSERT` and `UPDATE` of
+/// Binds the fourteen values of a user row, in the order of the `INSERT` and `UPDATE` of
 /// [`crate::users`]: id, email, email_key, username, username_key, password_hash, is_active,
-/// is_superuser, is_verified, roles, profile, created_at, updated_at.
+/// is_superuser, is_verified, roles, profile, created_at, updated_at, version.
 pub(crate) fn bind_user<DB: Dialect, P: Profile>(
     sql: Sql<DB>,
     user: &User<P>,
@@ -55,7 +55,8 @@ pub(crate) fn bind_user<DB: Dialect, P: Profile>(
         .bind(roles)
         .bind(profile)
         .bind_time(user.created_at)
-        .bind_time(user.updated_at))
+        .bind_time(user.updated_at)
+        .bind(stored_version(user.version)))
 }
 
 /// A user from a row of [`user_columns!`]. A row that does not decode (a malformed address,
@@ -81,7 +82,16 @@ pub(crate) fn read_user<DB: Dialect, P: Profile>(row: &DB::Row) -> Result<User<P
         created_at: read_time::<DB>(row, "created_at")?,
         updated_at: read_time::<DB>(row, "updated_at")?,
         profile: serde_json::from_value::<P>(profile).map_err(|err| corrupt("profile", err))?,
+        version: u64::try_from(row.int("version").map_err(column)?)
+            .map_err(|err| corrupt("version", err))?,
     })
+}
+
+/// A user's version as the databases keep it (a signed 64-bit integer). No stored version is
+/// negative, so a version beyond the signed range, which no row can hold, becomes -1, which
+/// no row holds either: an `UPDATE` over it changes nothing, and inserting it is refused.
+fn stored_version(version: u64) -> i64 {
+    i64::try_from(version).unwrap_or(-1)
 }
 
 /// Binds the ten values of a session row, in the order of [`session_columns!`].

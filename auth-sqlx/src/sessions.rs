@@ -4,13 +4,15 @@ use std::fmt;
 
 use async_trait::async_trait;
 use auth_core::{
-    Renewal, Rotation, Session, SessionId, SessionStore, StoreError, TokenHash, UserId,
+    Admission, Admitted, REMEMBERED_ROTATIONS, Renewal, Rotation, Session, SessionId, SessionMark,
+    SessionStore, StoreError, TokenHash, UserId,
 };
 use sqlx::Pool;
 use time::OffsetDateTime;
 
 use crate::dialect::{Columns, Dialect};
-use crate::query::Sql;
+use crate::error::corrupt;
+use crate::query::{Sql, Tx};
 use crate::row::{bind_session, read_session, session_columns};
 
 // A session is live at `now` while `now < live_until`, a generated column holding the earlier
@@ -36,19 +38,32 @@ const IS_LIVE: &str = "SELECT 1 FROM auth_sessions WHERE id = $1 AND live_until 
 // idle expiry is capped at the absolute one. The database compares digests in variable time,
 // which is harmless here: timing could at most reveal a prefix of a SHA-256 digest of a
 // 256-bit secret, which brings no one closer to a token that hashes to it.
+//
+// The same statement remembers the digest it rotates away: `$7` is its entry (`;` and the
+// digest in lower-case hex, `ENTRY_LEN` characters), appended to `rotated` after dropping the
+// oldest entry (`substr` from character `ENTRY_LEN + 1`) once `$8` characters, a full memory,
+// are there. Text, so that `||` and `substr` mean the same in both databases.
 const ROTATE: &str = concat!(
     "UPDATE auth_sessions SET refresh_hash = $3, access_hash = $4, last_used_at = $5, \
-     idle_expires_at = CASE WHEN $6 < expires_at THEN $6 ELSE expires_at END \
+     idle_expires_at = CASE WHEN $6 < expires_at THEN $6 ELSE expires_at END, \
+     rotated = substr(rotated, CASE WHEN length(rotated) >= $8 THEN 66 ELSE 1 END) || $7 \
      WHERE id = $1 AND refresh_hash = $2 AND live_until > $5 RETURNING ",
     session_columns!()
 );
-// When the swap changed nothing: a live session whose digest is not the presented one saw a
-// used token replayed, and dies here (RFC 9700 §4.14.2); no such session means `NotFound`.
-// This runs only after a swap found no match, which for a live session with that id means the
-// digest had already moved on: so a loser of a concurrent race counts as a replay, as in the
-// reference store, and there is never a second winner.
-const REVOKE_REPLAYED: &str = "DELETE FROM auth_sessions \
-     WHERE id = $1 AND refresh_hash <> $2 AND live_until > $3 RETURNING user_id";
+// When the swap changed nothing: a live session that remembers rotating the presented digest
+// away saw a used token replayed, and dies here (RFC 9700 §4.14.2). `$4` is the LIKE pattern
+// `%;<hex>%`: hex has no wildcards, and the leading `;` anchors it at the start of an entry.
+// Any other digest (one this session never issued: a forgery built from a session id read in
+// an access token) matches no row and changes nothing, so it cannot log the owner out. A loser
+// of a concurrent race with one token finds that token remembered by the winner and counts as
+// a replay, as in the reference store; there is never a second winner.
+const REVOKE_REUSED: &str = "DELETE FROM auth_sessions \
+     WHERE id = $1 AND refresh_hash <> $2 AND live_until > $3 AND rotated LIKE $4 \
+     RETURNING user_id";
+
+/// The length of one remembered digest in `rotated`: `;` and 64 hex digits. `ROTATE` drops the
+/// oldest entry with `substr(rotated, 66)`, which must agree with it.
+const ENTRY_LEN: usize = 65;
 
 const REVOKE: &str = "DELETE FROM auth_sessions WHERE id = $1";
 const REVOKE_ALL: &str =
@@ -60,13 +75,37 @@ const LIST: &str = concat!(
 );
 const SWEEP: &str = "DELETE FROM auth_sessions WHERE live_until <= $1";
 
+// Marks. A user without a row has mark 0.
+const MARK: &str = "SELECT mark FROM auth_session_marks WHERE user_id = $1";
+// The first statement of a creation: the user's mark row, created at 0 if missing, locked for
+// the rest of the transaction, and its value. An upsert whose update changes nothing takes the
+// same row lock as `SELECT ... FOR UPDATE` (which SQLite lacks) and, in Postgres, waits for a
+// revocation holding the lock and then returns the mark that revocation committed, never the
+// one before: so a creation cannot slip its session in under a revocation that has moved the
+// mark but not yet deleted the sessions. In SQLite the `BEGIN IMMEDIATE` transaction already
+// excludes every other writer.
+const LOCK_MARK: &str = "INSERT INTO auth_session_marks (user_id, mark) VALUES ($1, 0) \
+     ON CONFLICT (user_id) DO UPDATE SET mark = auth_session_marks.mark RETURNING mark";
+// The first statement of a revocation: moves the mark, under the same row lock.
+const MOVE_MARK: &str = "INSERT INTO auth_session_marks (user_id, mark) VALUES ($1, 1) \
+     ON CONFLICT (user_id) DO UPDATE SET mark = auth_session_marks.mark + 1";
+// The user's live sessions, least recently used first: the candidates for eviction.
+const LEAST_RECENTLY_USED: &str = "SELECT id FROM auth_sessions \
+     WHERE user_id = $1 AND live_until > $2 ORDER BY last_used_at, id";
+
 /// A [`SessionStore`] in a SQL database: [`PgSessionStore`](crate::PgSessionStore) or
 /// [`SqliteSessionStore`](crate::SqliteSessionStore).
 ///
 /// - Only token digests are stored (ASVS5 7.2.3).
+/// - [`SessionStore::create`] and [`SessionStore::revoke_all`] are transactions that begin by
+///   locking the user's mark row (SQLite: by taking the write lock), so a login racing a
+///   revocation either lands before it and is revoked, or sees the moved mark and is refused;
+///   and logins of one user, evicting the least recently used beyond the limit, run one at a
+///   time.
 /// - [`SessionStore::rotate`] swaps the digest in a single conditional `UPDATE`: of any number
-///   of concurrent refreshes with one token, exactly one wins. A replayed token revokes the
-///   session.
+///   of concurrent refreshes with one token, exactly one wins. The same `UPDATE` remembers the
+///   digest it replaced (the last [`REMEMBERED_ROTATIONS`]); presenting one of those revokes
+///   the session, presenting any other digest changes nothing.
 /// - [`SessionStore::is_live`] is one indexed primary-key lookup that reads no columns.
 /// - Expired rows are invisible at once; [`SessionStore::sweep_expired`] deletes them (call it
 ///   from a periodic task, for example hourly).
@@ -106,11 +145,55 @@ impl<DB: Dialect> fmt::Debug for SqlSessionStore<DB> {
 
 #[async_trait]
 impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
-    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+    async fn mark(&self, user_id: UserId) -> Result<SessionMark, StoreError> {
+        Sql::<DB>::new(MARK)
+            .bind(*user_id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| read_mark::<DB>(&row))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    async fn create(
+        &self,
+        session: &Session,
+        admission: &Admission,
+    ) -> Result<Admitted, StoreError> {
+        let user_id = *session.user_id.as_uuid();
+        let mut tx = Tx::<DB>::begin(&self.pool).await?;
+        let mark = Sql::<DB>::new(LOCK_MARK)
+            .bind(user_id)
+            .fetch_optional_in(&mut tx)
+            .await?
+            .map(|row| read_mark::<DB>(&row))
+            .transpose()?
+            .unwrap_or_default();
+        if mark != admission.mark {
+            tx.rollback().await?;
+            return Ok(Admitted::StaleMark);
+        }
+        let mut evicted = Vec::new();
+        if let Some(max) = admission.max_sessions {
+            // Liveness as of the login, as the reference store judges it.
+            let live = Sql::<DB>::new(LEAST_RECENTLY_USED)
+                .bind(user_id)
+                .bind_time(session.created_at)
+                .fetch_all_in(&mut tx)
+                .await?;
+            let keep = usize::try_from(max.saturating_sub(1)).unwrap_or(usize::MAX);
+            let excess = live.len().saturating_sub(keep);
+            for row in live.iter().take(excess) {
+                let id = row.uuid("id").map_err(StoreError::backend)?;
+                Sql::<DB>::new(REVOKE).bind(id).execute_in(&mut tx).await?;
+                evicted.push(SessionId::from_uuid(id));
+            }
+        }
         bind_session(Sql::new(INSERT), session)
-            .execute(&self.pool)
-            .await
-            .map(drop)
+            .execute_in(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Admitted::Created { evicted })
     }
 
     async fn get(&self, id: SessionId, now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
@@ -138,6 +221,7 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
         presented: &TokenHash,
         renewal: &Renewal,
     ) -> Result<Rotation, StoreError> {
+        let presented_hex = hex::encode(presented.as_bytes());
         let rotated = Sql::new(ROTATE)
             .bind(*id.as_uuid())
             .bind(presented.as_bytes().to_vec())
@@ -145,15 +229,18 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
             .bind(renewal.access_hash.map(|hash| hash.as_bytes().to_vec()))
             .bind_time(renewal.now)
             .bind_time(renewal.idle_expires_at)
+            .bind(format!(";{presented_hex}"))
+            .bind(REMEMBERED_LEN)
             .fetch_optional(&self.pool)
             .await?;
         if let Some(row) = rotated {
             return read_session::<DB>(&row).map(Rotation::Rotated);
         }
-        let revoked = Sql::<DB>::new(REVOKE_REPLAYED)
+        let revoked = Sql::<DB>::new(REVOKE_REUSED)
             .bind(*id.as_uuid())
             .bind(presented.as_bytes().to_vec())
             .bind_time(renewal.now)
+            .bind(format!("%;{presented_hex}%"))
             .fetch_optional(&self.pool)
             .await?;
         match revoked {
@@ -180,11 +267,20 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
         user_id: UserId,
         except: Option<SessionId>,
     ) -> Result<u64, StoreError> {
-        Sql::<DB>::new(REVOKE_ALL)
+        // The mark moves first, taking the lock that creations take first: a creation either
+        // committed its session before (and it is deleted below) or waits and sees the new mark.
+        let mut tx = Tx::<DB>::begin(&self.pool).await?;
+        Sql::<DB>::new(MOVE_MARK)
+            .bind(*user_id.as_uuid())
+            .execute_in(&mut tx)
+            .await?;
+        let revoked = Sql::<DB>::new(REVOKE_ALL)
             .bind(*user_id.as_uuid())
             .bind(except.map(|id| *id.as_uuid()))
-            .execute(&self.pool)
-            .await
+            .execute_in(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(revoked)
     }
 
     async fn list(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError> {
@@ -204,4 +300,17 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
             .execute(&self.pool)
             .await
     }
+}
+
+/// The length of `rotated` when it holds [`REMEMBERED_ROTATIONS`] entries: from there on,
+/// each rotation drops the oldest.
+// 16 * 65: the cast cannot wrap.
+const REMEMBERED_LEN: i64 = (REMEMBERED_ROTATIONS * ENTRY_LEN) as i64;
+
+/// A mark from a row with a `mark` column.
+fn read_mark<DB: Dialect>(row: &DB::Row) -> Result<SessionMark, StoreError> {
+    let stored = row.int("mark").map_err(StoreError::backend)?;
+    u64::try_from(stored)
+        .map(SessionMark::new)
+        .map_err(|err| corrupt("mark", err))
 }

@@ -21,14 +21,21 @@ pub type SqliteUserStore = SqlUserStore<Sqlite>;
 /// A [`SessionStore`](auth_core::SessionStore) in SQLite. See [`SqlSessionStore`].
 pub type SqliteSessionStore = SqlSessionStore<Sqlite>;
 
-const MIGRATIONS: &[EmbeddedMigration] = &[EmbeddedMigration {
-    version: 1,
-    description: "auth tables",
-    sql: include_str!("../migrations/sqlite/0001_auth_tables.sql"),
-}];
+const MIGRATIONS: &[EmbeddedMigration] = &[
+    EmbeddedMigration {
+        version: 1,
+        description: "auth tables",
+        sql: include_str!("../migrations/sqlite/0001_auth_tables.sql"),
+    },
+    EmbeddedMigration {
+        version: 2,
+        description: "versions marks rotations",
+        sql: include_str!("../migrations/sqlite/0002_versions_marks_rotations.sql"),
+    },
+];
 
-/// Creates or updates this crate's tables (`auth_users`, `auth_sessions`) in `pool`'s
-/// database. Call it at every start-up, before building the stores.
+/// Creates or updates this crate's tables (`auth_users`, `auth_sessions`,
+/// `auth_session_marks`) in `pool`'s database. Call it at every start-up, before building the stores.
 ///
 /// - Safe to repeat: applied migrations are recorded and skipped.
 /// - Safe from several processes at once: the whole run happens in one `BEGIN IMMEDIATE`
@@ -111,6 +118,8 @@ impl DbConfig {
 impl sealed::Sealed for Sqlite {}
 
 impl Dialect for Sqlite {
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+
     /// Microseconds since the Unix epoch.
     type Time = i64;
 
@@ -142,6 +151,10 @@ impl Dialect for Sqlite {
 
     fn executor(pool: &Pool<Self>) -> impl Executor<'_, Database = Self> {
         pool
+    }
+
+    fn connection(conn: &mut Self::Connection) -> impl Executor<'_, Database = Self> {
+        conn
     }
 }
 

@@ -11,13 +11,19 @@ use crate::query::Sql;
 use crate::row::{bind_user, read_user, user_columns};
 
 const INSERT: &str = "INSERT INTO auth_users (id, email, email_key, username, username_key, \
-     password_hash, is_active, is_superuser, is_verified, roles, profile, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+     password_hash, is_active, is_superuser, is_verified, roles, profile, created_at, updated_at, \
+     version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
+// A compare-and-set: the row is written only over the version the caller read (`$14`), and
+// the version moves on. One statement, so the row lock (Postgres) or the write lock (SQLite)
+// makes it atomic: of writers racing from one read, the first wins and the others find the
+// version moved (Postgres re-checks their WHERE against the winner's row) and change nothing.
 const UPDATE: &str = "UPDATE auth_users SET email = $2, email_key = $3, username = $4, \
      username_key = $5, password_hash = $6, is_active = $7, is_superuser = $8, \
-     is_verified = $9, roles = $10, profile = $11, created_at = $12, updated_at = $13 \
-     WHERE id = $1";
+     is_verified = $9, roles = $10, profile = $11, created_at = $12, updated_at = $13, \
+     version = version + 1 WHERE id = $1 AND version = $14";
+// After an update that changed nothing: is the user there at all (`Stale`) or not (`NotFound`)?
+const EXISTS: &str = "SELECT 1 FROM auth_users WHERE id = $1";
 
 const BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM auth_users WHERE id = $1");
 const BY_EMAIL: &str = concat!(
@@ -48,6 +54,8 @@ const LIST: &str = concat!(
 ///   case-insensitive keys ([`Email::key`], [`Username::key`]): a violation becomes
 ///   [`StoreError::Conflict`], so concurrent registrations can never both win.
 /// - The profile `P` is kept as a JSON document, the roles as a JSON array.
+/// - [`UserStore::update`] is a compare-and-set on the user's version, in one conditional
+///   `UPDATE`.
 /// - Listing is in id order, which is creation order for the time-ordered ids of
 ///   [`UserId::new`].
 ///
@@ -111,10 +119,18 @@ impl<DB: Dialect, P: Profile> UserStore<P> for SqlUserStore<DB> {
         let changed = bind_user(Sql::new(UPDATE), user)?
             .execute(&self.pool)
             .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
+        if changed > 0 {
+            return Ok(());
         }
-        Ok(())
+        let exists = Sql::<DB>::new(EXISTS)
+            .bind(*user.id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await?;
+        Err(if exists.is_some() {
+            StoreError::Stale
+        } else {
+            StoreError::NotFound
+        })
     }
 
     async fn delete(&self, id: UserId) -> Result<bool, StoreError> {

@@ -14,10 +14,12 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use auth_core::conformance::sessions::sample_session;
+use auth_core::conformance::sessions::{admit, sample_session};
 use auth_core::conformance::users::sample_user;
 use auth_core::conformance::{TestProfile, now_seconds, unique_tag};
-use auth_core::{SessionStore, StoreError, UserId, UserQuery, UserStore};
+use auth_core::{
+    Admission, Admitted, SessionMark, SessionStore, StoreError, UserId, UserQuery, UserStore,
+};
 use auth_sqlx::sqlx::postgres::{PgConnectOptions, PgPool};
 use auth_sqlx::sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use auth_sqlx::{DbConfig, PgSessionStore, PgUserStore, migrate_postgres};
@@ -175,7 +177,12 @@ async fn a_new_pool_on_the_same_database_keeps_every_user_and_session() {
     let user = sample_user(&unique_tag());
     users.create(&user).await.unwrap();
     let session = sample_session(user.id, now);
-    sessions.create(&session).await.unwrap();
+    admit(&sessions, &session).await;
+    let mark = sessions.mark(user.id).await.unwrap();
+    sessions
+        .revoke_all(user.id, Some(session.id))
+        .await
+        .unwrap();
     pool.close().await;
     drop((users, sessions));
 
@@ -187,6 +194,11 @@ async fn a_new_pool_on_the_same_database_keeps_every_user_and_session() {
     assert_eq!(loaded.email, user.email);
     assert_eq!(loaded.profile, user.profile);
     assert_eq!(sessions.get(session.id, now).await.unwrap(), Some(session));
+    assert_ne!(
+        sessions.mark(user.id).await.unwrap(),
+        mark,
+        "the moved mark is kept too"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,7 +231,7 @@ async fn concurrent_migrations_beside_the_apps_own_all_succeed() {
         .fetch_all(&first)
         .await
         .unwrap();
-    assert_eq!(ours, vec![(1,)]);
+    assert_eq!(ours, vec![(1,), (2,)]);
     let theirs: Vec<(String,)> =
         auth_sqlx::sqlx::query_as("SELECT description FROM _sqlx_migrations")
             .fetch_all(&first)
@@ -375,7 +387,16 @@ async fn stores_are_unavailable_while_the_server_is_down_and_recover_when_it_is_
         "{during:?}"
     );
     let session = sample_session(user.id, now_seconds());
-    let during = sessions.create(&session).await;
+    let admission = Admission {
+        mark: SessionMark::default(),
+        max_sessions: None,
+    };
+    let during = sessions.mark(user.id).await;
+    assert!(
+        matches!(during, Err(StoreError::Unavailable(_))),
+        "{during:?}"
+    );
+    let during = sessions.create(&session, &admission).await;
     assert!(
         matches!(during, Err(StoreError::Unavailable(_))),
         "{during:?}"
@@ -384,7 +405,10 @@ async fn stores_are_unavailable_while_the_server_is_down_and_recover_when_it_is_
     outage.up().await;
     let after: Option<auth_core::User<TestProfile>> = users.get(user.id).await.unwrap();
     assert_eq!(after.map(|u| u.id), Some(user.id));
-    sessions.create(&session).await.unwrap();
+    assert_eq!(
+        sessions.create(&session, &admission).await.unwrap(),
+        Admitted::Created { evicted: vec![] }
+    );
     outage.down();
 }
 
@@ -421,11 +445,21 @@ async fn races_on_thirty_connections_still_have_one_winner() {
             &users,
         )
         .await;
+        auth_core::conformance::users::concurrent_conditional_updates_have_one_winner(&users).await;
         auth_core::conformance::sessions::concurrent_rotations_with_one_token_have_one_winner(
             &sessions,
         )
         .await;
+        auth_core::conformance::sessions::creations_racing_revoke_all_leave_no_session(&sessions)
+            .await;
+        auth_core::conformance::sessions::concurrent_creations_respect_the_session_limit(&sessions)
+            .await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_last_rotations_are_remembered() {
+    common::only_the_last_rotations_are_remembered(&session_store().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -435,7 +469,7 @@ async fn times_keep_microseconds() {
     let now = now_seconds() + time::Duration::microseconds(123_456);
     let sessions = PgSessionStore::new(pool.clone());
     let session = sample_session(UserId::new(), now);
-    sessions.create(&session).await.unwrap();
+    admit(&sessions, &session).await;
     assert_eq!(sessions.get(session.id, now).await.unwrap(), Some(session));
     let users = PgUserStore::new(pool);
     let mut user = sample_user(&unique_tag());

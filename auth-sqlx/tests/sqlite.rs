@@ -8,10 +8,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::conformance::sessions::sample_session;
+use auth_core::conformance::sessions::{admit, sample_session};
 use auth_core::conformance::users::sample_user;
 use auth_core::conformance::{TestProfile, now_seconds, unique_tag};
-use auth_core::{ManualClock, SessionStore, StoreError, SystemClock, User, UserStore};
+use auth_core::{ManualClock, SessionMark, SessionStore, StoreError, SystemClock, User, UserStore};
 use auth_sqlx::sqlx::sqlite::SqlitePool;
 use auth_sqlx::{DbConfig, SqliteSessionStore, SqliteUserStore, migrate_sqlite, spawn_sweeper};
 use common::Fixture;
@@ -80,8 +80,10 @@ async fn a_new_pool_on_the_same_file_keeps_every_user_and_session() {
             .create(&user)
             .await
             .unwrap();
-        SqliteSessionStore::new(pool.clone())
-            .create(&session)
+        let sessions = SqliteSessionStore::new(pool.clone());
+        admit(&sessions, &session).await;
+        sessions
+            .revoke_all(user.id, Some(session.id))
             .await
             .unwrap();
         pool.close().await;
@@ -95,13 +97,19 @@ async fn a_new_pool_on_the_same_file_keeps_every_user_and_session() {
     assert_eq!(loaded.email, user.email);
     assert_eq!(loaded.roles, user.roles);
     assert_eq!(loaded.profile, user.profile);
+    let sessions = SqliteSessionStore::new(pool);
+    assert_eq!(sessions.get(session.id, now).await.unwrap(), Some(session));
     assert_eq!(
-        SqliteSessionStore::new(pool)
-            .get(session.id, now)
-            .await
-            .unwrap(),
-        Some(session)
+        sessions.mark(user.id).await.unwrap(),
+        SessionMark::new(1),
+        "the moved mark is kept too"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_last_rotations_are_remembered() {
+    let (pool, _dir) = file_pool().await;
+    common::only_the_last_rotations_are_remembered(&SqliteSessionStore::new(pool)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,7 +131,7 @@ async fn concurrent_migrations_of_one_file_all_succeed() {
             .fetch_all(&first)
             .await
             .unwrap();
-    assert_eq!(versions, vec![(1,)]);
+    assert_eq!(versions, vec![(1,), (2,)]);
     let default_table: Option<(String,)> =
         auth_sqlx::sqlx::query_as("SELECT name FROM sqlite_master WHERE name = '_sqlx_migrations'")
             .fetch_optional(&first)
@@ -182,7 +190,7 @@ async fn times_keep_microseconds() {
     let now = now_seconds() + time::Duration::microseconds(123_456);
     let sessions = SqliteSessionStore::new(pool.clone());
     let session = sample_session(auth_core::UserId::new(), now);
-    sessions.create(&session).await.unwrap();
+    admit(&sessions, &session).await;
     assert_eq!(sessions.get(session.id, now).await.unwrap(), Some(session));
     let users = SqliteUserStore::new(pool);
     let mut user = sample_user(&unique_tag());
@@ -200,8 +208,8 @@ async fn the_sweeper_deletes_expired_rows() {
     let live = sample_session(auth_core::UserId::new(), now);
     let mut dead = sample_session(live.user_id, now - time::Duration::days(3));
     dead.idle_expires_at = now - time::Duration::days(2);
-    sessions.create(&live).await.unwrap();
-    sessions.create(&dead).await.unwrap();
+    admit(&*sessions, &live).await;
+    admit(&*sessions, &dead).await;
     let clock = Arc::new(ManualClock::new(now));
     let sweeper = spawn_sweeper(sessions.clone(), clock, Duration::from_millis(10)).unwrap();
     let rows = || async {
