@@ -100,7 +100,9 @@ mod layout {
         futures::stream::iter(others.iter().chain(&mine))
             .for_each_concurrent(64, |session| {
                 let store = &store;
-                async move { store.create(session).await.unwrap() }
+                async move {
+                    store.create(session, &common::FIRST_LOGIN).await.unwrap();
+                }
             })
             .await;
 
@@ -154,6 +156,7 @@ mod outage {
     use auth_core::{SessionStore, StoreError, UserId};
     use auth_redis::{RedisConfig, RedisSessionStore};
 
+    use super::common;
     use super::common::cluster::TestCluster;
 
     /// A master of a private cluster stops mid-test: calls for its users fail (and none
@@ -177,7 +180,7 @@ mod outage {
             .map(|_| sample_session(UserId::new(), now))
             .collect();
         for session in &sessions {
-            store.create(session).await.unwrap();
+            store.create(session, &common::FIRST_LOGIN).await.unwrap();
         }
 
         cluster.stop(0);
@@ -205,7 +208,7 @@ mod outage {
             .map(|_| sample_session(UserId::new(), now))
             .collect();
         for session in &fresh {
-            store.create(session).await.unwrap();
+            store.create(session, &common::FIRST_LOGIN).await.unwrap();
             assert_eq!(
                 store.get(session.id, now).await.unwrap().as_ref(),
                 Some(session)

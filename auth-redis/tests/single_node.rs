@@ -59,7 +59,7 @@ mod layout {
         let user = UserId::new();
         let mut session = sample_session(user, now);
         session.idle_expires_at = now + Duration::hours(1);
-        store.create(&session).await.unwrap();
+        store.create(&session, &common::FIRST_LOGIN).await.unwrap();
 
         let mut redis = common::inspect(&common::single_url()).await;
         let route = format!("{prefix}:sid:{}", session.id);
@@ -135,7 +135,7 @@ mod layout {
                     .to_owned(),
             );
             session.ip = Some("203.0.113.42".parse().unwrap());
-            store.create(&session).await.unwrap();
+            store.create(&session, &common::FIRST_LOGIN).await.unwrap();
             sessions.push(session);
         }
         let redis = common::inspect(&common::single_url()).await;
@@ -201,7 +201,7 @@ mod behaviour {
         let (one, other) = two_instances().await;
         let now = now_seconds();
         let session = sample_session(UserId::new(), now);
-        one.create(&session).await.unwrap();
+        one.create(&session, &common::FIRST_LOGIN).await.unwrap();
         // The other instance learns the owner (and caches it)...
         assert!(other.is_live(session.id, now).await.unwrap());
         assert!(one.revoke(session.id).await.unwrap());
@@ -218,7 +218,7 @@ mod behaviour {
         assert_eq!(other.live_cache_ttl(), ttl);
         let now = now_seconds();
         let session = sample_session(UserId::new(), now);
-        one.create(&session).await.unwrap();
+        one.create(&session, &common::FIRST_LOGIN).await.unwrap();
         assert!(other.is_live(session.id, now).await.unwrap());
         let revoked_at = std::time::Instant::now();
         assert!(one.revoke(session.id).await.unwrap());
@@ -242,7 +242,7 @@ mod behaviour {
         let user = UserId::new();
         let sessions: Vec<_> = (0..3).map(|_| sample_session(user, now)).collect();
         for session in &sessions {
-            store.create(session).await.unwrap();
+            store.create(session, &common::FIRST_LOGIN).await.unwrap();
             assert!(store.is_live(session.id, now).await.unwrap());
         }
         assert!(store.revoke(sessions[0].id).await.unwrap());
@@ -253,7 +253,11 @@ mod behaviour {
         }
         // Expiry is judged against the caller's clock, cache or not.
         let live = sample_session(user, now);
-        store.create(&live).await.unwrap();
+        let admission = auth_core::Admission {
+            mark: store.mark(user).await.unwrap(),
+            max_sessions: None,
+        };
+        store.create(&live, &admission).await.unwrap();
         assert!(store.is_live(live.id, now).await.unwrap());
         assert!(!store.is_live(live.id, live.expires_at).await.unwrap());
     }
@@ -273,7 +277,7 @@ mod behaviour {
         let user = UserId::new();
         let sessions: Vec<_> = (0..3).map(|_| sample_session(user, now)).collect();
         for session in &sessions {
-            other.create(session).await.unwrap();
+            other.create(session, &common::FIRST_LOGIN).await.unwrap();
             assert!(other.is_live(session.id, now).await.unwrap());
         }
         assert_eq!(one.revoke_all(user, None).await.unwrap(), 3);
@@ -291,8 +295,8 @@ mod behaviour {
         let user = UserId::new();
         let kept = sample_session(user, now);
         let evicted = sample_session(user, now);
-        store.create(&kept).await.unwrap();
-        store.create(&evicted).await.unwrap();
+        store.create(&kept, &common::FIRST_LOGIN).await.unwrap();
+        store.create(&evicted, &common::FIRST_LOGIN).await.unwrap();
         let mut redis = common::inspect(&common::single_url()).await;
         // What key expiry does in Redis, without waiting for it.
         let _: i64 = redis::cmd("DEL")
@@ -315,7 +319,7 @@ mod behaviour {
         let (one, other) = two_instances().await;
         let now = now_seconds();
         let session = sample_session(UserId::new(), now);
-        one.create(&session).await.unwrap();
+        one.create(&session, &common::FIRST_LOGIN).await.unwrap();
         let renewal = auth_core::Renewal {
             refresh_hash: auth_core::TokenHash::of(b"next"),
             access_hash: None,
