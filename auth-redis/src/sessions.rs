@@ -29,7 +29,10 @@ const DEL_BATCH: usize = 256;
 ///   is live is decided by the caller's `now` against the stored expiry times, so a test clock
 ///   ahead of real time sees sessions expire.
 /// - **Rotation** is one Lua script (compare, swap, renew; or revoke on reuse), so of parallel
-///   refreshes with one token exactly one wins.
+///   refreshes with one token exactly one wins. Reuse is a digest among the session's last
+///   [`REMEMBERED_ROTATIONS`] rotated-away ones; any other wrong digest changes nothing.
+/// - **Admission** is one Lua script too: the user's mark is compared, the least recently
+///   used live sessions beyond the limit are evicted, and the session is stored.
 /// - **Per-user index**: "log out everywhere" and "list my sessions" read one sorted set of the
 ///   user's session ids; no `KEYS`, no `SCAN`.
 /// - **Cluster**: a user's session keys and index share the hash tag `{u:<user id>}`, so every
@@ -73,7 +76,8 @@ impl RedisSessionStore {
     /// **What it costs: a staleness bound.** A session revoked on *another* app instance is
     /// still accepted by this one for at most `ttl` after this one last read it from Redis
     /// (measured on the monotonic clock from before that read). A revocation made through
-    /// *this* store (logout, "log out everywhere", a replayed refresh token) is seen at once,
+    /// *this* store (logout, "log out everywhere", a replayed refresh token, an eviction by a
+    /// login beyond the session limit) is seen at once,
     /// and so is expiry, which is judged against the caller's `now` on every check. While
     /// Redis is unreachable, a session read in the last `ttl` still passes until its entry
     /// runs out; then the check fails closed as without the cache. Only "live" answers are
@@ -167,7 +171,7 @@ impl SessionStore for RedisSessionStore {
     /// "log out everywhere". It has no time to live, on purpose: if it expired, it would read
     /// 0 again, and a login that read 0 before a revocation would then be admitted after it
     /// (the very race the mark is there to close), however long the time to live. The price is
-    /// one small string key (about 70 bytes) per user ever revoked, including deleted users.
+    /// one small string key (about 100 bytes) per user ever revoked, including deleted users.
     async fn mark(&self, user_id: UserId) -> Result<SessionMark, StoreError> {
         let stored: Option<u64> = self
             .conn

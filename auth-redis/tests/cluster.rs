@@ -76,6 +76,7 @@ mod layout {
         for _ in 0..20 {
             let user = UserId::new();
             let index = slot(&format!("{prefix}:{{u:{user}}}:sessions")).await;
+            assert_eq!(slot(&format!("{prefix}:{{u:{user}}}:mark")).await, index);
             for _ in 0..3 {
                 let id = auth_core::SessionId::random();
                 assert_eq!(slot(&format!("{prefix}:{{u:{user}}}:s:{id}")).await, index);
