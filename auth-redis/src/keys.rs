@@ -4,6 +4,7 @@
 //! <prefix>:sid:<session id>                   string   the owner's user id (routing)
 //! <prefix>:{u:<user id>}:s:<session id>       hash     one session
 //! <prefix>:{u:<user id>}:sessions             zset     the user's session ids
+//! <prefix>:{u:<user id>}:mark                 string   the user's session mark
 //! <prefix>:rl:<limiter key>                   hash     one rate-limit window
 //! ```
 //!
@@ -64,6 +65,12 @@ impl Keys {
         format!("{}:{{u:{user}}}:sessions", self.prefix)
     }
 
+    /// The session mark of one user: a counter that "log out everywhere" moves, checked by
+    /// every creation in the same script. In the user's slot, so both scripts reach it.
+    pub(crate) fn mark(&self, user: UserId) -> String {
+        format!("{}:{{u:{user}}}:mark", self.prefix)
+    }
+
     /// The window of one rate-limiter key.
     pub(crate) fn limit(&self, key: &str) -> String {
         format!("{}:rl:{key}", self.prefix)
@@ -90,6 +97,7 @@ mod tests {
         let tag = format!("{{u:{user}}}");
         assert_eq!(keys.session(user, id), format!("app:{tag}:s:{id}"));
         assert_eq!(keys.index(user), format!("app:{tag}:sessions"));
+        assert_eq!(keys.mark(user), format!("app:{tag}:mark"));
         assert_eq!(keys.route(id), format!("app:sid:{id}"));
         assert!(!keys.route(id).contains('{'));
         assert_eq!(keys.limit("login:ip:::1"), "app:rl:login:ip:::1");

@@ -6,10 +6,12 @@
 //!
 //! - [`RedisSessionStore`]: auth-core's [`SessionStore`](auth_core::SessionStore), with idle
 //!   and absolute expiry, refresh-token rotation as one atomic script (parallel refreshes with
-//!   one token: one winner; a replayed token revokes the session), a per-user index for "log
-//!   out everywhere" and "my sessions", and a one-round-trip revocation check.
+//!   one token: one winner; a replayed token revokes the session, a forged one changes
+//!   nothing), session marks and a per-user session limit checked in the same script as the
+//!   creation, a per-user index for "log out everywhere" and "my sessions", and a
+//!   one-round-trip revocation check.
 //! - [`RedisRateLimiter`]: auth-core's [`RateLimiter`](auth_core::RateLimiter), fixed windows
-//!   counted atomically, with exact `Retry-After` values.
+//!   counted atomically, with exact `Retry-After` values and atomic refunds.
 //! - [`RedisConfig`] and [`RedisConnection`]: one managed connection from `REDIS_URL`, single
 //!   node or cluster, that reconnects by itself; every call is bounded by a time limit and
 //!   fails with [`StoreError::Unavailable`](auth_core::StoreError::Unavailable) while Redis is
@@ -63,13 +65,16 @@
 //! | `<prefix>:sid:<sid>` | string | the owner's user id: the route from a session id to its user's slot | at the absolute expiry |
 //! | `<prefix>:{u:<uid>}:s:<sid>` | hash | one session (fields below) | at the effective expiry, renewed at each rotation |
 //! | `<prefix>:{u:<uid>}:sessions` | sorted set | the user's session ids, scored by when their keys expire | with the user's longest-lived session |
+//! | `<prefix>:{u:<uid>}:mark` | string | the user's session mark, a counter moved by "log out everywhere" (absent: 0) | never |
 //! | `<prefix>:rl:<key>` | hash | `c` count and `e` end of one rate-limit window | at the end of the window |
 //!
 //! Session hash fields: `r` refresh-token digest and `a` opaque access-token digest (32 raw
 //! bytes each; `a` only with opaque access tokens), `c` created, `l` last used, `i` idle
 //! expiry, `e` absolute expiry (integer nanoseconds since the Unix epoch), `ua`, `ua1`, ...
-//! the user agent in pieces of at most 64 bytes, and `ip` (the last two when known). Only
-//! digests of tokens are stored, never tokens.
+//! the user agent in pieces of at most 64 bytes, `ip` (the last two when known), and `p0`,
+//! `p1`, ... the refresh digests the session has rotated away (newest last, at most
+//! [`REMEMBERED_ROTATIONS`](auth_core::REMEMBERED_ROTATIONS)), concatenated and cut into pieces
+//! of 64 bytes. Only digests of tokens are stored, never tokens.
 //!
 //! The pieces are there for memory: Redis keeps a hash in its compact listpack encoding only
 //! while every value is at most `hash-max-listpack-value` bytes (64 by default), and a typical
@@ -83,6 +88,16 @@
 //!   one Lua script in one slot, atomic on a single Redis and on a cluster alike. "Log out
 //!   everywhere" reads the user's index and deletes exactly those keys: no `KEYS`, no `SCAN`,
 //!   nothing of other users touched.
+//! - **Marks and the session limit.** A login reads the user's mark before it checks the
+//!   password; the creation script compares it with the mark key and refuses the session if
+//!   "log out everywhere" (which moves the mark in its own script) ran in between. The same
+//!   script evicts the user's least recently used live sessions (by their `l` field: the
+//!   index is scored by key expiry, not by use) beyond the limit. The mark key has no time to
+//!   live on purpose: an expired mark would read 0 again, and a login that read 0 before a
+//!   revocation would be admitted after it. It costs about 100 bytes per user ever revoked.
+//! - **Reuse versus forgery.** A refresh with the session's current digest rotates; one of
+//!   its remembered, rotated-away digests is a replay and ends the session; any other digest
+//!   (anyone can read a session id from an access token and make one up) changes nothing.
 //! - **The route key.** [`SessionStore::get`](auth_core::SessionStore::get) and the
 //!   revocation check know only a session id, so `<prefix>:sid:<sid>` (in the session id's own
 //!   slot) names the owner. It never changes, so each store caches it in process
@@ -95,10 +110,12 @@
 //!   one `HMGET` per second instead of one per request. The price is a documented staleness
 //!   bound: a session revoked on another instance is accepted by this one for at most that
 //!   long (revocations through the same store, and expiry, are seen at once). Off by default.
-//! - **Expiry.** Keys expire when the session does (relative to the session's own clock), so
-//!   Redis frees memory by itself and [`SessionStore::sweep_expired`](auth_core::SessionStore::sweep_expired)
-//!   has nothing to do. Liveness is still judged against the `now` each call passes, so the
-//!   store agrees with an injected clock.
+//! - **Expiry.** Session keys expire when the session does: after what is left of it by the
+//!   session's own clock, but no later than its expiry by the Redis server's clock (so a
+//!   session that is already dead goes at once). Redis frees memory by itself and
+//!   [`SessionStore::sweep_expired`](auth_core::SessionStore::sweep_expired) has nothing to
+//!   do. Liveness is still judged against the `now` each call passes, so the store agrees
+//!   with an injected clock.
 //!
 //! ## Memory per session
 //!
@@ -113,7 +130,11 @@
 //! | share of the user's index (a user with 5 sessions) | 72 |
 //! | **total** | **616** |
 //!
-//! So a million live sessions take about 620 MB of Redis memory. The digest of an opaque
+//! So a million live sessions take about 620 MB of Redis memory. Each rotation adds the
+//! rotated-away digest to the hash until it holds [`REMEMBERED_ROTATIONS`](auth_core::REMEMBERED_ROTATIONS)
+//! of them (32 bytes each, in pieces that keep the compact encoding): the same session with
+//! an opaque access token, rotated 16 times or more, takes 1,048 bytes (test
+//! `remembered_digests_keep_the_hash_compact_and_are_trimmed`). The digest of an opaque
 //! access token adds 64 bytes to the hash (456 instead of 392, measured the same way); a longer
 //! prefix adds its length twice (route and hash keys).
 //! The in-process route cache costs about 80 bytes per cached session (100,000 by default).

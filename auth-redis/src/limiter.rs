@@ -16,7 +16,8 @@ use crate::ttl::ttl_ms;
 /// Each key is one hash `<prefix>:rl:<key>` holding the count and the end of the current
 /// window. A window starts at the first event of a key and lasts `limit.window`, as in the
 /// in-memory limiter. Counting is one Lua script, so concurrent hits are counted exactly, and
-/// a refused event is not counted. Whether a window has ended is judged by the caller's `now`;
+/// a refused event is not counted; a refund (one script too) gives one event back, never
+/// below zero and never into a window that has ended. Whether a window has ended is judged by the caller's `now`;
 /// the key's expiry (the window's length) only frees memory. A refusal carries the time left
 /// in the window, in whole seconds rounded up and at least one: the `Retry-After` value.
 ///
@@ -115,6 +116,17 @@ impl RateLimiter for RedisRateLimiter {
                 remaining: remaining(limit, count),
             }
         })
+    }
+
+    /// One script: takes one from the window's count if the window exists, has not ended at
+    /// `now` and counts more than zero; otherwise nothing changes, and no key is created.
+    async fn refund(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut refund = scripts::REFUND.key(self.conn.keys().limit(key));
+        refund.arg(encode_time(now)?);
+        self.conn
+            .bounded(self.conn.invoke::<i64>(&refund))
+            .await
+            .map(drop)
     }
 
     async fn clear(&self, key: &str) -> Result<(), StoreError> {

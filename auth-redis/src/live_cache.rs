@@ -5,7 +5,8 @@
 //! one second, [`MAX_LIVE_CACHE_TTL`]), measured on the monotonic clock from the moment the
 //! Redis answer was read. So a session revoked on *another* instance is refused there within
 //! that time; a revocation made through *this* store (logout, "log out everywhere", a replayed
-//! refresh token) removes its entries at once. A session that expires (idle or absolute) is
+//! refresh token, a session evicted by a login beyond the session limit) removes its entries
+//! at once. A session that expires (idle or absolute) is
 //! refused at once everywhere: each hit is judged against the expiry times Redis returned
 //! and the caller's `now`.
 //!

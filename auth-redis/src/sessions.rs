@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use auth_core::{
-    Renewal, Rotation, Session, SessionId, SessionStore, StoreError, TokenHash, UserId,
+    Admission, Admitted, REMEMBERED_ROTATIONS, Renewal, Rotation, Session, SessionId, SessionMark,
+    SessionStore, StoreError, TokenHash, UserId,
 };
 use redis::Value;
 use time::OffsetDateTime;
@@ -28,7 +29,10 @@ const DEL_BATCH: usize = 256;
 ///   is live is decided by the caller's `now` against the stored expiry times, so a test clock
 ///   ahead of real time sees sessions expire.
 /// - **Rotation** is one Lua script (compare, swap, renew; or revoke on reuse), so of parallel
-///   refreshes with one token exactly one wins.
+///   refreshes with one token exactly one wins. Reuse is a digest among the session's last
+///   [`REMEMBERED_ROTATIONS`] rotated-away ones; any other wrong digest changes nothing.
+/// - **Admission** is one Lua script too: the user's mark is compared, the least recently
+///   used live sessions beyond the limit are evicted, and the session is stored.
 /// - **Per-user index**: "log out everywhere" and "list my sessions" read one sorted set of the
 ///   user's session ids; no `KEYS`, no `SCAN`.
 /// - **Cluster**: a user's session keys and index share the hash tag `{u:<user id>}`, so every
@@ -72,7 +76,8 @@ impl RedisSessionStore {
     /// **What it costs: a staleness bound.** A session revoked on *another* app instance is
     /// still accepted by this one for at most `ttl` after this one last read it from Redis
     /// (measured on the monotonic clock from before that read). A revocation made through
-    /// *this* store (logout, "log out everywhere", a replayed refresh token) is seen at once,
+    /// *this* store (logout, "log out everywhere", a replayed refresh token, an eviction by a
+    /// login beyond the session limit) is seen at once,
     /// and so is expiry, which is judged against the caller's `now` on every check. While
     /// Redis is unreachable, a session read in the last `ttl` still passes until its entry
     /// runs out; then the check fails closed as without the cache. Only "live" answers are
@@ -162,18 +167,50 @@ impl RedisSessionStore {
 
 #[async_trait]
 impl SessionStore for RedisSessionStore {
-    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+    /// The mark is the key `<prefix>:{u:<uid>}:mark`, absent (mark 0) until the user's first
+    /// "log out everywhere". It has no time to live, on purpose: if it expired, it would read
+    /// 0 again, and a login that read 0 before a revocation would then be admitted after it
+    /// (the very race the mark is there to close), however long the time to live. The price is
+    /// one small string key (about 100 bytes) per user ever revoked, including deleted users.
+    async fn mark(&self, user_id: UserId) -> Result<SessionMark, StoreError> {
+        let stored: Option<u64> = self
+            .conn
+            .bounded(
+                self.conn
+                    .query(redis::cmd("GET").arg(self.conn.keys().mark(user_id))),
+            )
+            .await?;
+        Ok(SessionMark::new(stored.unwrap_or(0)))
+    }
+
+    /// One script checks the mark, evicts the least recently used live sessions beyond the
+    /// limit (by their last use, the hash's `l` field) and stores the session. Evicted
+    /// sessions are gone for every instance at once (their hashes are deleted); this store
+    /// also drops them from its live cache, and deletes their routing keys afterwards.
+    async fn create(
+        &self,
+        session: &Session,
+        admission: &Admission,
+    ) -> Result<Admitted, StoreError> {
         let keys = self.conn.keys();
         let (id, user) = (session.id, session.user_id);
-        // TTLs are relative to the session's own clock, so a test clock far from real time
-        // neither loses sessions early nor keeps them forever.
+        // TTLs are relative to the session's own clock, so a test clock far ahead of real
+        // time does not keep keys for years; the script also ends the hash's no later than
+        // the session's expiry by the server's clock.
         let ttl = ttl_ms(session.effective_expiry() - session.last_used_at);
         let route_ttl = ttl_ms(session.expires_at - session.last_used_at).max(ttl);
         let fields = encode_session(session)?;
-        self.conn
+        let now = encode_time(session.created_at)?;
+        let expiry = encode_time(session.effective_expiry())?;
+        let limit = admission
+            .max_sessions
+            .map(|max| max.to_string())
+            .unwrap_or_default();
+        let reply: Vec<Value> = self
+            .conn
             .bounded(async {
-                // The routing key first: if the script then fails, what is left is a routing
-                // key to nothing, which finds nothing.
+                // The routing key first: if the script then fails or refuses, what is left is
+                // a routing key to nothing, which finds nothing.
                 self.conn
                     .query::<()>(
                         redis::cmd("SET")
@@ -186,14 +223,35 @@ impl SessionStore for RedisSessionStore {
                 let mut create = scripts::CREATE.key(keys.session(user, id));
                 create
                     .key(keys.index(user))
+                    .key(keys.mark(user))
                     .arg(ttl)
                     .arg(id.to_string())
+                    .arg(admission.mark.get())
+                    .arg(limit)
+                    .arg(now)
+                    .arg(keys.session_prefix(user))
+                    .arg(expiry)
                     .arg(fields);
-                self.conn.invoke::<i64>(&create).await
+                self.conn.invoke(&create).await
             })
             .await?;
-        self.routes.insert(id, user);
-        Ok(())
+        let mut reply = reply.into_iter();
+        let outcome = reply.next().as_ref().map(int).transpose()?;
+        match (outcome, reply.next()) {
+            (Some(0), None) => {
+                self.forget_routes(&[id]).await;
+                Ok(Admitted::StaleMark)
+            }
+            (Some(1), Some(evicted)) => {
+                let evicted = session_ids(evicted)?;
+                self.routes.insert(id, user);
+                if !evicted.is_empty() {
+                    self.forget_routes(&evicted).await;
+                }
+                Ok(Admitted::Created { evicted })
+            }
+            _ => Err(corrupt("creation reply")),
+        }
     }
 
     async fn get(&self, id: SessionId, now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
@@ -275,7 +333,8 @@ impl SessionStore for RedisSessionStore {
                     .arg(renewal.refresh_hash.as_bytes())
                     .arg(access)
                     .arg(now)
-                    .arg(idle);
+                    .arg(idle)
+                    .arg(REMEMBERED_ROTATIONS);
                 let reply: Vec<Value> = self.conn.invoke(&rotate).await?;
                 let mut reply = reply.into_iter();
                 let outcome = reply.next().as_ref().map(int).transpose()?;
@@ -328,6 +387,7 @@ impl SessionStore for RedisSessionStore {
         let keys = self.conn.keys();
         let mut revoke_all = scripts::REVOKE_ALL.key(keys.index(user_id));
         revoke_all
+            .key(keys.mark(user_id))
             .arg(keys.session_prefix(user_id))
             .arg(except.map(|id| id.to_string()).unwrap_or_default());
         let (deleted, removed): (u64, Vec<String>) =
@@ -350,8 +410,7 @@ impl SessionStore for RedisSessionStore {
         let mut sessions = Vec::with_capacity(reply.len() / 2);
         let mut reply = reply.into_iter();
         while let (Some(id), Some(fields)) = (reply.next(), reply.next()) {
-            let id = String::from_utf8(bytes(id)?).map_err(|_| corrupt("session id"))?;
-            let id: SessionId = id.parse().map_err(|_| corrupt("session id"))?;
+            let id = session_id(id)?;
             if let Some(session) = decode_session(id, user_id, fields)?
                 && session.is_live(now)
             {
@@ -364,4 +423,18 @@ impl SessionStore for RedisSessionStore {
 
     // `sweep_expired` keeps the default (nothing to do): Redis expires the keys itself, and
     // the indexes drop expired ids whenever they are written or listed.
+}
+
+/// A session id as a script returns it.
+fn session_id(value: Value) -> Result<SessionId, StoreError> {
+    let id = String::from_utf8(bytes(value)?).map_err(|_| corrupt("session id"))?;
+    id.parse().map_err(|_| corrupt("session id"))
+}
+
+/// The session ids of a script's array reply.
+fn session_ids(value: Value) -> Result<Vec<SessionId>, StoreError> {
+    match value {
+        Value::Array(items) => items.into_iter().map(session_id).collect(),
+        _ => Err(corrupt("not a list of session ids")),
+    }
 }

@@ -76,6 +76,7 @@ mod layout {
         for _ in 0..20 {
             let user = UserId::new();
             let index = slot(&format!("{prefix}:{{u:{user}}}:sessions")).await;
+            assert_eq!(slot(&format!("{prefix}:{{u:{user}}}:mark")).await, index);
             for _ in 0..3 {
                 let id = auth_core::SessionId::random();
                 assert_eq!(slot(&format!("{prefix}:{{u:{user}}}:s:{id}")).await, index);
@@ -100,7 +101,9 @@ mod layout {
         futures::stream::iter(others.iter().chain(&mine))
             .for_each_concurrent(64, |session| {
                 let store = &store;
-                async move { store.create(session).await.unwrap() }
+                async move {
+                    store.create(session, &common::FIRST_LOGIN).await.unwrap();
+                }
             })
             .await;
 
@@ -154,6 +157,7 @@ mod outage {
     use auth_core::{SessionStore, StoreError, UserId};
     use auth_redis::{RedisConfig, RedisSessionStore};
 
+    use super::common;
     use super::common::cluster::TestCluster;
 
     /// A master of a private cluster stops mid-test: calls for its users fail (and none
@@ -177,7 +181,7 @@ mod outage {
             .map(|_| sample_session(UserId::new(), now))
             .collect();
         for session in &sessions {
-            store.create(session).await.unwrap();
+            store.create(session, &common::FIRST_LOGIN).await.unwrap();
         }
 
         cluster.stop(0);
@@ -205,7 +209,7 @@ mod outage {
             .map(|_| sample_session(UserId::new(), now))
             .collect();
         for session in &fresh {
-            store.create(session).await.unwrap();
+            store.create(session, &common::FIRST_LOGIN).await.unwrap();
             assert_eq!(
                 store.get(session.id, now).await.unwrap().as_ref(),
                 Some(session)

@@ -38,7 +38,7 @@ async fn the_revocation_check_is_one_round_trip_once_the_owner_is_known() {
     let store = RedisSessionStore::new(connect(&server, Duration::from_secs(2)).await);
     let now = now_seconds();
     let session = sample_session(UserId::new(), now);
-    store.create(&session).await.unwrap();
+    store.create(&session, &common::FIRST_LOGIN).await.unwrap();
 
     let before = common::command_calls(&server.url()).await;
     assert!(store.is_live(session.id, now).await.unwrap());
@@ -76,7 +76,9 @@ async fn revoking_one_user_among_ten_thousand_touches_only_that_users_keys() {
     futures::stream::iter(others.iter().chain(&mine))
         .for_each_concurrent(64, |session| {
             let store = &store;
-            async move { store.create(session).await.unwrap() }
+            async move {
+                store.create(session, &common::FIRST_LOGIN).await.unwrap();
+            }
         })
         .await;
     // Load the script once, so the counts below are those of a warm server.
@@ -91,21 +93,24 @@ async fn revoking_one_user_among_ten_thousand_touches_only_that_users_keys() {
     for command in common::KEYSPACE_WIDE {
         assert!(!ran.contains_key(*command), "{command} ran: {ran:?}");
     }
-    // One script (reading the index, deleting five hashes), then one DEL of the five routes.
+    // One script (moving the mark, reading the index, deleting five hashes), then one DEL of
+    // the five routes.
     assert_eq!(
         ran,
         HashMap::from([
             ("evalsha".to_owned(), 1),
+            ("incr".to_owned(), 1),
             ("zrange".to_owned(), 1),
             ("del".to_owned(), 6),
             ("zrem".to_owned(), 5),
         ])
     );
 
-    // Every other user keeps a route, a session and an index: 30,000 keys, all intact.
+    // Every other user keeps a route, a session and an index: 30,000 keys, all intact; and
+    // the two revoked users have a mark each.
     let mut redis = common::inspect(&server.url()).await;
     let keys: u64 = redis::cmd("DBSIZE").query_async(&mut redis).await.unwrap();
-    assert_eq!(keys, 30_000);
+    assert_eq!(keys, 30_002);
     let intact = futures::stream::iter(&others)
         .map(|session| {
             let store = &store;
@@ -144,7 +149,7 @@ async fn every_call_fails_closed(
             }
         };
     }
-    fails!(store.create(&fresh));
+    fails!(store.create(&fresh, &common::FIRST_LOGIN));
     fails!(store.get(known.id, now));
     fails!(store.is_live(known.id, now));
     fails!(store.rotate(known.id, &known.refresh_hash, &renewal));
@@ -164,7 +169,7 @@ async fn with_redis_stopped_calls_fail_and_after_a_restart_the_same_store_works(
     let limiter = RedisRateLimiter::new(conn);
     let now = now_seconds();
     let known = sample_session(UserId::new(), now);
-    store.create(&known).await.unwrap();
+    store.create(&known, &common::FIRST_LOGIN).await.unwrap();
 
     server.stop();
     every_call_fails_closed(&store, &limiter, &known).await;
@@ -175,7 +180,7 @@ async fn with_redis_stopped_calls_fail_and_after_a_restart_the_same_store_works(
     // The first calls after the restart succeed, on the same store objects. The restarted
     // server is empty (nothing was saved).
     let session = sample_session(UserId::new(), now);
-    store.create(&session).await.unwrap();
+    store.create(&session, &common::FIRST_LOGIN).await.unwrap();
     assert_eq!(store.get(session.id, now).await.unwrap(), Some(session));
     assert!(!store.is_live(known.id, now).await.unwrap());
     let limit = RateLimit::new(1, time::Duration::minutes(1));
@@ -196,7 +201,7 @@ async fn with_redis_hanging_calls_time_out_and_recover_when_it_answers_again() {
     let limiter = RedisRateLimiter::new(conn);
     let now = now_seconds();
     let known = sample_session(UserId::new(), now);
-    store.create(&known).await.unwrap();
+    store.create(&known, &common::FIRST_LOGIN).await.unwrap();
 
     // A frozen server: connections stay open, nothing answers.
     signal(server.pid(), "STOP");
@@ -210,7 +215,7 @@ async fn with_redis_hanging_calls_time_out_and_recover_when_it_answers_again() {
     // The frozen server still holds the commands sent to it, and runs them now: a call that
     // timed out may yet be applied (revoking `known`, say), so only new work is checked.
     let session = sample_session(UserId::new(), now);
-    store.create(&session).await.unwrap();
+    store.create(&session, &common::FIRST_LOGIN).await.unwrap();
     assert_eq!(store.get(session.id, now).await.unwrap(), Some(session));
     store.is_live(known.id, now).await.unwrap();
 }

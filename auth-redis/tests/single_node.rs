@@ -44,7 +44,10 @@ mod limiter {
 mod layout {
     use auth_core::conformance::now_seconds;
     use auth_core::conformance::sessions::sample_session;
-    use auth_core::{RateLimit, RateLimiter, SessionStore, UserId};
+    use auth_core::{
+        REMEMBERED_ROTATIONS, RateLimit, RateLimiter, Renewal, Rotation, SessionStore, TokenHash,
+        UserId,
+    };
     use auth_redis::{RedisRateLimiter, RedisSessionStore};
     use time::Duration;
 
@@ -59,7 +62,7 @@ mod layout {
         let user = UserId::new();
         let mut session = sample_session(user, now);
         session.idle_expires_at = now + Duration::hours(1);
-        store.create(&session).await.unwrap();
+        store.create(&session, &common::FIRST_LOGIN).await.unwrap();
 
         let mut redis = common::inspect(&common::single_url()).await;
         let route = format!("{prefix}:sid:{}", session.id);
@@ -135,7 +138,7 @@ mod layout {
                     .to_owned(),
             );
             session.ip = Some("203.0.113.42".parse().unwrap());
-            store.create(&session).await.unwrap();
+            store.create(&session, &common::FIRST_LOGIN).await.unwrap();
             sessions.push(session);
         }
         let redis = common::inspect(&common::single_url()).await;
@@ -168,12 +171,133 @@ mod layout {
         );
         store.revoke_all(user, None).await.unwrap();
     }
+
+    /// The mark is a counter in the user's slot with no time to live: an expiring mark would
+    /// read 0 again and admit a login that read 0 before a revocation.
+    #[tokio::test]
+    async fn the_mark_is_a_counter_without_expiry() {
+        let conn = common::single().await;
+        let prefix = conn.key_prefix().to_owned();
+        let store = RedisSessionStore::new(conn);
+        let user = UserId::new();
+        let mark = format!("{prefix}:{{u:{user}}}:mark");
+        let mut redis = common::inspect(&common::single_url()).await;
+        let exists: i64 = redis::cmd("EXISTS")
+            .arg(&mark)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(exists, 0, "no key until the first revocation");
+        assert_eq!(store.mark(user).await.unwrap().get(), 0);
+        store.revoke_all(user, None).await.unwrap();
+        store.revoke_all(user, None).await.unwrap();
+        let stored: String = redis::cmd("GET")
+            .arg(&mark)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(stored, "2");
+        assert_eq!(store.mark(user).await.unwrap().get(), 2);
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&mark)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(ttl, -1, "the mark never expires");
+    }
+
+    /// The rotated-away digests are kept in pieces of at most 64 bytes, so a session rotated
+    /// many times keeps Redis' compact hash encoding; only the last REMEMBERED_ROTATIONS are
+    /// kept.
+    #[tokio::test]
+    async fn remembered_digests_keep_the_hash_compact_and_are_trimmed() {
+        let conn = common::single().await;
+        let prefix = conn.key_prefix().to_owned();
+        let store = RedisSessionStore::new(conn);
+        let now = now_seconds();
+        let user = UserId::new();
+        let mut session = sample_session(user, now);
+        session.user_agent = Some(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+                .to_owned(),
+        );
+        store.create(&session, &common::FIRST_LOGIN).await.unwrap();
+        let extra = 4;
+        let mut current = session.refresh_hash;
+        let mut spent = Vec::new();
+        for i in 0..REMEMBERED_ROTATIONS + extra {
+            let next = Renewal {
+                refresh_hash: TokenHash::of(format!("secret {i}").as_bytes()),
+                access_hash: None,
+                now,
+                idle_expires_at: now + Duration::days(1),
+            };
+            assert!(matches!(
+                store.rotate(session.id, &current, &next).await.unwrap(),
+                Rotation::Rotated(_)
+            ));
+            spent.push(current);
+            current = next.refresh_hash;
+        }
+        let hash = format!("{prefix}:{{u:{user}}}:s:{}", session.id);
+        let mut redis = common::inspect(&common::single_url()).await;
+        let encoding: String = redis::cmd("OBJECT")
+            .arg("ENCODING")
+            .arg(&hash)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(encoding, "listpack");
+        let fields: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
+            .arg(&hash)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        let remembered: usize = fields
+            .iter()
+            .filter(|(name, _)| name.starts_with('p'))
+            .map(|(_, value)| value.len())
+            .sum();
+        assert_eq!(remembered, REMEMBERED_ROTATIONS * 32);
+        let bytes: u64 = redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(&hash)
+            .arg("SAMPLES")
+            .arg(0)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        println!("a session hash remembering {REMEMBERED_ROTATIONS} digests: {bytes} B");
+        let at = |i: usize| Renewal {
+            refresh_hash: TokenHash::of(format!("late {i}").as_bytes()),
+            access_hash: None,
+            now,
+            idle_expires_at: now + Duration::days(1),
+        };
+        // Forgotten: no longer recognised as reuse, and so (like a forgery) harmless.
+        for (i, old) in spent.iter().enumerate().take(extra) {
+            assert_eq!(
+                store.rotate(session.id, old, &at(i)).await.unwrap(),
+                Rotation::NotFound
+            );
+        }
+        assert!(store.is_live(session.id, now).await.unwrap());
+        assert_eq!(
+            store
+                .rotate(session.id, &spent[extra], &at(0))
+                .await
+                .unwrap(),
+            Rotation::Reused { user_id: user }
+        );
+    }
 }
 
 mod behaviour {
     use auth_core::conformance::now_seconds;
     use auth_core::conformance::sessions::sample_session;
-    use auth_core::{RateDecision, RateLimit, RateLimiter, SessionStore, UserId};
+    use auth_core::{
+        Admission, Admitted, RateDecision, RateLimit, RateLimiter, SessionStore, UserId,
+    };
     use auth_redis::{RedisConfig, RedisRateLimiter, RedisSessionStore};
     use time::Duration;
 
@@ -201,7 +325,7 @@ mod behaviour {
         let (one, other) = two_instances().await;
         let now = now_seconds();
         let session = sample_session(UserId::new(), now);
-        one.create(&session).await.unwrap();
+        one.create(&session, &common::FIRST_LOGIN).await.unwrap();
         // The other instance learns the owner (and caches it)...
         assert!(other.is_live(session.id, now).await.unwrap());
         assert!(one.revoke(session.id).await.unwrap());
@@ -218,7 +342,7 @@ mod behaviour {
         assert_eq!(other.live_cache_ttl(), ttl);
         let now = now_seconds();
         let session = sample_session(UserId::new(), now);
-        one.create(&session).await.unwrap();
+        one.create(&session, &common::FIRST_LOGIN).await.unwrap();
         assert!(other.is_live(session.id, now).await.unwrap());
         let revoked_at = std::time::Instant::now();
         assert!(one.revoke(session.id).await.unwrap());
@@ -242,7 +366,7 @@ mod behaviour {
         let user = UserId::new();
         let sessions: Vec<_> = (0..3).map(|_| sample_session(user, now)).collect();
         for session in &sessions {
-            store.create(session).await.unwrap();
+            store.create(session, &common::FIRST_LOGIN).await.unwrap();
             assert!(store.is_live(session.id, now).await.unwrap());
         }
         assert!(store.revoke(sessions[0].id).await.unwrap());
@@ -253,7 +377,11 @@ mod behaviour {
         }
         // Expiry is judged against the caller's clock, cache or not.
         let live = sample_session(user, now);
-        store.create(&live).await.unwrap();
+        let admission = auth_core::Admission {
+            mark: store.mark(user).await.unwrap(),
+            max_sessions: None,
+        };
+        store.create(&live, &admission).await.unwrap();
         assert!(store.is_live(live.id, now).await.unwrap());
         assert!(!store.is_live(live.id, live.expires_at).await.unwrap());
     }
@@ -273,7 +401,7 @@ mod behaviour {
         let user = UserId::new();
         let sessions: Vec<_> = (0..3).map(|_| sample_session(user, now)).collect();
         for session in &sessions {
-            other.create(session).await.unwrap();
+            other.create(session, &common::FIRST_LOGIN).await.unwrap();
             assert!(other.is_live(session.id, now).await.unwrap());
         }
         assert_eq!(one.revoke_all(user, None).await.unwrap(), 3);
@@ -291,8 +419,8 @@ mod behaviour {
         let user = UserId::new();
         let kept = sample_session(user, now);
         let evicted = sample_session(user, now);
-        store.create(&kept).await.unwrap();
-        store.create(&evicted).await.unwrap();
+        store.create(&kept, &common::FIRST_LOGIN).await.unwrap();
+        store.create(&evicted, &common::FIRST_LOGIN).await.unwrap();
         let mut redis = common::inspect(&common::single_url()).await;
         // What key expiry does in Redis, without waiting for it.
         let _: i64 = redis::cmd("DEL")
@@ -315,7 +443,7 @@ mod behaviour {
         let (one, other) = two_instances().await;
         let now = now_seconds();
         let session = sample_session(UserId::new(), now);
-        one.create(&session).await.unwrap();
+        one.create(&session, &common::FIRST_LOGIN).await.unwrap();
         let renewal = auth_core::Renewal {
             refresh_hash: auth_core::TokenHash::of(b"next"),
             access_hash: None,
@@ -338,6 +466,99 @@ mod behaviour {
             }
         );
         assert!(!one.is_live(session.id, now).await.unwrap());
+    }
+
+    /// A session evicted by a login beyond the limit is refused at once: by another instance
+    /// (which reads Redis on every check), and by the evicting instance even with its live
+    /// cache on; its routing key is deleted.
+    #[tokio::test]
+    async fn an_evicted_session_is_refused_at_once() {
+        let (one, other) = two_instances().await;
+        let one = one.with_live_cache(auth_redis::MAX_LIVE_CACHE_TTL);
+        let prefix = one.connection().key_prefix().to_owned();
+        let now = now_seconds();
+        let user = UserId::new();
+        let limit = Admission {
+            mark: one.mark(user).await.unwrap(),
+            max_sessions: Some(1),
+        };
+        let first = sample_session(user, now);
+        assert_eq!(
+            one.create(&first, &limit).await.unwrap(),
+            Admitted::Created { evicted: vec![] }
+        );
+        // Both instances have seen it live; `one` has it in its live cache.
+        assert!(one.is_live(first.id, now).await.unwrap());
+        assert!(other.is_live(first.id, now).await.unwrap());
+        let second = sample_session(user, now);
+        assert_eq!(
+            one.create(&second, &limit).await.unwrap(),
+            Admitted::Created {
+                evicted: vec![first.id]
+            }
+        );
+        assert!(!one.is_live(first.id, now).await.unwrap());
+        assert!(!other.is_live(first.id, now).await.unwrap());
+        assert!(other.is_live(second.id, now).await.unwrap());
+        let mut redis = common::inspect(&common::single_url()).await;
+        let route: i64 = redis::cmd("EXISTS")
+            .arg(format!("{prefix}:sid:{}", first.id))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(route, 0, "the evicted session's routing key is deleted");
+    }
+
+    /// A refused creation leaves nothing behind, not even its routing key.
+    #[tokio::test]
+    async fn a_refused_creation_leaves_no_key() {
+        let store = RedisSessionStore::new(common::single().await);
+        let prefix = store.connection().key_prefix().to_owned();
+        let now = now_seconds();
+        let user = UserId::new();
+        store.revoke_all(user, None).await.unwrap();
+        let session = sample_session(user, now);
+        assert_eq!(
+            store.create(&session, &common::FIRST_LOGIN).await.unwrap(),
+            Admitted::StaleMark
+        );
+        let mut redis = common::inspect(&common::single_url()).await;
+        let left: i64 = redis::cmd("EXISTS")
+            .arg(format!("{prefix}:sid:{}", session.id))
+            .arg(format!("{prefix}:{{u:{user}}}:s:{}", session.id))
+            .arg(format!("{prefix}:{{u:{user}}}:sessions"))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+
+    /// A refund creates no key, and leaves a window that has ended by the caller's clock
+    /// alone.
+    #[tokio::test]
+    async fn a_refund_creates_no_key_and_skips_ended_windows() {
+        let limiter = RedisRateLimiter::new(common::single().await);
+        let prefix = limiter.connection().key_prefix().to_owned();
+        let limit = RateLimit::new(1, Duration::minutes(1));
+        let now = now_seconds();
+        let mut redis = common::inspect(&common::single_url()).await;
+        limiter.refund("login:ip:192.0.2.7", now).await.unwrap();
+        let exists: i64 = redis::cmd("EXISTS")
+            .arg(format!("{prefix}:rl:login:ip:192.0.2.7"))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(exists, 0, "a refund never creates a window");
+
+        assert!(limiter.hit("k", &limit, now).await.unwrap().is_allowed());
+        // The window has ended by the time of this refund: nothing changes.
+        limiter
+            .refund("k", now + Duration::minutes(2))
+            .await
+            .unwrap();
+        assert!(!limiter.peek("k", &limit, now).await.unwrap().is_allowed());
+        limiter.refund("k", now).await.unwrap();
+        assert!(limiter.peek("k", &limit, now).await.unwrap().is_allowed());
     }
 
     #[tokio::test]

@@ -17,6 +17,7 @@ mod rediss {
     use std::path::Path;
     use std::process::Command;
 
+    use super::common;
     use super::common::server::{Process, reserve_ports, scratch_dir};
     use auth_core::conformance::now_seconds;
     use auth_core::conformance::sessions::sample_session;
@@ -129,7 +130,7 @@ mod rediss {
         let store = RedisSessionStore::new(redis.clone());
         let now = now_seconds();
         let session = sample_session(UserId::new(), now);
-        store.create(&session).await.unwrap();
+        store.create(&session, &common::FIRST_LOGIN).await.unwrap();
         assert_eq!(store.get(session.id, now).await.unwrap(), Some(session));
         let limiter = RedisRateLimiter::new(redis);
         let limit = RateLimit::new(1, time::Duration::minutes(1));

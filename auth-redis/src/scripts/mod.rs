@@ -9,15 +9,16 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
-/// Stores a session and indexes it.
+/// Checks the user's mark, evicts beyond the session limit, stores a session and indexes it.
 pub(crate) static CREATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
+        include_str!("time.lua"),
         include_str!("index.lua"),
         include_str!("create.lua")
     ))
 });
 
-/// Compares and swaps the refresh-token digest; revokes on reuse.
+/// Compares and swaps the refresh-token digest; revokes on the reuse of a remembered one.
 pub(crate) static ROTATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         include_str!("time.lua"),
@@ -30,7 +31,7 @@ pub(crate) static ROTATE: LazyLock<Script> = LazyLock::new(|| {
 pub(crate) static REVOKE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("revoke.lua")));
 
-/// Deletes a user's sessions through the index.
+/// Moves a user's mark and deletes the user's sessions through the index.
 pub(crate) static REVOKE_ALL: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("revoke_all.lua")));
 
@@ -41,3 +42,11 @@ pub(crate) static LIST: LazyLock<Script> =
 /// Counts one rate-limited event.
 pub(crate) static HIT: LazyLock<Script> =
     LazyLock::new(|| Script::new(concat!(include_str!("time.lua"), include_str!("hit.lua"))));
+
+/// Gives back one counted event of the current window.
+pub(crate) static REFUND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        include_str!("time.lua"),
+        include_str!("refund.lua")
+    ))
+});

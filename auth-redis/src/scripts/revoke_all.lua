@@ -1,7 +1,11 @@
--- Deletes every session of one user but one, reading only that user's index: no KEYS, no SCAN.
--- KEYS[1] the user's index; ARGV[1] the user's session-key prefix (the keys share KEYS[1]'s
--- hash slot), ARGV[2] the session id to keep, or ''
+-- Moves the user's mark and deletes every session of the user but one, reading only that
+-- user's index: no KEYS, no SCAN. The mark moves even when there is nothing to delete, so
+-- that a login which read the old mark is refused by create.lua.
+-- KEYS[1] the user's index, KEYS[2] the user's mark (same hash slot); ARGV[1] the user's
+-- session-key prefix (the keys share KEYS[1]'s hash slot), ARGV[2] the session id to keep,
+-- or ''
 -- Returns {number of sessions deleted, {ids removed from the index}}.
+redis.call('INCR', KEYS[2])
 local deleted = 0
 local removed = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do

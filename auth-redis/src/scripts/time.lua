@@ -29,3 +29,17 @@ local function ms_between(a, b)
   local bs, bn = split(b)
   return (bs - as) * 1000 + math.ceil((bn - an) / 1000000)
 end
+
+-- The server's clock, as a time in the form above.
+local function server_ns()
+  local t = redis.call('TIME')
+  return t[1] .. string.format('%06d', tonumber(t[2])) .. '000'
+end
+
+-- A session key's time to live in ms: `relative` (what is left of the session measured on its
+-- own clock, so a test clock ahead of real time does not keep keys for years), but no longer
+-- than until `ends` by the server's clock, so a session already dead in real time is gone at
+-- once; at least 1 (PEXPIRE refuses less).
+local function key_ttl(relative, ends)
+  return math.max(math.min(relative, ms_between(server_ns(), ends)), 1)
+end

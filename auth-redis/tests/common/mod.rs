@@ -10,7 +10,15 @@ pub mod server;
 
 use std::collections::HashMap;
 
+use auth_core::{Admission, SessionMark};
 use auth_redis::{RedisConfig, RedisConnection};
+
+/// What a login of a user who was never revoked presents: the initial mark, no session
+/// limit. The tests' users are fresh, so their sessions are admitted with it.
+pub const FIRST_LOGIN: Admission = Admission {
+    mark: SessionMark::new(0),
+    max_sessions: None,
+};
 
 /// The shared single Redis: `REDIS_URL`, or the one every development machine and CI job runs
 /// on port 6379.
