@@ -63,6 +63,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "Not Found")
     }
 
+    /// `413 {"detail":"Payload Too Large"}`: a request body over the limit.
+    pub fn payload_too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large")
+    }
+
     /// `405 {"detail":"Method Not Allowed"}`, as FastAPI answers a known path with another
     /// method (axum adds the `Allow` header).
     pub fn method_not_allowed() -> Self {
@@ -133,6 +138,24 @@ impl ApiError {
             err => Self::internal(&err),
         }
     }
+}
+
+/// A fallback handler answering `404 {"detail":"Not Found"}`, for a path no route serves.
+///
+/// axum's own fallback answers an empty `404`; clients of the contract expect the JSON body.
+/// Set it on the whole app, before [`AuthLayer`](crate::AuthLayer), which then also answers
+/// anonymous requests for unknown paths with this `404` rather than a login redirect.
+///
+/// ```
+/// use auth_axum::not_found;
+/// use axum::{Router, routing::get};
+///
+/// let app: Router = Router::new()
+///     .route("/", get(|| async { "home" }))
+///     .fallback(not_found);
+/// ```
+pub async fn not_found() -> ApiError {
+    ApiError::not_found()
 }
 
 impl From<AuthError> for ApiError {

@@ -72,7 +72,7 @@ where
 /// The answer for a body that could not be read.
 pub(crate) fn body_rejection(status: StatusCode) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large")
+        ApiError::payload_too_large()
     } else {
         ApiError::new(StatusCode::BAD_REQUEST, "Bad Request")
     }

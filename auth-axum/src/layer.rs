@@ -7,15 +7,18 @@ use std::task::{Context, Poll};
 
 use auth_core::AuthError;
 use axum::body::Body;
+use axum::extract::{MatchedPath, OriginalUri};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures::future::BoxFuture;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tower::{Layer, Service};
 
 use crate::client::client_info;
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
+use crate::next::safe_next;
 use crate::state::AuthState;
 use crate::transport::{is_cross_site, read_cookie, replace_request_cookies, set_cookies};
 
@@ -49,8 +52,18 @@ fn matches(pattern: &str, path: &str) -> bool {
 ///    the request goes on authenticated and the response carries the new cookies;
 /// 2. sends a signed-in visitor of a login or registration page to the account page;
 /// 3. refuses an anonymous request to a non-public path: a `GET` that accepts HTML (or
-///    `*/*`) is redirected to the login page with `?next=`; a request for JSON only, one
-///    without `Accept`, and every other method get `401`.
+///    `*/*`) is redirected to the login page with `?next=` (only when the path passes
+///    [`safe_next`](crate::safe_next); otherwise without `next`); a request for JSON only,
+///    one without `Accept`, and every other method get `401`;
+/// 4. answers an anonymous request for a path that no route serves with
+///    `404 {"detail":"Not Found"}`, never with a login redirect; signed-in requests for it go
+///    on to the router's fallback (use [`not_found`](crate::not_found) there, so they get the
+///    same answer).
+///
+/// Add it with [`Router::layer`](axum::Router::layer): axum routes first and runs the layer
+/// around the matched route or the fallback, so the layer knows whether a route matched (a
+/// [`MatchedPath`] is there). Wrapped around a whole router from outside, it cannot tell, and
+/// refuses unknown paths like protected ones.
 ///
 /// Handlers behind it read the user with [`CurrentUser`] as usual, without checking the
 /// token a second time.
@@ -63,6 +76,7 @@ fn matches(pattern: &str, path: &str) -> bool {
 ///     Router::new()
 ///         .route("/", get(|| async { "public" }))
 ///         .route("/account", get(|| async { "private" }))
+///         .fallback(auth_axum::not_found)
 ///         .layer(
 ///             AuthLayer::new(auth.clone())
 ///                 .public(["/", "/login", "/register", "/auth/*"])
@@ -181,7 +195,11 @@ where
                 ));
             }
             if user.is_none() && !rules.public.iter().any(|pattern| matches(pattern, &path)) {
-                return Ok(refuse(&parts, &rules));
+                return Ok(if is_unrouted(&parts) {
+                    ApiError::not_found().into_response()
+                } else {
+                    refuse(&parts, &rules)
+                });
             }
             let response = inner.call(Request::from_parts(parts, body)).await?;
             Ok(with_headers(response, renewed))
@@ -229,6 +247,13 @@ async fn identify(
     Ok((Some(user), Some(cookies)))
 }
 
+/// Whether the layer runs around the router's fallback: inside a router (which records the
+/// `OriginalUri` before routing) but with no route matched (no `MatchedPath`).
+fn is_unrouted(parts: &Parts) -> bool {
+    parts.extensions.get::<OriginalUri>().is_some()
+        && parts.extensions.get::<MatchedPath>().is_none()
+}
+
 fn refuse(parts: &Parts, rules: &Rules) -> Response {
     // A page visit when the client accepts HTML: browsers send `text/html`, and plain HTTP
     // clients `*/*`. A client that asks for JSON only, or sends no `Accept`, is an API call.
@@ -241,28 +266,29 @@ fn refuse(parts: &Parts, rules: &Rules) -> Response {
     match &rules.login_page {
         Some(login) if wants_page => {
             let requested = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-            // Open redirect: a browser reads `//host/...` and `/\host/...` as another site,
-            // and login pages send the visitor back to `next`. Keep it a path of this site.
-            let next = format!("/{}", requested.trim_start_matches(['/', '\\']));
-            let target = format!("{login}?next={}", encode_next(&next));
+            // Open redirect: the login page sends the visitor back to `next`, so it must be a
+            // path of this site by the one rule the page applies too.
+            let target = match safe_next(requested) {
+                Some(next) => format!("{login}?next={}", encode_next(next)),
+                None => login.clone(),
+            };
             Redirect::to(&target).into_response()
         }
         _ => ApiError::unauthorized().into_response(),
     }
 }
 
-/// Percent-encodes what would break the query string of the redirect; `/` stays readable.
+/// What stays readable in `next`: RFC 3986's unreserved characters and `/`.
+const NEXT_KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+/// Percent-encodes what would break the query string of the redirect.
 fn encode_next(next: &str) -> String {
-    let mut out = String::with_capacity(next.len());
-    for byte in next.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(char::from(byte));
-            }
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
+    utf8_percent_encode(next, NEXT_KEEP).to_string()
 }
 
 /// Adds the `Set-Cookie` headers of a transparent refresh to a response, unless the handler
@@ -317,14 +343,16 @@ mod tests {
     }
 
     #[test]
-    fn next_is_never_protocol_relative() {
+    fn next_is_only_ever_a_safe_path() {
         let rules = Rules {
             login_page: Some("/login".to_owned()),
             ..Rules::default()
         };
         for (path, location) in [
-            ("//evil.example/x", "/login?next=/evil.example/x"),
-            ("/\\evil.example", "/login?next=/evil.example"),
+            ("//evil.example/x", "/login"),
+            ("/\\evil.example", "/login"),
+            ("/%5Cevil.example", "/login"),
+            ("/%09/evil.example", "/login"),
             ("/account", "/login?next=/account"),
         ] {
             let request = Request::builder()

@@ -35,8 +35,19 @@
 //!
 //! That mounts registration, login, refresh and logout for a bearer backend (`/auth/jwt/...`)
 //! and a cookie backend (`/auth/cookie/...`), verification, password reset, `/users/me` with
-//! its sessions, and the superusers' `/users`; serve it with
-//! `into_make_service_with_connect_info::<SocketAddr>()` so per-IP throttling sees the client.
+//! its sessions, and the superusers' `/users`. Serve it with [`serve`], which gives handlers
+//! the client's address (so per-IP throttling sees the client) and cuts off slow and idle
+//! clients.
+//!
+//! ## HTTP hygiene
+//!
+//! | item | what it does |
+//! |---|---|
+//! | [`serve`], [`ServeConfig`] | header, body and idle timeouts, a connection cap, graceful shutdown |
+//! | [`BodyLimitLayer`] | `413` for a declared body over the limit, before reading it |
+//! | [`RequestIdLayer`] | a request id per request; a client's only when harmless in logs |
+//! | [`safe_next`] | the one rule for a redirect target after login |
+//! | [`not_found`] | the fallback: `404 {"detail":"Not Found"}` |
 //!
 //! ## Extractors
 //!
@@ -60,27 +71,35 @@
 //! `Cache-Control: no-store`. Internal errors are logged and answered without detail.
 #![forbid(unsafe_code)]
 
+mod body_limit;
 mod client;
 mod config;
 mod error;
 mod extract;
 mod json;
 mod layer;
+mod next;
 mod openapi;
+mod request_id;
 mod routes;
+mod serve;
 mod state;
 mod transport;
 
+pub use body_limit::{BodyLimit, BodyLimitLayer};
 pub use client::Client;
 pub use config::{AuthConfig, Backend, CookieSettings, Transport};
-pub use error::{Action, ApiError};
+pub use error::{Action, ApiError, not_found};
 pub use extract::{
     Admin, AuthUser, Author, CurrentUser, Reader, RequireAdmin, RequireAuthor, RequireReader,
     RequireRole, Role, VerifiedUser,
 };
 pub use json::{JsonBody, json_response};
 pub use layer::{AuthLayer, AuthService};
+pub use next::safe_next;
+pub use request_id::{RequestIdLayer, RequestIdService, is_valid_request_id};
 pub use routes::Auth;
+pub use serve::{ServeConfig, serve};
 pub use state::AuthState;
 pub use transport::TokenSource;
 

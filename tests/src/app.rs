@@ -1,6 +1,5 @@
 //! A reference-like app on a free loopback port, and a small client for it.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use auth_axum::{Auth, AuthConfig, Backend, CookieSettings};
@@ -60,9 +59,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
-            axum::serve(
+            auth_axum::serve(
                 listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
+                app,
+                auth_axum::ServeConfig::default(),
+                std::future::pending(),
             )
             .await
             .unwrap();

@@ -316,6 +316,40 @@ pub async fn health_openapi_docs_and_pages_answer(config: Config) {
         assert_eq!(response.status(), 200, "{page}");
         assert_no_external_resources(&response.text().await.unwrap());
     }
+
+    // A path no route serves is a JSON 404 for a browser too, never a login redirect.
+    for accept in ["text/html", "*/*"] {
+        let unknown = no_redirects
+            .get(server.url("/no-such-page"))
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 404, "{accept}");
+        assert_eq!(json(unknown).await, json!({ "detail": "Not Found" }));
+    }
+
+    // The login page returns only to a path of this site: the server checks `next` and
+    // hands the page the checked value.
+    for (next, target) in [
+        ("/articles", "/articles"),
+        ("/%5Cevil.com", "/account"),
+        ("/%09/evil.com", "/account"),
+        ("//evil.com", "/account"),
+    ] {
+        let page = no_redirects
+            .get(server.url(&format!("/login?next={next}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(&format!(r#"data-next="&quot;{target}&quot;""#)),
+            "{next}: {page}"
+        );
+    }
 }
 
 /// No `src=` or `href=` of a script, style sheet or anything else points off the server.

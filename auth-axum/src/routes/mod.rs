@@ -10,10 +10,11 @@ mod update_body;
 
 use auth_core::{Profile, UserManager};
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::extract::FromRef;
 use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::body_limit::BodyLimitLayer;
 use crate::config::AuthConfig;
 use crate::error::ApiError;
 use crate::state::AuthState;
@@ -139,13 +140,14 @@ impl<P: Profile> Auth<P> {
         self.finish(me::routes().merge(admin::routes()))
     }
 
-    /// A JSON `405` for a known path with another method, the body limit,
+    /// A JSON `405` for a known path with another method, the body limit (a declared length
+    /// over it is refused before the body is read),
     /// `Cache-Control: no-store` and `nosniff` on every auth route, then the state.
     fn finish<S: Clone + Send + Sync + 'static>(&self, router: Router<Self>) -> Router<S> {
         router
             // axum's own 405 has an empty body; clients of the contract expect `{"detail"}`.
             .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
-            .layer(DefaultBodyLimit::max(self.config().body_limit))
+            .layer(BodyLimitLayer::new(self.config().body_limit))
             .layer(SetResponseHeaderLayer::overriding(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("no-store"),

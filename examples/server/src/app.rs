@@ -3,11 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_axum::{Auth, AuthConfig, AuthLayer, Backend, CookieSettings};
+use auth_axum::{
+    Auth, AuthConfig, AuthLayer, Backend, BodyLimitLayer, CookieSettings, RequestIdLayer,
+};
 use auth_core::{Argon2Hasher, JwtCodec, ManagerConfig, RateLimits, Roles, UserManager};
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request, header};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -92,13 +93,16 @@ pub async fn build(settings: &Settings) -> Result<App, AppError> {
     let auth = Auth::new(manager.clone(), auth_config);
     let state = auth.state();
     let document = docs::document(auth.openapi_with_profile::<Names>());
-    let request_id = HeaderName::from_static("x-request-id");
+    let body_limit = auth.config().body_limit;
     let router = Router::new()
         .merge(auth.routes())
         .merge(pages::routes(state.clone()))
         .merge(articles::routes(state.clone(), articles::Articles::default()))
         .merge(health::routes(backends.probes.clone()))
         .merge(docs::routes(document))
+        // Unknown paths: the contract's JSON 404 for everyone (the layer below answers
+        // anonymous requests for them with the same).
+        .fallback(auth_axum::not_found)
         .layer(
             AuthLayer::new(state.clone())
                 .public([
@@ -123,18 +127,23 @@ pub async fn build(settings: &Settings) -> Result<App, AppError> {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        // A declared body over the limit is refused before it is read, on every route.
+        .layer(BodyLimitLayer::new(body_limit))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                // The id is one the request id layer checked or made; the path is printed
+                // with `?` (escaped), as is everything else a client sends.
                 let id = request
                     .headers()
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+                tracing::info_span!("request", id = %id, method = %request.method(), path = ?request.uri().path())
             }),
         )
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
+        // A client's id only when harmless in a log line; otherwise a new UUID. Echoed on
+        // the response.
+        .layer(RequestIdLayer::new(HeaderName::from_static("x-request-id")));
     backends.spawn_sweeper(Duration::from_secs(300));
     Ok(App { router, manager })
 }

@@ -4,6 +4,7 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use auth_axum::ServeConfig;
 use auth_core::{CreateOptions, Email, NewUser, Password, Roles, Username};
 
 use crate::settings::Settings;
@@ -136,14 +137,15 @@ async fn serve(settings: &Settings) -> Result<(), String> {
     let app = app::build(&settings).await.map_err(|err| err.to_string())?;
     tracing::info!(address = %local, "listening");
     println!("listening on http://{local}");
-    axum::serve(
-        listener,
-        app.router
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .map_err(|err| err.to_string())?;
+    // Serves with the client's address for the per-IP throttles, and cuts off slow clients.
+    let config = ServeConfig::default()
+        .with_header_timeout(settings.http_header_timeout)
+        .with_body_timeout(settings.http_body_timeout)
+        .with_idle_timeout(settings.http_idle_timeout)
+        .with_max_connections(settings.http_max_connections);
+    auth_axum::serve(listener, app.router, config, shutdown())
+        .await
+        .map_err(|err| err.to_string())?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -4,10 +4,11 @@
 //! Forms post to the JSON API with `fetch` from the same origin, so the cross-site check
 //! passes them and no token ever sits in a URL: mail links carry theirs in the fragment.
 
-use auth_axum::{AuthState, AuthUser, CurrentUser};
+use auth_axum::{AuthState, AuthUser, CurrentUser, safe_next};
 use auth_core::Session;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -128,10 +129,30 @@ document.getElementById('f').addEventListener('submit', async (e) => {
     )
 }
 
-async fn login() -> Response {
+/// The query of the login page.
+#[derive(Debug, serde::Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+/// Where the login page sends the visitor: the `next` it was given when that passes the one
+/// rule of `auth_axum::safe_next`, else the account page. The page's script reads this value
+/// from the form's `data-next` (a JSON string); it never reads the address bar.
+fn login_target(query: Result<Query<LoginQuery>, QueryRejection>) -> String {
+    let next = query.ok().and_then(|Query(query)| query.next);
+    next.as_deref()
+        .and_then(safe_next)
+        .unwrap_or("/account")
+        .to_owned()
+}
+
+async fn login(query: Result<Query<LoginQuery>, QueryRejection>) -> Response {
+    let next = serde_json::Value::from(login_target(query)).to_string();
+    let form = format!(r#"<form id="f" data-next="{}">"#, escape(&next));
     page(
         "Log in",
-        r#"<form id="f">
+        &(form
+            + r#"
 <label>E-mail or username <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button>Log in</button><p id="msg"></p></form>
@@ -141,10 +162,10 @@ document.getElementById('f').addEventListener('submit', async (e) => {
   e.preventDefault();
   const r = await send('/auth/cookie/login', {method: 'POST', body: new URLSearchParams(new FormData(e.target))});
   if (r.status !== 204) return show('msg', explain(r.body), false);
-  const next = new URLSearchParams(location.search).get('next') || '/account';
-  location.href = next.startsWith('/') && !next.startsWith('//') ? next : '/account';
+  // Checked on the server (auth_axum::safe_next): a path of this site.
+  location.href = JSON.parse(e.target.dataset.next);
 });
-</script>"#,
+</script>"#),
     )
 }
 
@@ -281,7 +302,25 @@ async fn verify() -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{LoginQuery, Query, escape, login_target};
+
+    fn target(next: &str) -> String {
+        login_target(Ok(Query(LoginQuery {
+            next: Some(next.to_owned()),
+        })))
+    }
+
+    #[test]
+    fn the_login_page_returns_only_to_paths_of_this_site() {
+        assert_eq!(target("/articles?page=2"), "/articles?page=2");
+        for attack in ["/\\evil.com", "/%5Cevil.com", "/%09/evil.com", "//evil.com"] {
+            assert_eq!(target(attack), "/account", "{attack}");
+        }
+        assert_eq!(
+            login_target(Ok(Query(LoginQuery { next: None }))),
+            "/account"
+        );
+    }
 
     #[test]
     fn html_is_escaped() {

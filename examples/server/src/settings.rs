@@ -91,6 +91,14 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_json: bool,
+    /// `HTTP_HEADER_TIMEOUT` (`10s`): a request head that takes longer closes the connection.
+    pub http_header_timeout: std::time::Duration,
+    /// `HTTP_BODY_TIMEOUT` (`30s`): a request body that takes longer is answered `408`.
+    pub http_body_timeout: std::time::Duration,
+    /// `HTTP_IDLE_TIMEOUT` (`60s`): kept-alive connections idle this long are closed.
+    pub http_idle_timeout: std::time::Duration,
+    /// `HTTP_MAX_CONNECTIONS` (10000): connections served at once.
+    pub http_max_connections: usize,
 }
 
 /// A setting that is wrong, with how to fix it.
@@ -174,6 +182,17 @@ impl Settings {
                 })
             })
         };
+        let timeout =
+            |name: &'static str, default: &str| -> Result<std::time::Duration, SettingsError> {
+                let value = get(name).unwrap_or_else(|| default.to_owned());
+                parse_timeout(&value).ok_or_else(|| {
+                    SettingsError::new(
+                        name,
+                        format!("{value:?} is not a duration"),
+                        format!("Use a number of seconds, minutes or hours, like {default} or 2m."),
+                    )
+                })
+            };
         let limit = |name: &'static str, default: &str| -> Result<RateLimit, SettingsError> {
             get(name)
                 .unwrap_or_else(|| default.to_owned())
@@ -350,6 +369,11 @@ impl Settings {
             allowed_origins: list("ALLOWED_ORIGINS"),
             trusted_proxies,
             log_json: get("LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
+            http_header_timeout: timeout("HTTP_HEADER_TIMEOUT", "10s")?,
+            http_body_timeout: timeout("HTTP_BODY_TIMEOUT", "30s")?,
+            http_idle_timeout: timeout("HTTP_IDLE_TIMEOUT", "60s")?,
+            http_max_connections: usize::try_from(number("HTTP_MAX_CONNECTIONS", 10_000)?)
+                .unwrap_or(usize::MAX),
         })
     }
 }
@@ -366,6 +390,21 @@ impl Settings {
         }
         self
     }
+}
+
+/// A positive duration: `30s`, `2m`, `1h`, or a bare number of seconds.
+fn parse_timeout(value: &str) -> Option<std::time::Duration> {
+    let value = value.trim();
+    let (digits, seconds_per_unit) = match value.char_indices().last()? {
+        (at, 's') => (&value[..at], 1),
+        (at, 'm') => (&value[..at], 60),
+        (at, 'h') => (&value[..at], 3600),
+        _ => (value, 1),
+    };
+    let amount: u64 = digits.trim().parse().ok().filter(|n| *n > 0)?;
+    Some(std::time::Duration::from_secs(
+        amount.checked_mul(seconds_per_unit)?,
+    ))
 }
 
 /// `http://HOST:PORT`, with an IPv6 host in brackets.
@@ -462,6 +501,35 @@ mod tests {
     }
 
     #[test]
+    fn http_limits_have_defaults_and_parse_units() {
+        let defaults = Settings::from_map(&HashMap::new()).unwrap();
+        assert_eq!(
+            defaults.http_header_timeout,
+            std::time::Duration::from_secs(10)
+        );
+        assert_eq!(
+            defaults.http_body_timeout,
+            std::time::Duration::from_secs(30)
+        );
+        assert_eq!(
+            defaults.http_idle_timeout,
+            std::time::Duration::from_secs(60)
+        );
+        assert_eq!(defaults.http_max_connections, 10_000);
+        let set = Settings::from_map(&vars(&[
+            ("HTTP_HEADER_TIMEOUT", "5s"),
+            ("HTTP_BODY_TIMEOUT", "2m"),
+            ("HTTP_IDLE_TIMEOUT", "90"),
+            ("HTTP_MAX_CONNECTIONS", "64"),
+        ]))
+        .unwrap();
+        assert_eq!(set.http_header_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(set.http_body_timeout, std::time::Duration::from_secs(120));
+        assert_eq!(set.http_idle_timeout, std::time::Duration::from_secs(90));
+        assert_eq!(set.http_max_connections, 64);
+    }
+
+    #[test]
     fn database_url_is_built_from_parts() {
         let settings = Settings::from_map(&vars(&[
             ("DB_HOST", "db"),
@@ -484,6 +552,10 @@ mod tests {
             ("COOKIE_SECURE", "maybe"),
             ("TRUSTED_PROXIES", "nope"),
             ("JWT_ALGORITHM", "none"),
+            ("HTTP_HEADER_TIMEOUT", "soon"),
+            ("HTTP_BODY_TIMEOUT", "0s"),
+            ("HTTP_IDLE_TIMEOUT", "-1m"),
+            ("HTTP_MAX_CONNECTIONS", "0"),
         ] {
             let err = Settings::from_map(&vars(&[(name, value)])).unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");
