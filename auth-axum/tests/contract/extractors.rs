@@ -149,7 +149,7 @@ async fn verified_user_is_403_until_verified() {
         .assert_detail(StatusCode::FORBIDDEN, "Forbidden");
     app.send(post("/auth/request-verify-token").json(json!({"email": "alice@example.com"})))
         .await;
-    let token = app.mailed_token("alice@example.com");
+    let token = app.mailed_token("alice@example.com").await;
     let res = app
         .send(post("/auth/verify").json(json!({"token": token})))
         .await;

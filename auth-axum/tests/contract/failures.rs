@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use async_trait::async_trait;
 use auth_core::{
-    MemorySessionStore, Renewal, Rotation, Session, SessionId, SessionStore, StoreError, TokenHash,
-    UserId,
+    Admission, Admitted, MemorySessionStore, Renewal, Rotation, Session, SessionId, SessionMark,
+    SessionStore, StoreError, TokenHash, UserId,
 };
 use axum::http::StatusCode;
 use serde_json::json;
@@ -42,9 +42,17 @@ impl FlakySessions {
 
 #[async_trait]
 impl SessionStore for FlakySessions {
-    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+    async fn mark(&self, user_id: UserId) -> Result<SessionMark, StoreError> {
         self.check()?;
-        self.inner.create(session).await
+        self.inner.mark(user_id).await
+    }
+    async fn create(
+        &self,
+        session: &Session,
+        admission: &Admission,
+    ) -> Result<Admitted, StoreError> {
+        self.check()?;
+        self.inner.create(session, admission).await
     }
     async fn get(&self, id: SessionId, now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
         self.check()?;

@@ -122,7 +122,7 @@ async fn a_fastapi_users_client_flow_gets_fastapi_users_answers() {
     )
     .await
     .assert_detail(StatusCode::BAD_REQUEST, "RESET_PASSWORD_BAD_TOKEN");
-    let token = app.mailed_token("king.arthur@camelot.bt");
+    let token = app.mailed_token("king.arthur@camelot.bt").await;
     app.send(post("/auth/reset-password").json(json!({"token": token, "password": "abc"})))
         .await
         .assert_code_with_reason("RESET_PASSWORD_INVALID_PASSWORD");
@@ -147,7 +147,7 @@ async fn a_fastapi_users_client_flow_gets_fastapi_users_answers() {
         .await;
     assert_eq!(res.status, StatusCode::ACCEPTED);
     assert_eq!(res.json(), json!(null));
-    let token = app.mailed_token("king.arthur@camelot.bt");
+    let token = app.mailed_token("king.arthur@camelot.bt").await;
     app.send(post("/auth/verify").json(json!({"token": "bad"})))
         .await
         .assert_detail(StatusCode::BAD_REQUEST, "VERIFY_USER_BAD_TOKEN");

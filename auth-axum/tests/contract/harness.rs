@@ -287,7 +287,8 @@ impl App {
     }
 
     /// The token inside the newest link mailed to `to`.
-    pub(crate) fn mailed_token(&self, to: &str) -> String {
+    pub(crate) async fn mailed_token(&self, to: &str) -> String {
+        self.manager().flush_mail().await;
         let mail = self.mailer.last_to(to).expect("a mail");
         let link = match mail.kind {
             MailKind::Verify { link } | MailKind::ResetPassword { link } => link,
@@ -297,7 +298,8 @@ impl App {
     }
 
     /// How many mails went to `to`.
-    pub(crate) fn mails_to(&self, to: &str) -> usize {
+    pub(crate) async fn mails_to(&self, to: &str) -> usize {
+        self.manager().flush_mail().await;
         self.mailer
             .sent()
             .iter()

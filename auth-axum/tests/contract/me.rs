@@ -120,7 +120,7 @@ async fn changing_the_email_makes_the_user_unverified() {
         .send(
             patch("/users/me")
                 .bearer(&login.access)
-                .json(json!({"email": "alicia@example.com"})),
+                .json(json!({"email": "alicia@example.com", "current_password": PASSWORD})),
         )
         .await
         .json();
@@ -140,7 +140,7 @@ async fn patch_me_with_a_taken_email_or_username_is_refused() {
     app.send(
         patch("/users/me")
             .bearer(&login.access)
-            .json(json!({"email": "BOB@example.com"})),
+            .json(json!({"email": "BOB@example.com", "current_password": PASSWORD})),
     )
     .await
     .assert_detail(StatusCode::BAD_REQUEST, "UPDATE_USER_EMAIL_ALREADY_EXISTS");
@@ -420,11 +420,75 @@ async fn changing_only_the_case_of_the_email_keeps_the_verification() {
         .send(
             patch("/users/me")
                 .bearer(&login.access)
-                .json(json!({"email": "Alice@EXAMPLE.com"})),
+                .json(json!({"email": "Alice@EXAMPLE.com", "current_password": PASSWORD})),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let user = res.json();
     assert_eq!(user["email"], "Alice@example.com");
     assert_eq!(user["is_verified"], true);
+}
+
+#[tokio::test]
+async fn an_email_change_without_the_right_current_password_is_refused() {
+    let app = App::new();
+    let (_, login) = app.user("alice@example.com").await;
+    for body in [
+        json!({"email": "attacker@example.net"}),
+        json!({"email": "attacker@example.net", "current_password": "not it at all"}),
+    ] {
+        app.send(patch("/users/me").bearer(&login.access).json(body))
+            .await
+            .assert_detail(StatusCode::BAD_REQUEST, "UPDATE_USER_BAD_CURRENT_PASSWORD");
+    }
+    assert_eq!(
+        app.me(&login.access).await.json()["email"],
+        "alice@example.com"
+    );
+    assert_eq!(app.mails_to("attacker@example.net").await, 0);
+}
+
+#[tokio::test]
+async fn current_password_guesses_are_throttled_like_logins() {
+    let app = App::new();
+    let (_, login) = app.user("alice@example.com").await;
+    let mut throttled = None;
+    for i in 0..12 {
+        let res = app
+            .send(patch("/users/me").bearer(&login.access).json(json!({
+                "password": "a new long passphrase",
+                "current_password": format!("guess number {i}"),
+            })))
+            .await;
+        if res.status == StatusCode::TOO_MANY_REQUESTS {
+            throttled = Some(i);
+            assert!(res.headers.get("retry-after").is_some());
+            break;
+        }
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
+    }
+    assert_eq!(throttled, Some(10), "the account budget is ten failures");
+    let res = app
+        .send(patch("/users/me").bearer(&login.access).json(json!({
+            "password": "a new long passphrase", "current_password": PASSWORD,
+        })))
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right one"
+    );
+}
+
+#[tokio::test]
+async fn an_email_change_tells_the_old_address() {
+    let app = App::new();
+    let (_, login) = app.user("alice@example.com").await;
+    let res = app
+        .send(patch("/users/me").bearer(&login.access).json(json!({
+            "email": "alice@new.example", "current_password": PASSWORD,
+        })))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(app.mails_to("alice@example.com").await, 1);
 }

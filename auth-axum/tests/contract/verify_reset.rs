@@ -45,9 +45,13 @@ async fn request_verify_token_answers_202_null_whoever_asks() {
         bodies.push(res.body);
     }
     assert!(bodies.windows(2).all(|w| w[0] == w[1]));
-    assert_eq!(app.mails_to("alice@example.com"), 1);
-    assert_eq!(app.mails_to("nobody@example.com"), 0);
-    assert_eq!(app.mails_to("vera@example.com"), 0, "already verified");
+    assert_eq!(app.mails_to("alice@example.com").await, 1);
+    assert_eq!(app.mails_to("nobody@example.com").await, 0);
+    assert_eq!(
+        app.mails_to("vera@example.com").await,
+        0,
+        "already verified"
+    );
     // An inactive user gets the same answer and no mail.
     let inactive = app.register("ivan@example.com").await;
     let root = app.admin().await;
@@ -60,7 +64,7 @@ async fn request_verify_token_answers_202_null_whoever_asks() {
     let res = request_verify(&app, "ivan@example.com").await;
     assert_eq!(res.status, StatusCode::ACCEPTED);
     assert_eq!(res.body, bodies[0]);
-    assert_eq!(app.mails_to("ivan@example.com"), 0);
+    assert_eq!(app.mails_to("ivan@example.com").await, 0);
     request_verify(&app, "not an address")
         .await
         .assert_422_at(&["body", "email"]);
@@ -71,7 +75,7 @@ async fn verify_marks_the_user_verified_and_answers_the_user() {
     let app = App::new();
     app.register("alice@example.com").await;
     request_verify(&app, "alice@example.com").await;
-    let token = app.mailed_token("alice@example.com");
+    let token = app.mailed_token("alice@example.com").await;
     let res = app
         .send(post("/auth/verify").json(json!({"token": token})))
         .await;
@@ -93,7 +97,7 @@ async fn bad_verify_tokens_are_verify_user_bad_token() {
     let app = App::new();
     app.register("alice@example.com").await;
     forgot(&app, "alice@example.com").await;
-    let reset_token = app.mailed_token("alice@example.com");
+    let reset_token = app.mailed_token("alice@example.com").await;
     let (_, login) = app.user("bob@example.com").await;
     for token in ["", "garbage", "a.b.c", &reset_token, &login.access] {
         let res = app
@@ -111,7 +115,7 @@ async fn verify_tokens_expire_after_24_hours_and_die_with_the_address() {
     let app = App::new();
     app.register("alice@example.com").await;
     request_verify(&app, "alice@example.com").await;
-    let token = app.mailed_token("alice@example.com");
+    let token = app.mailed_token("alice@example.com").await;
     app.clock
         .advance(time::Duration::hours(24) + time::Duration::seconds(1));
     app.send(post("/auth/verify").json(json!({"token": token})))
@@ -120,12 +124,12 @@ async fn verify_tokens_expire_after_24_hours_and_die_with_the_address() {
 
     let (_, login) = app.user("bob@example.com").await;
     request_verify(&app, "bob@example.com").await;
-    let token = app.mailed_token("bob@example.com");
+    let token = app.mailed_token("bob@example.com").await;
     let res = app
         .send(
             patch("/users/me")
                 .bearer(&login.access)
-                .json(json!({"email": "robert@example.com"})),
+                .json(json!({"email": "robert@example.com", "current_password": PASSWORD})),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
@@ -146,7 +150,7 @@ async fn forgot_password_answers_202_null_whoever_asks() {
         bodies.push(res.body);
     }
     assert_eq!(bodies[0], bodies[1]);
-    assert_eq!(app.mails_to("alice@example.com"), 1);
+    assert_eq!(app.mails_to("alice@example.com").await, 1);
     forgot(&app, "").await.assert_422_at(&["body", "email"]);
 }
 
@@ -159,7 +163,7 @@ async fn forgot_password_mails_at_most_three_times_an_hour_and_still_answers_202
         assert_eq!(res.status, StatusCode::ACCEPTED);
         assert_eq!(res.json(), json!(null));
     }
-    assert_eq!(app.mails_to("alice@example.com"), 3);
+    assert_eq!(app.mails_to("alice@example.com").await, 3);
 }
 
 #[tokio::test]
@@ -167,7 +171,7 @@ async fn reset_sets_the_password_revokes_sessions_and_logs_nobody_in() {
     let app = App::new();
     let (_, login) = app.user("alice@example.com").await;
     forgot(&app, "ALICE@example.com").await;
-    let token = app.mailed_token("alice@example.com");
+    let token = app.mailed_token("alice@example.com").await;
     let res = reset(&app, &token, NEW_PASSWORD).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json(), json!(null));
@@ -193,7 +197,7 @@ async fn bad_reset_tokens_are_reset_password_bad_token() {
     let app = App::new();
     app.register("alice@example.com").await;
     request_verify(&app, "alice@example.com").await;
-    let verify_token = app.mailed_token("alice@example.com");
+    let verify_token = app.mailed_token("alice@example.com").await;
     for token in ["", "garbage", "a.b.c", &verify_token] {
         reset(&app, token, NEW_PASSWORD)
             .await
@@ -201,7 +205,7 @@ async fn bad_reset_tokens_are_reset_password_bad_token() {
     }
     // Expired after an hour.
     forgot(&app, "alice@example.com").await;
-    let token = app.mailed_token("alice@example.com");
+    let token = app.mailed_token("alice@example.com").await;
     app.clock
         .advance(time::Duration::hours(1) + time::Duration::seconds(1));
     reset(&app, &token, NEW_PASSWORD)
@@ -217,7 +221,7 @@ async fn a_password_change_kills_an_outstanding_reset_token() {
     let app = App::new();
     let (_, login) = app.user("alice@example.com").await;
     forgot(&app, "alice@example.com").await;
-    let token = app.mailed_token("alice@example.com");
+    let token = app.mailed_token("alice@example.com").await;
     let res = app
         .send(
             patch("/users/me")
@@ -237,7 +241,7 @@ async fn reset_for_a_user_deactivated_after_asking_is_bad_token() {
     let app = App::new();
     let user = app.register("alice@example.com").await;
     forgot(&app, "alice@example.com").await;
-    let token = app.mailed_token("alice@example.com");
+    let token = app.mailed_token("alice@example.com").await;
     let root = app.admin().await;
     let res = app
         .send(
@@ -257,7 +261,7 @@ async fn reset_with_a_weak_password_is_invalid_password_and_keeps_the_token() {
     let app = App::new();
     app.register("alice@example.com").await;
     forgot(&app, "alice@example.com").await;
-    let token = app.mailed_token("alice@example.com");
+    let token = app.mailed_token("alice@example.com").await;
     for password in ["short", "password1", "alice@example.com is me"] {
         reset(&app, &token, password)
             .await
@@ -287,7 +291,7 @@ async fn a_throttled_account_can_still_reset_its_password_and_log_in() {
     .assert_detail(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS");
     let res = forgot(&app, "alice@example.com").await;
     assert_eq!(res.status, StatusCode::ACCEPTED);
-    let token = app.mailed_token("alice@example.com");
+    let token = app.mailed_token("alice@example.com").await;
     assert_eq!(
         reset(&app, &token, NEW_PASSWORD).await.status,
         StatusCode::OK
