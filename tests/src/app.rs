@@ -131,7 +131,8 @@ impl TestApp {
     }
 
     /// The token of the newest mail to `to`.
-    pub fn mailed_token(&self, to: &str) -> String {
+    pub async fn mailed_token(&self, to: &str) -> String {
+        self.manager.flush_mail().await;
         let mail = self.mailer.last_to(to).expect("a mail");
         let link = match mail.kind {
             MailKind::Verify { link } | MailKind::ResetPassword { link } => link,

@@ -177,7 +177,7 @@ pub async fn forgot_then_reset_then_verify(app: &TestApp) {
         assert_eq!(forgot.status(), 202);
         assert_eq!(forgot.json::<Value>().await.unwrap(), Value::Null);
     }
-    let token = app.mailed_token(&email);
+    let token = app.mailed_token(&email).await;
     let reset = app
         .http
         .post(app.url("/auth/reset-password"))
@@ -217,7 +217,7 @@ pub async fn forgot_then_reset_then_verify(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(request.status(), 202);
-    let token = app.mailed_token(&email);
+    let token = app.mailed_token(&email).await;
     let verified = app
         .http
         .post(app.url("/auth/verify"))

@@ -63,6 +63,7 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
             mail_account: Some(settings.rate_forgot_account),
             token_ip: Some(settings.rate_token_ip),
         },
+        max_sessions_per_user: Some(settings.max_sessions_per_user),
         ..ManagerConfig::default()
     };
     let manager = UserManager::builder(backends.users.clone(), backends.sessions.clone(), codec)

@@ -2,6 +2,7 @@
 
 use std::io::Read;
 use std::net::SocketAddr;
+use std::time::Duration;
 use std::process::ExitCode;
 
 use auth_axum::ServeConfig;
@@ -146,6 +147,14 @@ async fn serve(settings: &Settings) -> Result<(), String> {
     auth_axum::serve(listener, app.router, config, shutdown())
         .await
         .map_err(|err| err.to_string())?;
+    // Mail leaves requests through a queue: deliver what is queued before exiting, but do not
+    // hang on a dead mail server.
+    if tokio::time::timeout(Duration::from_secs(10), app.manager.flush_mail())
+        .await
+        .is_err()
+    {
+        tracing::warn!("mail still queued at shutdown was dropped");
+    }
     tracing::info!("stopped");
     Ok(())
 }

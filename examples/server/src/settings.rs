@@ -99,6 +99,9 @@ pub struct Settings {
     pub http_idle_timeout: std::time::Duration,
     /// `HTTP_MAX_CONNECTIONS` (10000): connections served at once.
     pub http_max_connections: usize,
+    /// `MAX_SESSIONS_PER_USER` (32): live sessions per user; a login beyond it ends the
+    /// least recently used one.
+    pub max_sessions_per_user: u32,
 }
 
 /// A setting that is wrong, with how to fix it.
@@ -374,6 +377,8 @@ impl Settings {
             http_idle_timeout: timeout("HTTP_IDLE_TIMEOUT", "60s")?,
             http_max_connections: usize::try_from(number("HTTP_MAX_CONNECTIONS", 10_000)?)
                 .unwrap_or(usize::MAX),
+            max_sessions_per_user: u32::try_from(number("MAX_SESSIONS_PER_USER", 32)?)
+                .unwrap_or(u32::MAX),
         })
     }
 }
@@ -516,6 +521,7 @@ mod tests {
             std::time::Duration::from_secs(60)
         );
         assert_eq!(defaults.http_max_connections, 10_000);
+        assert_eq!(defaults.max_sessions_per_user, 32);
         let set = Settings::from_map(&vars(&[
             ("HTTP_HEADER_TIMEOUT", "5s"),
             ("HTTP_BODY_TIMEOUT", "2m"),
