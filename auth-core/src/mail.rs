@@ -247,6 +247,9 @@ impl Mailer for FileMailer {
             time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
             uuid::Uuid::new_v4().simple()
         );
+        // Written under a hidden name and renamed into place, so a reader of the directory
+        // never sees half a mail.
+        let partial = self.dir.join(format!(".{name}.partial"));
         let path = self.dir.join(name);
         let dir = self.dir.clone();
         let body = format!(
@@ -255,7 +258,8 @@ impl Mailer for FileMailer {
         );
         tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&dir)?;
-            std::fs::write(path, body)
+            std::fs::write(&partial, body)?;
+            std::fs::rename(&partial, path)
         })
         .await
         .map_err(|err| MailError(Box::new(err)))?
