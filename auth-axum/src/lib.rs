@@ -69,6 +69,16 @@
 //! Every failure becomes the contract's response in one place, [`ApiError`]: `detail` codes,
 //! FastAPI-style `422` bodies, `WWW-Authenticate: Bearer` on `401`, `Retry-After` on `429`,
 //! `Cache-Control: no-store`. Internal errors are logged and answered without detail.
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `openapi` | on | `Auth::openapi` and `Auth::openapi_with_profile`: the OpenAPI 3.1 document of the routers (pulls in utoipa) |
+//! | `bcrypt` | on | verifying bcrypt hashes of users imported from fastapi-users, Django or passlib (upgraded to Argon2id at their next login) |
+//!
+//! `default-features = false` leaves both out; axum itself is used without its default
+//! features (only `form`, `multipart`, `query`, `matched-path`, `original-uri` and `tokio`).
 #![forbid(unsafe_code)]
 
 mod body_limit;
@@ -79,6 +89,7 @@ mod extract;
 mod json;
 mod layer;
 mod next;
+#[cfg(feature = "openapi")]
 mod openapi;
 mod request_id;
 mod routes;
