@@ -53,7 +53,7 @@ impl Backend {
     }
 }
 
-/// The auth cookies' names and attributes (SECURITY.md "Cookies and CSRF").
+/// The auth cookies' names and attributes (see `docs/SECURITY.md`, "Cookies and CSRF").
 ///
 /// Both cookies are `HttpOnly`, have no `Domain`, and carry a `Max-Age` matching their token.
 /// The access cookie is `SameSite=Lax`, the refresh cookie `SameSite=Strict`.

@@ -1,4 +1,5 @@
-//! The one place where failures become HTTP responses (STYLE.md 11).
+//! The one place where failures become HTTP responses: internals are logged here and never
+//! put in a body.
 
 use auth_core::AuthError;
 use axum::http::{HeaderValue, StatusCode, header};

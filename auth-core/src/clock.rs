@@ -1,4 +1,4 @@
-//! Time, injected so that expiry can be tested without sleeping (STYLE.md 16).
+//! Time, injected so that expiry can be tested by moving a clock, never by sleeping.
 
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};

@@ -28,9 +28,9 @@ pub enum LoginFailure {
 
 /// The app's code around every step of the [`UserManager`](crate::UserManager).
 ///
-/// Every method has a default that does nothing, so an app overrides only what it needs
-/// (STYLE.md 7); [`NoHooks`] overrides nothing. Hooks never see a hashed password, a token or a
-/// reset link (ASVS5 14.2.1); the only one that sees a plaintext password is
+/// Every method has a default that does nothing, so an app overrides only what it needs;
+/// [`NoHooks`] overrides nothing. Hooks never see a hashed password, a token or a reset link
+/// (ASVS5 14.2.1); the only one that sees a plaintext password is
 /// [`UserHooks::validate_password`], whose purpose that is. Hooks run inline: slow work
 /// (sending a welcome mail, calling a CRM) belongs in a spawned task.
 ///

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 
 /// An id from the path. Whatever does not parse as one (not a UUID, not even UTF-8 once
 /// percent-decoded) is `404 {"detail":"Not Found"}`, the same answer as an unknown id
-/// (contract §1), instead of axum's plain-text `400`.
+/// (`docs/HTTP_CONTRACT.md` §1), instead of axum's plain-text `400`.
 pub(super) struct PathId<T>(pub(super) T);
 
 impl<S, T> FromRequestParts<S> for PathId<T>

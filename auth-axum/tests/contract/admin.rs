@@ -1,4 +1,4 @@
-//! The superusers' `/users` and `/users/{id}` (contract §6).
+//! The superusers' `/users` and `/users/{id}` (`docs/HTTP_CONTRACT.md` §6).
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};

@@ -1,4 +1,5 @@
-//! Cookie requests and CSRF (contract §4 "Cookie requests and CSRF", §10 `ALLOWED_ORIGINS`).
+//! Cookie requests and CSRF (`docs/HTTP_CONTRACT.md` §4 "Cookie requests and CSRF", §10
+//! `ALLOWED_ORIGINS`).
 
 use std::collections::BTreeSet;
 

@@ -1,5 +1,5 @@
-//! The conventions of contract §1: error shapes, limits, content types and headers; and bad
-//! input of every kind never answering `500`.
+//! The conventions of `docs/HTTP_CONTRACT.md` §1: error shapes, limits, content types and
+//! headers; and bad input of every kind never answering `500`.
 
 use auth_core::{JwtAlgorithm, JwtCodec, JwtKeys};
 use axum::http::StatusCode;

@@ -1,5 +1,6 @@
 //! When a backing service fails: fail closed (no token issued, no token accepted), answer
-//! `503` or `500`, and never put the internal error in a body (SECURITY.md "Authorisation").
+//! `503` or `500`, and never put the internal error in a body
+//! (ASVS5 16.5.3; `docs/SECURITY.md`, "Authorisation").
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};

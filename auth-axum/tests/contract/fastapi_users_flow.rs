@@ -1,6 +1,6 @@
 //! A client written for fastapi-users 15 keeps working: the same routes, status codes and
-//! bodies, except the deliberate deviations of contract §9 (logout revokes; password changes
-//! need the current password; extra fields in the bearer login answer).
+//! bodies, except the deliberate deviations of `docs/HTTP_CONTRACT.md` §9 (logout revokes;
+//! password changes need the current password; extra fields in the bearer login answer).
 
 use axum::http::StatusCode;
 use serde_json::json;
@@ -134,7 +134,7 @@ async fn a_fastapi_users_client_flow_gets_fastapi_users_answers() {
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json(), json!(null));
-    // Deviation (§9): the reset revoked the bearer session.
+    // Deviation (`docs/HTTP_CONTRACT.md` §9): the reset revoked the bearer session.
     app.me(&access).await.assert_unauthorized();
     let access = app
         .login_with("king.arthur@camelot.bt", "excalibur rising")
@@ -161,7 +161,7 @@ async fn a_fastapi_users_client_flow_gets_fastapi_users_answers() {
         .await
         .assert_detail(StatusCode::BAD_REQUEST, "VERIFY_USER_ALREADY_VERIFIED");
 
-    // Bearer logout → 204. Deviation (§9): the token is refused afterwards.
+    // Bearer logout → 204. Deviation (`docs/HTTP_CONTRACT.md` §9): the token is refused afterwards.
     let res = app.send(post("/auth/jwt/logout").bearer(&access)).await;
     assert_eq!(res.status, StatusCode::NO_CONTENT);
     app.me(&access).await.assert_unauthorized();

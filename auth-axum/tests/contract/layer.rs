@@ -1,4 +1,5 @@
-//! `AuthLayer`: deny by default, redirects, and transparent refresh (contract §7 HTML pages).
+//! `AuthLayer`: deny by default, redirects, and transparent refresh
+//! (`docs/HTTP_CONTRACT.md` §7, HTML pages).
 
 use auth_axum::{AuthLayer, CurrentUser};
 use axum::Router;

@@ -1,4 +1,5 @@
-//! `POST /auth/{backend}/login` (contract §4): bearer and cookie, form, multipart and JSON.
+//! `POST /auth/{backend}/login` (`docs/HTTP_CONTRACT.md` §4): bearer and cookie, form, multipart
+//! and JSON.
 
 use auth_core::CreateOptions;
 use axum::http::StatusCode;

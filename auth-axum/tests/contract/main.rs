@@ -1,5 +1,5 @@
-//! The HTTP contract of the ready-made routers (`/work/shared/HTTP_CONTRACT.md`), driven
-//! in-process with `tower::ServiceExt::oneshot` (STYLE.md 14): one module per area.
+//! The HTTP contract of the ready-made routers (`docs/HTTP_CONTRACT.md`), driven
+//! in-process with `tower::ServiceExt::oneshot`: one module per area.
 
 // A test binary fails by panicking; clippy.toml allows it inside #[test] functions only,
 // and the helpers of this crate are test code too.

@@ -1,4 +1,4 @@
-//! `/users/me` and `/users/me/sessions` (contract §5).
+//! `/users/me` and `/users/me/sessions` (`docs/HTTP_CONTRACT.md` §5).
 
 use axum::http::StatusCode;
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! `POST /auth/{backend}/refresh` and `/logout` (contract §4).
+//! `POST /auth/{backend}/refresh` and `/logout` (`docs/HTTP_CONTRACT.md` §4).
 
 use axum::http::StatusCode;
 use serde_json::json;

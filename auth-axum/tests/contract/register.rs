@@ -1,4 +1,4 @@
-//! `POST /auth/register` (contract §3).
+//! `POST /auth/register` (`docs/HTTP_CONTRACT.md` §3).
 
 use axum::http::StatusCode;
 use serde_json::json;

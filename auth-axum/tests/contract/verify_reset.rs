@@ -1,4 +1,4 @@
-//! Verification and password reset (contract §3).
+//! Verification and password reset (`docs/HTTP_CONTRACT.md` §3).
 
 use axum::http::StatusCode;
 use serde_json::json;

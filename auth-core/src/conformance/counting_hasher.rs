@@ -8,7 +8,7 @@ use crate::{Argon2Hasher, HashError, Password, PasswordHash, PasswordHasher, Ver
 
 /// Wraps a cheap [`Argon2Hasher`] and counts every run of the hash function, whatever the
 /// path: how tests prove that unknown, wrong and inactive logins cost the same
-/// (ASVS5 6.3.8; STYLE.md 16: count, don't time).
+/// (ASVS5 6.3.8; equal work is shown by counting, never by timing).
 #[derive(Debug)]
 pub struct CountingHasher {
     inner: Argon2Hasher,

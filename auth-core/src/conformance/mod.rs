@@ -1,7 +1,7 @@
 //! The conformance suite every store backend runs (feature `test-suite`).
 //!
 //! One `pub async fn` per behaviour, generic over the trait, so that the memory stores,
-//! Postgres, SQLite and Redis are all held to the same rules (STYLE.md 13). A backend's tests
+//! Postgres, SQLite and Redis are all held to the same rules. A backend's tests
 //! either call the functions one by one, or instantiate every one as its own `#[tokio::test]`
 //! with a macro, so a failure names the behaviour:
 //!

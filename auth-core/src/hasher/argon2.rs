@@ -102,7 +102,7 @@ impl Argon2Params {
 }
 
 /// The default password hasher: Argon2id (RFC 9106) in PHC string format, with a 16-byte
-/// random salt (SECURITY.md, "Passwords"; OWASP Password Storage).
+/// random salt (OWASP Password Storage Cheat Sheet; see `docs/SECURITY.md`).
 ///
 /// - Passwords are normalised with [`PasswordPolicy::normalize`](crate::PasswordPolicy::normalize)
 ///   (NFKC) before hashing and before verifying, the same rule both ways. Only a legacy hash
@@ -618,7 +618,7 @@ mod tests {
 
     use super::*;
 
-    /// Counts runs on the blocking pool, and the most at once (STYLE.md 16: count, don't time).
+    /// Counts runs on the blocking pool, and the most at once (tests count work, never time it).
     #[derive(Default)]
     pub(super) struct Probe {
         running: AtomicUsize,

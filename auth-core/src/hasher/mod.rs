@@ -53,7 +53,7 @@ pub enum HashError {
 /// and "wrong password" take the same time (ASVS5 6.3.8).
 ///
 /// # Why `#[async_trait]`
-/// Held as `Arc<dyn PasswordHasher>` by the manager (STYLE.md 5); hashing itself takes
+/// Held as `Arc<dyn PasswordHasher>` by the manager (chosen once at start-up); hashing itself takes
 /// milliseconds, so the boxed future is free.
 ///
 /// # Implementing it

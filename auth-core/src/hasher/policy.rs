@@ -1,5 +1,5 @@
 //! The password rules: length, the common-password list and personal information
-//! (SECURITY.md, "Passwords").
+//! (ASVS 5.0 6.2; `docs/SECURITY.md`, "Passwords").
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -65,7 +65,7 @@ impl PasswordRejection {
     }
 }
 
-/// The rules a new password must follow (SECURITY.md, "Passwords"; ASVS5 6.2).
+/// The rules a new password must follow (ASVS5 6.2; `docs/SECURITY.md`, "Passwords").
 ///
 /// By default: 8 to 128 characters (Unicode code points after [`PasswordPolicy::normalize`]),
 /// at most [`MAX_PASSWORD_BYTES`] bytes as typed, not on the embedded list of about 20,000

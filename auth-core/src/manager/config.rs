@@ -7,7 +7,7 @@ use crate::limiter::RateLimit;
 use crate::mail_queue::MailQueueConfig;
 use crate::user::Roles;
 
-/// The throttles of HTTP contract section 10. `None` turns one off.
+/// The throttles (`docs/HTTP_CONTRACT.md` §10). `None` turns one off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
     /// Failed logins per account (default `10/15m`). While over it, even the right password

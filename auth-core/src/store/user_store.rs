@@ -53,7 +53,7 @@ pub struct Page<T> {
 /// The `auth_core::conformance` suite (feature `test-suite`) checks all of that.
 ///
 /// # Why `#[async_trait]`
-/// The manager holds its store as `Arc<dyn UserStore<P>>`, chosen once at start-up (STYLE.md 5),
+/// The manager holds its store as `Arc<dyn UserStore<P>>`, chosen once at start-up,
 /// so the trait must be object-safe; the one boxed future per call is noise next to a database
 /// round trip.
 ///

@@ -30,7 +30,7 @@ impl<P> From<&User<P>> for AccessSubject {
     }
 }
 
-/// The verified claims of an access token (HTTP contract section 8).
+/// The verified claims of an access token (`docs/HTTP_CONTRACT.md` §8).
 ///
 /// `aud` and `iss` are checked during verification and not kept. Every field is required and
 /// typed: a token whose `exp` is a string, say, is refused rather than half-checked

@@ -36,3 +36,9 @@ pub async fn app(url: &str, secret: &[u8]) -> Result<Router, Box<dyn std::error:
         .merge(auth.routes())
         .with_state(auth.state()))
 }
+
+/// The README's Rust snippets, compiled by `cargo test -p quickstart --doc` so the README
+/// cannot drift from the API.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -33,7 +33,7 @@ pub enum JwtKeySource {
     },
 }
 
-/// Every setting of the reference server (README "Configuration").
+/// Every setting of the reference server (`docs/CONFIGURATION.md`).
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `APP_ENV`.

@@ -1,4 +1,4 @@
-//! The reference points of issue 7 that need no other framework: the bearer extractor people
+//! The reference points of the benchmarks that need no other framework: the bearer extractor people
 //! write by hand with `jsonwebtoken` (HS256, `Validation` with audience and issuer), alone and
 //! with one Redis `GET` per request standing in for a revocation check.
 //!

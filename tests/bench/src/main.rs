@@ -1,6 +1,6 @@
 //! # bench
 //!
-//! The benchmark harness of issue 7, in one command:
+//! The benchmark harness (what the auth layer costs beside bare axum), in one command:
 //!
 //! ```text
 //! cargo run --release -p bench                       # every case, 3 × 10 s each, then callgrind

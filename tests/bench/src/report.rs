@@ -1,5 +1,5 @@
-//! The results: a markdown table with every figure's ratio to bare axum, the targets of
-//! issue 7 with a verdict each, the instruction counts, and the results file's section.
+//! The results: a markdown table with every figure's ratio to bare axum, the performance
+//! targets with a verdict each, the instruction counts, and the results file's section.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
