@@ -97,13 +97,17 @@ pub trait UserHooks<P: Profile = NoProfile>: std::fmt::Debug + Send + Sync + 'st
     /// never its value).
     async fn on_after_update(&self, user: &User<P>, fields: &[&'static str]) {}
 
-    /// A verification mail was sent.
+    /// A verification mail was queued. Runs inside the request, and only for a real address:
+    /// keep it quick (hand slow work to a spawned task), or its duration tells an attacker
+    /// which addresses have accounts.
     async fn on_after_request_verify(&self, user: &User<P>) {}
 
     /// A user verified their address.
     async fn on_after_verify(&self, user: &User<P>) {}
 
-    /// A reset mail was sent.
+    /// A reset mail was queued. Runs inside the request, and only for a real address: keep it
+    /// quick (hand slow work to a spawned task), or its duration tells an attacker which
+    /// addresses have accounts.
     async fn on_after_forgot_password(&self, user: &User<P>) {}
 
     /// A user reset their password (every session of theirs is revoked by then).

@@ -137,7 +137,15 @@ impl<P: Profile> UserManager<P> {
                 }
                 Err(StoreError::Stale) => {
                     user = self.get_user(id).await?;
-                    if reauth && user.password_hash != checked_hash {
+                    // The fresh read decides again whether the update needs the password: an
+                    // address that was current when this request began may not be any more.
+                    let needs = matches!(actor, Actor::User { .. })
+                        && (update.password.is_some()
+                            || update
+                                .email
+                                .as_ref()
+                                .is_some_and(|email| *email != user.email));
+                    if needs && (!reauth || user.password_hash != checked_hash) {
                         return Err(AuthError::BadCurrentPassword);
                     }
                 }

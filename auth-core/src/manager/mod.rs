@@ -224,6 +224,22 @@ impl<P: Profile> UserManager<P> {
     }
 }
 
+/// The client address as the per-IP throttles count it: an IPv4 address as it is (also when
+/// it arrives IPv4-mapped in IPv6), an IPv6 address by its /64 prefix, since one subscriber
+/// usually holds a whole /64 and could otherwise rotate through addresses for free.
+fn throttle_ip(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 /// The kind of a throttle key, without the account or IP in it (for logs).
 fn key_kind(key: &str) -> &str {
     key.rsplit_once(':').map_or(key, |(kind, _)| kind)
@@ -311,5 +327,25 @@ impl<P: Profile> UserManagerBuilder<P> {
                 config: self.config,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::throttle_ip;
+
+    #[test]
+    fn ipv6_addresses_are_throttled_by_their_64_prefix() {
+        let ip = |s: &str| s.parse().unwrap();
+        assert_eq!(throttle_ip(ip("203.0.113.7")), "203.0.113.7");
+        assert_eq!(throttle_ip(ip("::ffff:203.0.113.7")), "203.0.113.7");
+        assert_eq!(
+            throttle_ip(ip("2001:db8:1:2:aaaa::1")),
+            throttle_ip(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"))
+        );
+        assert_ne!(
+            throttle_ip(ip("2001:db8:1:2::1")),
+            throttle_ip(ip("2001:db8:1:3::1"))
+        );
     }
 }

@@ -124,7 +124,9 @@ impl<P: Profile> UserManager<P> {
     }
 
     /// Sends a verification mail to an active, unverified user with this address. Answers the
-    /// same whether or not there is one (ASVS5 6.3.8).
+    /// same, after the same work, whether or not there is one (ASVS5 6.3.8). The
+    /// `on_after_request_verify` hook runs inside the request for a real address only: keep it
+    /// quick (hand slow work to a task) or its time tells which addresses have accounts.
     ///
     /// # Errors
     /// Only when the user store fails.
@@ -133,12 +135,25 @@ impl<P: Profile> UserManager<P> {
         email: &Email,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let _ = client;
-        if let Some(user) = self.inner.users.find_by_email(email).await?
-            && user.is_active
-            && !user.is_verified
-        {
+        let eligible = self
+            .inner
+            .users
+            .find_by_email(email)
+            .await?
+            .filter(|user| user.is_active && !user.is_verified);
+        if let Some(user) = eligible {
             self.send_verify_mail(&user).await;
+        } else {
+            // The same work as for an eligible address (a throttle count and a token signed,
+            // nothing sent inside the request), so the timing tells nothing.
+            let _ = self.may_mail(email).await?;
+            let _ = self.action_token(
+                &self.draft(email.clone(), None, P::default()),
+                VERIFY_AUDIENCE,
+                self.config().verify_token_lifetime,
+                email_binding(email),
+            );
+            tracing::info!(target: "auth", event = "verify_request_ignored", ip = ?client.ip, "verification asked for an unknown, inactive or verified address");
         }
         Ok(())
     }
@@ -276,7 +291,7 @@ impl<P: Profile> UserManager<P> {
             Some(ip) => {
                 self.throttle(
                     self.config().rate_limits.token_ip,
-                    &format!("token:ip:{ip}"),
+                    &format!("token:ip:{}", super::throttle_ip(ip)),
                     Throttle::TokenIp,
                     client,
                 )

@@ -24,7 +24,7 @@ impl<P: Profile> UserManager<P> {
         if let Some(ip) = client.ip {
             self.throttle(
                 self.config().rate_limits.register_ip,
-                &format!("register:ip:{ip}"),
+                &format!("register:ip:{}", super::throttle_ip(ip)),
                 crate::hooks::Throttle::RegisterIp,
                 client,
             )

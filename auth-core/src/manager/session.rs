@@ -169,7 +169,11 @@ impl<P: Profile> UserManager<P> {
             Identifier::Neither => Ok(None),
         }
         .map_err(|err| Refusal::internal(err.into()))?;
-        let Some(found) = found else { return Ok(None) };
+        let Some(found) = found else {
+            // The same reads as for a real account, so the store's round trips tell nothing.
+            let _ = self.current_with_mark(UserId::new()).await;
+            return Ok(None);
+        };
         self.current_with_mark(found.id)
             .await
             .map_err(Refusal::internal)
@@ -284,7 +288,7 @@ impl<P: Profile> UserManager<P> {
         let mut budget = Budget::default();
         let attempt = Attempt { identifier, client };
         if let (Some(limit), Some(ip)) = (limits.login_ip, client.ip) {
-            let key = format!("login:ip:{ip}");
+            let key = format!("login:ip:{}", super::throttle_ip(ip));
             self.reserve(&mut budget, key, limit, Throttle::LoginIp, &attempt)
                 .await?;
         }

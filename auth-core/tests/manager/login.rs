@@ -254,3 +254,39 @@ async fn login_failures_are_throttled_per_ip_across_accounts() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn one_ipv6_subscriber_cannot_rotate_addresses_past_the_ip_budget() {
+    let h = Harness::with(
+        |mut config| {
+            config.rate_limits.login_account = None;
+            config.rate_limits.login_ip = Some(RateLimit::new(5, time::Duration::minutes(15)));
+            config
+        },
+        false,
+    );
+    let mut throttled = 0;
+    for i in 1..=10u16 {
+        let client = ClientInfo::new(
+            Some(std::net::IpAddr::V6(std::net::Ipv6Addr::new(
+                0x2001, 0xdb8, 7, 7, i, i, i, i,
+            ))),
+            None,
+        );
+        if let Err(AuthError::RateLimited { .. }) = h
+            .manager
+            .login(
+                "nobody@example.com",
+                &Password::new("a wrong guess"),
+                &client,
+            )
+            .await
+        {
+            throttled += 1;
+        }
+    }
+    assert_eq!(
+        throttled, 5,
+        "ten addresses of one /64 share one budget of five"
+    );
+}

@@ -634,3 +634,54 @@ async fn a_full_mail_queue_refuses_instead_of_growing() {
     // At most the capacity, the mails being sent and one waiting for a sender.
     assert!(queue.pending() <= 2 + 4 + 1, "{} pending", queue.pending());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_edit_racing_an_email_change_cannot_put_the_old_address_back_without_the_password() {
+    let rig = rig(|config| config);
+    let alice = rig.register("alice@example.com").await;
+    // A stolen session sends the current address back with a harmless edit: no password is
+    // needed for that, since the address does not change ... as long as it is current.
+    let (read, go) = rig.users.pause_next();
+    let attacker = tokio::spawn({
+        let manager = rig.manager.clone();
+        let id = alice.id;
+        async move {
+            manager
+                .update_self(
+                    id,
+                    None,
+                    UserUpdate {
+                        email: Some(Email::parse("alice@example.com").unwrap()),
+                        profile: Some(TestProfile {
+                            first_name: Some("x".into()),
+                            second_name: None,
+                            age: 1,
+                        }),
+                        ..UserUpdate::default()
+                    },
+                )
+                .await
+        }
+    });
+    read.notified().await;
+    // Meanwhile the owner moves the account to a new address, with the password.
+    rig.manager
+        .update_self(
+            alice.id,
+            None,
+            UserUpdate {
+                email: Some(Email::parse("alice@safe.example").unwrap()),
+                current_password: Some(Password::new(PASSWORD)),
+                ..UserUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    go.notify_one();
+    assert!(matches!(
+        attacker.await.unwrap(),
+        Err(AuthError::BadCurrentPassword)
+    ));
+    let stored = rig.manager.get_user(alice.id).await.unwrap();
+    assert_eq!(stored.email.as_str(), "alice@safe.example");
+}
