@@ -2,8 +2,8 @@
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::time::Duration;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use auth_axum::ServeConfig;
 use auth_core::{CreateOptions, Email, NewUser, Password, Roles, Username};
