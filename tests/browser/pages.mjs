@@ -194,6 +194,8 @@ try {
   check(path() === '/verify' && !page.url().includes('token'), `the token leaves the address bar: ${page.url()}`);
   await shot('verified');
   await expecting(['400 /auth/verify'], async () => {
+    // From another page: from /verify itself, the link would only change the fragment.
+    await page.goto(`${base}/`);
     await page.goto(verifyLink);
     await page.waitForFunction(() => document.getElementById('msg').textContent !== 'Verifying…');
   });
@@ -271,6 +273,7 @@ try {
   check(!page.url().includes('token'), `the token leaves the address bar: ${page.url()}`);
   await shot('reset-password-done');
   // The link works once.
+  await page.goto(`${base}/`);
   await page.goto(resetLink);
   await page.fill('input[name=password]', 'yet another long passphrase');
   const reused = await expecting(['400 /auth/reset-password'], () => submit('Set password'));
@@ -345,8 +348,8 @@ try {
   await health.locator('.opblock-summary').click();
   // "Try it out" is on from the start: the Execute button is there at once.
   await health.getByRole('button', { name: 'Execute' }).click();
-  await health.locator('.live-responses-table .response-col_status').first().waitFor();
-  const status = (await health.locator('.live-responses-table .response-col_status').first().innerText()).trim();
+  await health.locator('.live-responses-table tr.response .response-col_status').first().waitFor();
+  const status = (await health.locator('.live-responses-table tr.response .response-col_status').first().innerText()).trim();
   check(status === '200', `trying GET /health answers 200: ${status}`);
   await shot('docs-try-it-out');
 
