@@ -112,7 +112,7 @@ function explain(r) {
   if (r.status === 422 && Array.isArray(d)) return d.map(invalidField).join(' ');
   if (typeof d === 'string' && MESSAGES[d]) return MESSAGES[d];
   if (d && typeof d === 'object' && PASSWORD_CODES.includes(d.code)) {
-    return 'This password cannot be used: ' + sentence(d.reason).replace(/^./, c => c.toLowerCase());
+    return 'This password cannot be used: ' + sentence(d.reason).replace(/^Password /, 'it ').replace(/^./, c => c.toLowerCase());
   }
   return STATUSES[r.status] || 'Something went wrong (error ' + r.status + '). Please try again.';
 }
