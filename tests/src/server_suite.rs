@@ -134,11 +134,34 @@ pub async fn sign_up_reset_verify_then_administer(config: Config) {
         .http
         .post(server.url("/articles"))
         .bearer_auth(&author)
-        .json(&json!({ "title": "Notes", "body": "On the analytical engine" }))
+        .json(&json!({ "title": "Notes <1>", "body": "On the analytical engine" }))
         .send()
         .await
         .unwrap();
     assert_eq!(article.status(), 201);
+    // The JSON API stays JSON; the page `/blog` shows the article (escaped) to anyone, and
+    // the writing form only to authors.
+    let listed = server
+        .http
+        .get(server.url("/articles"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(listed).await[0]["title"], "Notes <1>");
+    let blog = server.http.get(server.url("/blog")).send().await.unwrap();
+    assert_eq!(blog.status(), 200);
+    assert!(
+        blog.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = blog.text().await.unwrap();
+    assert!(html.contains("<h2>Notes &lt;1&gt;</h2>"), "{html}");
+    assert!(html.contains("On the analytical engine"), "{html}");
+    assert!(!html.contains("id=\"write\""), "{html}");
+    let html = server.get(&author, "/blog").await.text().await.unwrap();
+    assert!(html.contains("id=\"write\""), "{html}");
 
     let deactivated = server
         .http
@@ -283,6 +306,27 @@ pub async fn health_openapi_docs_and_pages_answer(config: Config) {
     );
     let html = docs.text().await.unwrap();
     assert_no_external_resources(&html);
+    assert!(html.contains("swagger-ui"), "{html}");
+    // The explorer's files come from the server itself.
+    for asset in [
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+        "swagger-initializer.js",
+    ] {
+        assert!(html.contains(asset), "{asset}: {html}");
+        let file = server
+            .http
+            .get(server.url(&format!("/docs/{asset}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(file.status(), 200, "{asset}");
+        let text = file.text().await.unwrap();
+        if asset == "swagger-initializer.js" {
+            assert!(text.contains("/openapi.json"), "{text}");
+        }
+    }
 
     // A browser's request for a page, without following redirects.
     let mut headers = reqwest::header::HeaderMap::new();

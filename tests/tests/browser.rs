@@ -1,7 +1,10 @@
 //! A new user in a real browser: headless Debian Chromium, driven by playwright-core
-//! (`tests/browser/signup.mjs`), signs up, logs in through the HTML form, sees the account
-//! page, is redirected away from `/login` while signed in, and logs out, against the reference
-//! server's binary. Screenshots land in `test-artifacts/browser/`.
+//! (`tests/browser/pages.mjs`), against the reference server's binary: signs up, verifies the
+//! address through the mailed link, logs in through the HTML form (and is refused in words),
+//! is redirected away from `/login` while signed in, resets a forgotten password through the
+//! mailed link, reads and (as an author) writes articles, is throttled and told when to try
+//! again, and uses the API explorer at `/docs`. The script reads the mails from the server's
+//! outbox. Screenshots land in `test-artifacts/browser/`.
 //!
 //! `tests/run.sh` installs what this needs (Debian's `chromium`, and `npm ci` in
 //! `tests/browser`); without them the test fails and says so. Nothing is skipped.
@@ -11,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use auth_e2e::server::{Backend, Config};
+use auth_e2e::server::{Backend, Config, PASSWORD};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,7 +45,7 @@ fn require_tools(browser_dir: &Path) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_user_signs_up_logs_in_sees_the_account_and_logs_out_in_chromium() {
+async fn a_new_user_goes_through_every_page_in_chromium() {
     let browser_dir = workspace().join("tests/browser");
     require_tools(&browser_dir);
     let artifacts = workspace().join("test-artifacts/browser");
@@ -50,12 +53,19 @@ async fn a_new_user_signs_up_logs_in_sees_the_account_and_logs_out_in_chromium()
     std::fs::create_dir_all(&artifacts).unwrap();
 
     let config = Config::new(Backend::Sqlite).await;
+    let author = format!("author.{}@example.com", auth_e2e::unique());
+    config.create_user(&author, &["--role", "author", "--verified"]);
     let server = config.start().await;
+    let outbox = config.outbox();
+    std::fs::create_dir_all(&outbox).unwrap();
     let mut script = tokio::process::Command::new("node");
     script
-        .arg(browser_dir.join("signup.mjs"))
+        .arg(browser_dir.join("pages.mjs"))
         .arg(&server.base)
         .arg(&artifacts)
+        .arg(&outbox)
+        .env("AUTHOR_EMAIL", &author)
+        .env("AUTHOR_PASSWORD", PASSWORD)
         .current_dir(&browser_dir)
         .kill_on_drop(true);
     let output = tokio::time::timeout(Duration::from_secs(180), script.output())
@@ -80,7 +90,7 @@ async fn a_new_user_signs_up_logs_in_sees_the_account_and_logs_out_in_chromium()
         })
         .count();
     assert!(
-        screenshots >= 5,
+        screenshots >= 24,
         "screenshots are kept as artefacts: {screenshots}"
     );
 }

@@ -109,7 +109,8 @@ pub async fn build(settings: &Settings) -> Result<App, AppError> {
                 .public([
                     "/",
                     "/health",
-                    "/docs",
+                    "/docs/*",
+                    "/blog",
                     "/openapi.json",
                     "/login",
                     "/register",

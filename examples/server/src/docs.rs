@@ -1,47 +1,32 @@
-//! `/openapi.json` and `/docs`: the API reference, served with no network access needed.
+//! `/openapi.json` and `/docs`: the API reference and an explorer that sends real requests
+//! ("try it out"), served with no network access needed.
+//!
+//! The explorer is Swagger UI, whose files the `utoipa-swagger-ui` crate embeds at build
+//! time from the `utoipa-swagger-ui-vendored` crate: nothing is downloaded when building or
+//! serving, and the page loads only files of this site.
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use utoipa::openapi::OpenApi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
-/// A self-contained page that reads `/openapi.json` and lists every operation with its
-/// request body and responses. No CDN, no external script.
-const DOCS: &str = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>API reference</title><link rel="icon" href="data:,">
-<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-details{border:1px solid #ddd;border-radius:6px;margin:.4rem 0;padding:.4rem .8rem}
-summary{cursor:pointer}code{background:#f4f4f4;padding:0 .25rem}.m{display:inline-block;width:4.5rem;font-weight:bold}
-pre{background:#f7f7f7;padding:.6rem;overflow:auto;font-size:.8rem}</style></head>
-<body><h1 id="title">API reference</h1><p><a href="/openapi.json">openapi.json</a></p><div id="ops"></div>
-<script>
-(async () => {
-  const doc = await (await fetch('/openapi.json')).json();
-  document.getElementById('title').textContent = doc.info.title + ' ' + doc.info.version;
-  const ops = document.getElementById('ops');
-  for (const [path, item] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(item)) {
-      const d = document.createElement('details');
-      const s = document.createElement('summary');
-      s.innerHTML = '<span class="m"></span><code></code> <span></span>';
-      s.children[0].textContent = method.toUpperCase();
-      s.children[1].textContent = path;
-      s.children[2].textContent = op.summary || '';
-      d.appendChild(s);
-      const pre = document.createElement('pre');
-      pre.textContent = JSON.stringify({requestBody: op.requestBody, responses: op.responses, security: op.security}, null, 2);
-      d.appendChild(pre);
-      ops.appendChild(d);
-    }
-  }
-  const schemas = document.createElement('details');
-  schemas.innerHTML = '<summary>Schemas</summary><pre></pre>';
-  schemas.querySelector('pre').textContent = JSON.stringify(doc.components.schemas, null, 2);
-  ops.appendChild(schemas);
-})();
-</script></body></html>"#;
+/// Where the explorer lives; its files are under `/docs/`.
+pub const DOCS_PATH: &str = "/docs";
 
-/// `GET /openapi.json` and `GET /docs`.
+/// The explorer's settings: it reads `/openapi.json`, has "try it out" on, and never asks
+/// the online spec validator (its badge would be a request to another site).
+fn explorer() -> SwaggerUi {
+    let config = Config::new(["/openapi.json"])
+        .try_it_out_enabled(true)
+        .display_request_duration(true)
+        .validator_url("none");
+    SwaggerUi::new(DOCS_PATH).config(config)
+}
+
+/// `GET /openapi.json`, and `GET /docs` (a redirect to `/docs/`) with the explorer's files
+/// under `/docs/`.
 pub fn routes<S: Clone + Send + Sync + 'static>(document: OpenApi) -> Router<S> {
     let json = document.to_json().unwrap_or_else(|_| "{}".to_owned());
     Router::new()
@@ -59,7 +44,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(document: OpenApi) -> Router<S> 
                 }
             }),
         )
-        .route("/docs", get(|| async { Html(DOCS) }))
+        .merge(explorer())
 }
 
 /// The document of every route the server mounts: the contract's, plus health and the demo.
@@ -87,4 +72,83 @@ pub fn document(auth: OpenApi) -> OpenApi {
     let mut merged = extra;
     merged.merge(auth);
     merged
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use axum::Router;
+    use axum::body::{Body, to_bytes};
+    use axum::http::{Request, StatusCode, header};
+    use tower::ServiceExt;
+
+    async fn get(app: &Router, path: &str) -> (StatusCode, String, String) {
+        let response = app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let kind = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = to_bytes(response.into_body(), 16 << 20).await.unwrap();
+        let text = location.unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+        (status, kind, text)
+    }
+
+    #[tokio::test]
+    async fn the_explorer_and_all_its_files_are_served_from_the_binary() {
+        let app: Router = super::routes(super::document(utoipa::openapi::OpenApi::default()));
+        let (status, _, location) = get(&app, "/docs").await;
+        assert!(status.is_redirection(), "{status}");
+        assert_eq!(location, "/docs/");
+
+        let (status, kind, index) = get(&app, "/docs/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(kind.starts_with("text/html"), "{kind}");
+        // Every file the page loads is one of ours, and answers.
+        let mut assets = Vec::new();
+        for attribute in ["src=\"", "href=\""] {
+            for (at, _) in index.match_indices(attribute) {
+                let value = &index[at + attribute.len()..];
+                let value = &value[..value.find('"').unwrap()];
+                assert!(!value.contains("//"), "a file of another site: {value}");
+                assets.push(value.trim_start_matches("./").to_owned());
+            }
+        }
+        for needed in [
+            "swagger-ui.css",
+            "swagger-ui-bundle.js",
+            "swagger-ui-standalone-preset.js",
+            "swagger-initializer.js",
+        ] {
+            assert!(assets.iter().any(|a| a == needed), "{needed}: {assets:?}");
+        }
+        for asset in &assets {
+            let (status, _, body) = get(&app, &format!("/docs/{asset}")).await;
+            assert_eq!(status, StatusCode::OK, "{asset}");
+            assert!(!body.is_empty(), "{asset}");
+        }
+
+        // The explorer reads our document, lets one try requests, and asks no validator.
+        let (_, kind, init) = get(&app, "/docs/swagger-initializer.js").await;
+        assert!(kind.contains("javascript"), "{kind}");
+        assert!(init.contains("\"/openapi.json\""), "{init}");
+        assert!(init.contains("\"tryItOutEnabled\": true"), "{init}");
+        assert!(init.contains("\"validatorUrl\": \"none\""), "{init}");
+        assert!(!init.contains("petstore"), "{init}");
+
+        let (status, kind, document) = get(&app, "/openapi.json").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(kind.starts_with("application/json"), "{kind}");
+        assert!(document.contains("\"/articles\""), "{document}");
+    }
 }

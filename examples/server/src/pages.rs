@@ -16,7 +16,7 @@ use axum::routing::get;
 use crate::Names;
 
 /// Escapes text for HTML.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -32,23 +32,89 @@ fn escape(text: &str) -> String {
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}\
-form{display:grid;gap:.6rem}input,button{font:inherit;padding:.5rem}button{cursor:pointer}\
+form{display:grid;gap:.6rem}label{display:grid;gap:.2rem}input,textarea,button{font:inherit;padding:.5rem}button{cursor:pointer}\
+article{border-bottom:1px solid #ddd;padding:.2rem 0 .6rem}article h2{margin:.6rem 0 .2rem;font-size:1.2rem}.meta{color:#666;font-size:.85rem;margin:0}.text{white-space:pre-wrap}\
 .error{color:#b00020}.ok{color:#1b5e20}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;font-size:.9rem}\
 nav a{margin-right:1rem}";
 
+/// The pages' shared script: `send` posts to the JSON API, `explain` turns any answer the
+/// pages can get (every `detail` code, a validation error, a `429` with its `Retry-After`, a
+/// failed connection) into a sentence for a person.
 const SCRIPT: &str = r#"
 async function send(url, options) {
-  const response = await fetch(url, Object.assign({credentials: 'same-origin'}, options));
+  let response;
+  try {
+    response = await fetch(url, Object.assign({credentials: 'same-origin'}, options));
+  } catch (e) {
+    return {status: 0, body: null, retryAfter: null};
+  }
   let body = null;
   try { body = await response.json(); } catch (e) {}
-  return {status: response.status, body};
+  return {status: response.status, body, retryAfter: response.headers.get('Retry-After')};
 }
-function explain(body) {
-  if (!body || body.detail === undefined) return 'Something went wrong.';
-  const d = body.detail;
-  if (typeof d === 'string') return d.replaceAll('_', ' ').toLowerCase();
-  if (Array.isArray(d)) return d.map(e => (e.loc || []).slice(1).join('.') + ': ' + e.msg).join('; ');
-  return d.reason || d.code;
+const MESSAGES = {
+  LOGIN_BAD_CREDENTIALS: 'The e-mail address or the password is wrong.',
+  LOGIN_USER_NOT_VERIFIED: 'Please verify your e-mail address first: open the link in the mail we sent you.',
+  REGISTER_USER_ALREADY_EXISTS: 'There is already an account with this e-mail address. Log in, or reset your password if you forgot it.',
+  REGISTER_USERNAME_ALREADY_EXISTS: 'This username is taken. Please choose another one.',
+  RESET_PASSWORD_BAD_TOKEN: 'This reset link is not valid any more: it was used already, has expired, or was copied incompletely. Ask for a new one.',
+  VERIFY_USER_BAD_TOKEN: 'This verification link is not valid: it has expired or was copied incompletely. Log in to ask for a new one on your account page.',
+  VERIFY_USER_ALREADY_VERIFIED: 'Your address is already verified. You can log in.',
+  UPDATE_USER_EMAIL_ALREADY_EXISTS: 'Another account already uses this e-mail address.',
+  UPDATE_USER_USERNAME_ALREADY_EXISTS: 'This username is taken. Please choose another one.',
+  UPDATE_USER_BAD_CURRENT_PASSWORD: 'Your current password is wrong.',
+};
+const PASSWORD_CODES = ['REGISTER_INVALID_PASSWORD', 'RESET_PASSWORD_INVALID_PASSWORD', 'UPDATE_USER_INVALID_PASSWORD'];
+const STATUSES = {
+  400: 'The request was not understood. Please check what you entered.',
+  401: 'You are not signed in, or your session has ended. Please log in again.',
+  403: 'You are not allowed to do this.',
+  404: 'This was not found: it may have been removed.',
+  405: 'This action is not available here.',
+  413: 'What you sent is too large.',
+  415: 'The request was not understood. Please reload the page and try again.',
+  500: 'Something went wrong on our side. Please try again later.',
+  502: 'The service is unavailable right now. Please try again in a moment.',
+  503: 'The service is unavailable right now. Please try again in a moment.',
+  504: 'The service did not answer in time. Please try again in a moment.',
+};
+const FIELDS = {email: 'E-mail', password: 'Password', username: 'E-mail or username', first_name: 'First name', second_name: 'Second name', token: 'The link', title: 'Title', body: 'Text', current_password: 'Current password'};
+function sentence(text) {
+  text = String(text || '').trim();
+  if (!text) return '';
+  text = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(text) ? text : text + '.';
+}
+function waitFor(retryAfter) {
+  const seconds = Number.parseInt(retryAfter, 10);
+  if (!Number.isFinite(seconds) || seconds <= 0) return 'Please wait a while before trying again.';
+  if (seconds < 60) return 'Please try again in ' + seconds + (seconds === 1 ? ' second.' : ' seconds.');
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) return 'Please try again in ' + minutes + (minutes === 1 ? ' minute.' : ' minutes.');
+  const hours = Math.ceil(minutes / 60);
+  return 'Please try again in ' + hours + (hours === 1 ? ' hour.' : ' hours.');
+}
+function invalidField(error) {
+  const loc = (error.loc || []).filter(part => part !== 'body');
+  const field = loc.length ? (FIELDS[loc[loc.length - 1]] || loc.join(' ')) : null;
+  if (error.type === 'missing') return field ? field + ' is required.' : 'Something required is missing.';
+  if (error.type === 'json_invalid' || !field) return 'The request was not understood. Please reload the page and try again.';
+  let msg = String(error.msg || 'is not valid');
+  if (msg.startsWith('Value error, ')) msg = msg.slice('Value error, '.length);
+  const notAnAddress = 'value is not a valid email address: ';
+  if (msg.startsWith(notAnAddress)) msg = 'this is not a valid e-mail address (' + msg.slice(notAnAddress.length) + ')';
+  return field + ': ' + sentence(msg).replace(/^./, c => c.toLowerCase());
+}
+function explain(r) {
+  if (r.status === 0) return 'The server cannot be reached. Check your connection and try again.';
+  if (r.status === 429) return 'Too many attempts. ' + waitFor(r.retryAfter);
+  const d = r.body && r.body.detail;
+  if (r.status === 422 && Array.isArray(d)) return d.map(invalidField).join(' ');
+  if (typeof d === 'string' && MESSAGES[d]) return MESSAGES[d];
+  if (d && typeof d === 'object' && PASSWORD_CODES.includes(d.code)) {
+    return 'This password cannot be used: ' + sentence(d.reason).replace(/^Password /, 'it ').replace(/^./, c => c.toLowerCase());
+  }
+  return STATUSES[r.status] || 'Something went wrong (error ' + r.status + '). Please try again.';
 }
 function show(id, text, ok) {
   const el = document.getElementById(id);
@@ -60,12 +126,13 @@ function fragmentToken() {
 }
 "#;
 
-fn page(title: &str, body: &str) -> Response {
+/// A page of the site: the shared style, script and navigation around `body` (HTML).
+pub(crate) fn page(title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title><link rel=\"icon\" href=\"data:,\"><style>{STYLE}</style><script>{SCRIPT}</script></head>\
-         <body><nav><a href=\"/\">Home</a><a href=\"/account\">Account</a><a href=\"/articles\">Articles</a><a href=\"/docs\">API</a></nav>\
+         <body><nav><a href=\"/\">Home</a><a href=\"/account\">Account</a><a href=\"/blog\">Articles</a><a href=\"/docs\">API</a></nav>\
          <h1>{title}</h1>{body}</body></html>"
     );
     let mut response = Html(html).into_response();
@@ -120,10 +187,10 @@ document.getElementById('f').addEventListener('submit', async (e) => {
   const data = Object.fromEntries(form.entries());
   for (const k of ['first_name', 'second_name']) if (!data[k]) delete data[k];
   const created = await send('/auth/register', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(data)});
-  if (created.status !== 201 && created.status !== 202) return show('msg', explain(created.body), false);
+  if (created.status !== 201 && created.status !== 202) return show('msg', explain(created), false);
   const login = await send('/auth/cookie/login', {method: 'POST', body: new URLSearchParams({username: data.email, password: data.password})});
   if (login.status === 204) location.href = '/account';
-  else show('msg', 'Account created. ' + explain(login.body), login.status < 500);
+  else show('msg', 'Account created. ' + explain(login), login.status < 500);
 });
 </script>"#,
     )
@@ -161,7 +228,7 @@ async fn login(query: Result<Query<LoginQuery>, QueryRejection>) -> Response {
 document.getElementById('f').addEventListener('submit', async (e) => {
   e.preventDefault();
   const r = await send('/auth/cookie/login', {method: 'POST', body: new URLSearchParams(new FormData(e.target))});
-  if (r.status !== 204) return show('msg', explain(r.body), false);
+  if (r.status !== 204) return show('msg', explain(r), false);
   // Checked on the server (auth_axum::safe_next): a path of this site.
   location.href = JSON.parse(e.target.dataset.next);
 });
@@ -207,15 +274,20 @@ async fn account(
         "Your account",
         &format!(
             r#"<p id="who">Signed in as <strong>{email}</strong>{name}.</p>
-<p>Roles: {roles}. Address {verified}.</p>
+<p>Roles: {roles}. Address {verified}.</p>{resend}
 <h2>Sessions</h2>
 <table><tr><th>Since</th><th>Device</th><th>IP</th><th></th></tr>{rows}</table>
 <p><button id="everywhere">Log out everywhere</button> <button id="logout">Log out</button></p><p id="msg"></p>
 <script>
 document.querySelectorAll('button[data-session]').forEach(b => b.addEventListener('click', async () => {{
   const r = await send('/users/me/sessions/' + b.dataset.session, {{method: 'DELETE'}});
-  if (r.status === 204) b.closest('tr').remove(); else show('msg', explain(r.body), false);
+  if (r.status === 204) b.closest('tr').remove(); else show('msg', explain(r), false);
 }}));
+const resend = document.getElementById('resend');
+if (resend) resend.addEventListener('click', async () => {{
+  const r = await send('/auth/request-verify-token', {{method: 'POST', headers: {{'Content-Type': 'application/json'}}, body: JSON.stringify({{email: resend.dataset.email}})}});
+  show('msg', r.status === 202 ? 'A new verification link is on its way.' : explain(r), r.status === 202);
+}});
 document.getElementById('everywhere').addEventListener('click', async () => {{
   await send('/users/me/sessions', {{method: 'DELETE'}});
   location.href = '/login';
@@ -232,6 +304,14 @@ document.getElementById('logout').addEventListener('click', async () => {{
                 format!(" ({})", escape(&name))
             },
             roles = escape(&roles),
+            resend = if user.is_verified {
+                String::new()
+            } else {
+                format!(
+                    r#"<p><button id="resend" data-email="{}">Send me a new verification link</button></p>"#,
+                    escape(user.email.as_str())
+                )
+            },
             verified = if user.is_verified {
                 "verified"
             } else {
@@ -248,7 +328,7 @@ async fn logout() -> Response {
 <script>
 document.getElementById('out').addEventListener('click', async () => {
   const r = await send('/auth/cookie/logout', {method: 'POST'});
-  show('msg', r.status === 204 || r.status === 401 ? 'You are logged out.' : explain(r.body), r.status < 500);
+  show('msg', r.status === 204 || r.status === 401 ? 'You are logged out.' : explain(r), r.status < 500);
 });
 </script>"#,
     )
@@ -263,7 +343,7 @@ async fn forgot() -> Response {
 document.getElementById('f').addEventListener('submit', async (e) => {
   e.preventDefault();
   const r = await send('/auth/forgot-password', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(Object.fromEntries(new FormData(e.target)))});
-  show('msg', r.status === 202 ? 'If that address has an account, a link is on its way.' : explain(r.body), r.status === 202);
+  show('msg', r.status === 202 ? 'If that address has an account, a link is on its way.' : explain(r), r.status === 202);
 });
 </script>"#,
     )
@@ -280,7 +360,7 @@ document.getElementById('f').addEventListener('submit', async (e) => {
   const body = {token: fragmentToken(), password: new FormData(e.target).get('password')};
   const r = await send('/auth/reset-password', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
   if (r.status === 200) { show('msg', 'Your password is changed. You can log in now.', true); history.replaceState(null, '', '/reset-password'); }
-  else show('msg', explain(r.body), false);
+  else show('msg', explain(r), false);
 });
 </script>"#,
     )
@@ -294,7 +374,8 @@ async fn verify() -> Response {
 (async () => {
   const r = await send('/auth/verify', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({token: fragmentToken()})});
   history.replaceState(null, '', '/verify');
-  show('msg', r.status === 200 ? 'Your address is verified.' : explain(r.body), r.status === 200);
+  const done = r.status === 200 || (r.body && r.body.detail === 'VERIFY_USER_ALREADY_VERIFIED');
+  show('msg', r.status === 200 ? 'Your address is verified.' : explain(r), done);
 })();
 </script>"#,
     )
