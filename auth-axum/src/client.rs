@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Once;
 
 use auth_core::ClientInfo;
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
@@ -13,10 +14,22 @@ use crate::state::AuthState;
 
 /// The client's address and user agent, as [`ClientInfo`] for the manager.
 ///
-/// The address is the socket peer (serve with
-/// `into_make_service_with_connect_info::<SocketAddr>()`, or no per-IP throttling applies).
+/// The address is the socket peer: serve with [`serve`](crate::serve) or
+/// `into_make_service_with_connect_info::<SocketAddr>()`, or no per-IP throttling applies
+/// (the first such request logs a warning when the manager has per-IP limits).
 /// `X-Forwarded-For` is believed only when the peer is a configured trusted proxy, and then
 /// the right-most address that is not itself a trusted proxy is the client (ASVS5 4.1.3).
+///
+/// ```
+/// use auth_axum::Client;
+///
+/// async fn whereami(Client(client): Client) -> String {
+///     match client.ip {
+///         Some(ip) => format!("you are at {ip}"),
+///         None => "served without the client's address".to_owned(),
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Client(pub ClientInfo);
 
@@ -29,8 +42,28 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let auth = AuthState::from_ref(state);
-        Ok(Self(client_info(parts, auth.config())))
+        let client = client_info(parts, auth.config());
+        if client.ip.is_none() && auth.has_per_ip_limits() {
+            warn_no_client_address();
+        }
+        Ok(Self(client))
     }
+}
+
+/// Says once per process, loudly, that per-IP throttling is off because the server does not
+/// hand requests their client's address.
+fn warn_no_client_address() {
+    static WARNED: Once = Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            "a request reached the auth routes without a client address, so the per-IP \
+             limits on login, registration and token submission are OFF: serve the app with \
+             `auth_axum::serve`, or with \
+             `axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())`; \
+             behind a reverse proxy, also list it in `AuthConfig::with_trusted_proxies` so that \
+             `X-Forwarded-For` names the client (this warning is logged once)"
+        );
+    });
 }
 
 /// Reads the client's address and user agent from a request.

@@ -62,7 +62,10 @@
 //!
 //! [`CurrentUser`] and the role checks read the token's claims: no user-store round trip.
 //! With revocation checking on (the default) the session is checked in the session store, so a
-//! logout is refused at once everywhere.
+//! logout is refused at once everywhere. The role aliases are type aliases: destructure them
+//! as `RequireRole(user, ..): RequireAuthor`, or read the user through them
+//! (`author.id`). Roles, the administration routes and the first superuser are explained in
+//! `docs/ROLES.md` of the repository.
 //!
 //! ## Errors
 //!
@@ -115,3 +118,8 @@ pub use state::AuthState;
 pub use transport::TokenSource;
 
 pub use auth_core;
+
+// The roles guide's examples compile and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/ROLES.md")]
+struct RolesDoc;

@@ -67,6 +67,8 @@ struct Inner {
     authenticator: Authenticator,
     manager: Box<dyn ErasedManager>,
     config: AuthConfig,
+    /// Whether the manager throttles anything per client address.
+    per_ip_limits: bool,
 }
 
 impl fmt::Debug for AuthState {
@@ -81,11 +83,15 @@ impl fmt::Debug for AuthState {
 impl AuthState {
     /// State over a manager and the HTTP settings.
     pub fn new<P: Profile>(manager: UserManager<P>, config: AuthConfig) -> Self {
+        let limits = &manager.config().rate_limits;
+        let per_ip_limits =
+            limits.login_ip.is_some() || limits.register_ip.is_some() || limits.token_ip.is_some();
         Self {
             inner: Arc::new(Inner {
                 authenticator: manager.authenticator().clone(),
                 manager: Box::new(manager),
                 config,
+                per_ip_limits,
             }),
         }
     }
@@ -103,6 +109,11 @@ impl AuthState {
     /// The manager, if its profile type is `P`.
     pub fn manager<P: Profile>(&self) -> Option<&UserManager<P>> {
         self.inner.manager.as_any().downcast_ref()
+    }
+
+    /// Whether the manager has a per-client-address throttle configured.
+    pub(crate) fn has_per_ip_limits(&self) -> bool {
+        self.inner.per_ip_limits
     }
 
     pub(crate) fn erased(&self) -> &dyn ErasedManager {

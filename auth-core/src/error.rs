@@ -20,12 +20,21 @@ pub enum UniqueField {
     Username,
 }
 
+impl std::fmt::Display for UniqueField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Email => "e-mail address",
+            Self::Username => "username",
+        })
+    }
+}
+
 /// What a store returns when it cannot do what was asked.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// A unique e-mail address or username is taken; decided by the store atomically.
-    #[error("unique constraint violated on {0:?}")]
+    #[error("the {0} is already taken")]
     Conflict(UniqueField),
     /// The record to update does not exist.
     #[error("record not found")]

@@ -35,30 +35,66 @@ pub enum LoginFailure {
 /// (sending a welcome mail, calling a CRM) belongs in a spawned task.
 ///
 /// # Why `#[async_trait]`
-/// Held as `Arc<dyn UserHooks<P>>` by the manager.
+/// The manager holds its hooks as `Arc<dyn UserHooks<P>>`, and a trait with `async fn`s is
+/// object-safe only through [`async_trait`](crate::async_trait). This crate re-exports the
+/// attribute (`auth_core::async_trait`, also reachable as `auth_axum::auth_core::async_trait`),
+/// so an app needs no dependency of its own for it.
 ///
 /// # Implementing it
-/// ```
-/// use async_trait::async_trait;
-/// use auth_core::{NoProfile, Password, PasswordRejection, User, UserHooks};
+/// With nothing but this crate:
 ///
-/// #[derive(Debug)]
-/// struct MyHooks;
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// use auth_core::{
+///     JwtAlgorithm, JwtCodec, JwtKeys, MemorySessionStore, MemoryUserStore, NoProfile,
+///     Password, PasswordRejection, User, UserHooks, UserManager, async_trait,
+/// };
+///
+/// #[derive(Debug, Default)]
+/// struct MyHooks {
+///     registered: AtomicUsize,
+/// }
 ///
 /// #[async_trait]
 /// impl UserHooks<NoProfile> for MyHooks {
-///     async fn validate_password(&self, password: &Password, _user: &User<NoProfile>) -> Result<(), PasswordRejection> {
+///     async fn validate_password(
+///         &self,
+///         password: &Password,
+///         _user: &User<NoProfile>,
+///     ) -> Result<(), PasswordRejection> {
 ///         if password.expose().contains("acme") {
-///             return Err(PasswordRejection::Custom("Password should not contain the company name".into()));
+///             return Err(PasswordRejection::Custom(
+///                 "Password should not contain the company name".into(),
+///             ));
 ///         }
 ///         Ok(())
 ///     }
 ///
 ///     async fn on_after_register(&self, user: &User<NoProfile>) {
-///         tracing::info!(user_id = %user.id, "welcome aboard");
+///         self.registered.fetch_add(1, Ordering::Relaxed);
+///         println!("welcome aboard, {}", user.email);
 ///     }
 /// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let keys = JwtKeys::hmac(JwtAlgorithm::HS256, b"replace me with 32+ random bytes!!")?;
+/// let manager = UserManager::<NoProfile>::builder(
+///     Arc::new(MemoryUserStore::new()),
+///     Arc::new(MemorySessionStore::new()),
+///     JwtCodec::new(keys, "my-app"),
+/// )
+/// .with_hooks(Arc::new(MyHooks::default()))
+/// .build();
+/// # drop(manager);
+/// # Ok(())
+/// # }
 /// ```
+///
+/// A typed [`Profile`] (for `UserHooks<MyProfile>`) derives `serde`'s `Serialize` and
+/// `Deserialize`: that derive is the one thing the app adds to its own `Cargo.toml`
+/// (`serde = { version = "1", features = ["derive"] }`); this crate does not re-export it.
 #[async_trait]
 #[allow(unused_variables)]
 pub trait UserHooks<P: Profile = NoProfile>: std::fmt::Debug + Send + Sync + 'static {

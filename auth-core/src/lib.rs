@@ -91,6 +91,10 @@ mod username;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
 
+/// The attribute that makes the async traits of this crate implementable (and
+/// object-safe): put `#[async_trait]` on an `impl UserHooks for ...` block, a store or a
+/// mailer. Re-exported so that an app needs no dependency of its own.
+pub use async_trait::async_trait;
 pub use authenticator::Authenticator;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Email, EmailError};

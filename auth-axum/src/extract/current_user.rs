@@ -23,7 +23,18 @@ use crate::transport::{TokenSource, find_token, is_cross_site};
 /// }
 /// ```
 ///
-/// As `Option<CurrentUser>`, a request without a valid token is `None` instead of `401`.
+/// As `Option<CurrentUser>`, a request without a valid token is `None` instead of `401`:
+///
+/// ```
+/// use auth_axum::CurrentUser;
+///
+/// async fn greet(user: Option<CurrentUser>) -> String {
+///     match user {
+///         Some(user) => format!("welcome back, {}", user.id),
+///         None => "hello, stranger".to_owned(),
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CurrentUser {
     /// The user's id.
@@ -113,7 +124,16 @@ where
     }
 }
 
-/// A [`CurrentUser`] whose e-mail address is verified; `403` otherwise.
+/// A [`CurrentUser`] whose e-mail address is verified; `401` without a valid token, `403`
+/// while the address is unverified.
+///
+/// ```
+/// use auth_axum::VerifiedUser;
+///
+/// async fn post_comment(VerifiedUser(user): VerifiedUser) -> String {
+///     format!("comment by {}", user.id)
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedUser(pub CurrentUser);
 

@@ -56,3 +56,23 @@ async fn the_public_route_is_public_and_the_protected_one_is_not() {
     let response = app.oneshot(me).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+/// A start-up error reaches the terminal as a sentence, not as a `Debug` dump.
+#[test]
+fn a_start_up_error_is_reported_as_a_sentence() {
+    let dir = std::env::temp_dir().join(format!("quickstart-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .current_dir(&dir)
+        .env("JWT_SECRET_KEY", "too short")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("error: jwt hmac secret is shorter than 32 bytes"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("WeakSecret"), "{stderr}");
+}

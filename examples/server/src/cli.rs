@@ -99,7 +99,7 @@ pub async fn main(args: Vec<String>) -> ExitCode {
             .map(|_| {
                 println!("migrations are up to date");
             })
-            .map_err(|err| err.to_string()),
+            .map_err(|err| describe(&*err)),
         Command::CreateUser {
             email,
             username,
@@ -135,7 +135,7 @@ async fn serve(settings: &Settings) -> Result<(), String> {
         .map_err(|err| format!("cannot listen on {addr}: {err}"))?;
     let local = listener.local_addr().map_err(|err| err.to_string())?;
     let settings = settings.clone().with_bound_address(local);
-    let app = app::build(&settings).await.map_err(|err| err.to_string())?;
+    let app = app::build(&settings).await.map_err(|err| describe(&err))?;
     tracing::info!(address = %local, "listening");
     println!("listening on http://{local}");
     // Serves with the client's address for the per-IP throttles, and cuts off slow clients.
@@ -157,6 +157,22 @@ async fn serve(settings: &Settings) -> Result<(), String> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// An error as one sentence for the terminal: its message, then each cause that the message
+/// does not already include (never the `Debug` form).
+fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut cause = err.source();
+    while let Some(source) = cause {
+        let text = source.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = source.source();
+    }
+    message
 }
 
 async fn shutdown() {
@@ -202,9 +218,7 @@ async fn create_user(
     if password.is_empty() {
         return Err("no password on standard input".into());
     }
-    let (manager, _) = app::manager(settings)
-        .await
-        .map_err(|err| err.to_string())?;
+    let (manager, _) = app::manager(settings).await.map_err(|err| describe(&err))?;
     let user = manager
         .create_user(
             NewUser {
@@ -222,7 +236,7 @@ async fn create_user(
         .await
         .map_err(|err| match err {
             auth_core::AuthError::InvalidPassword(reason) => reason.reason(),
-            other => other.to_string(),
+            other => describe(&other),
         })?;
     println!("created user {} ({})", user.id, user.email);
     Ok(())
@@ -234,6 +248,20 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn errors_are_described_with_their_causes_once() {
+        let io = std::io::Error::other("connection refused");
+        let err = crate::app::AppError::Storage(Box::new(io));
+        assert_eq!(describe(&err), "storage: connection refused");
+        let err = auth_core::AuthError::Store(auth_core::StoreError::unavailable(
+            std::io::Error::other("connection refused"),
+        ));
+        assert_eq!(
+            describe(&err),
+            "store error: store unavailable: connection refused"
+        );
     }
 
     #[test]
