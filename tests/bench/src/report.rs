@@ -406,7 +406,7 @@ impl Report {
         ));
         let _ = writeln!(
             out,
-            "\n| target (issue 7) | measured | verdict |\n|---|---|---|"
+            "\n| target | measured | verdict |\n|---|---|---|"
         );
         for (target, measured, ok) in rows {
             let verdict = match ok {
