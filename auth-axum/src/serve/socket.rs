@@ -257,13 +257,13 @@ impl AsyncRead for Watched {
                 Poll::Ready(Ok(()))
             }
             Poll::Pending => {
-                if let Some(deadline) = this.watch.read_deadline(cx.waker()) {
-                    if poll_deadline(&mut this.read_timer, deadline, cx) {
-                        return Poll::Ready(Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            "the client was too slow or idle too long",
-                        )));
-                    }
+                if let Some(deadline) = this.watch.read_deadline(cx.waker())
+                    && poll_deadline(&mut this.read_timer, deadline, cx)
+                {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client was too slow or idle too long",
+                    )));
                 }
                 Poll::Pending
             }

@@ -312,11 +312,11 @@ async fn one_client_gets_only_its_share_of_connections() {
         let mut again = TcpStream::connect(server.addr).await.unwrap();
         if again.write_all(GET).await.is_ok() {
             let mut buf = [0_u8; 1024];
-            if let Ok(Ok(n)) = timeout(PATIENCE, again.read(&mut buf)).await {
-                if String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200") {
-                    served = true;
-                    break;
-                }
+            if let Ok(Ok(n)) = timeout(PATIENCE, again.read(&mut buf)).await
+                && String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200")
+            {
+                served = true;
+                break;
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
