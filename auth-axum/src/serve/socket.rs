@@ -200,8 +200,8 @@ impl Watched {
         }
     }
 
-    /// Runs a write operation under the stall timer: the timer starts when an operation first
-    /// has to wait, and any completed operation stops it. A client that does not read its
+    /// Runs a write under the stall timer: the timer starts when a write first has to wait, and
+    /// a write that goes through stops it. A client that does not read its
     /// responses leaves the socket's buffers full, so its writes wait until the timer fails them.
     fn stall_timed<T>(
         &mut self,
@@ -293,11 +293,13 @@ impl AsyncWrite for Watched {
         self.stream.is_write_vectored()
     }
 
+    // A TCP socket's flush and shutdown never wait (the kernel takes them at once), and they
+    // move no bytes, so they neither start nor stop the stall timer.
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.stall_timed(cx, AsyncWrite::poll_flush)
+        Pin::new(&mut self.stream).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.stall_timed(cx, AsyncWrite::poll_shutdown)
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
