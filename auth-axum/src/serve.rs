@@ -1,13 +1,14 @@
 //! [`serve`]: axum's `serve` with what a public server needs against slow clients.
 
+mod per_ip;
+mod socket;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use axum::Router;
@@ -17,19 +18,42 @@ use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
 use tower_http::timeout::{DeadlineBody, TimeoutError};
 
+use self::per_ip::PerIp;
+use self::socket::{Busy, Held, Watch, Watched};
 use crate::error::ApiError;
 
-/// The limits [`serve`] puts on clients. Every limit has a default fit for a public server.
+/// How many requests one HTTP/2 connection may have in progress at once (RFC 9113 asks that
+/// this be no lower than 100).
+const MAX_CONCURRENT_STREAMS: u32 = 100;
+
+/// The limits [`serve`] puts on clients. Every limit has a default fit for a public server
+/// that clients reach directly.
+///
+/// What each limit bounds:
+///
+/// | a client that | is stopped by |
+/// |---|---|
+/// | sends a request head slowly | the header timeout |
+/// | sends a request body slowly | the body timeout (`408`) |
+/// | keeps a connection open without using it | the idle timeout |
+/// | does not read its responses (its socket buffers stay full) | the write timeout |
+/// | reads its socket but never lets a response through (an HTTP/2 flow-control window of zero) | the response timeout |
+/// | vanishes while a response is held up (HTTP/2) | a ping after an idle timeout without incoming data, unanswered within the write timeout |
+/// | opens many connections | the per-client cap, then the connection cap |
+///
+/// Not bounded: a client that reads slowly but steadily holds its connection until the
+/// response timeout; clients spread over many addresses are stopped only by the connection
+/// cap. Over HTTP/2 one connection has at most 100 requests in progress, and a held-up
+/// request keeps its handler's response and up to hyper's per-stream send buffer (about
+/// 400 KB) until the response timeout closes the connection.
 ///
 /// ```
 /// use std::time::Duration;
@@ -37,25 +61,35 @@ use crate::error::ApiError;
 ///
 /// let config = ServeConfig::default()
 ///     .with_header_timeout(Duration::from_secs(5))
-///     .with_max_connections(2_000);
+///     .with_max_connections(2_000)
+///     // Behind a reverse proxy every client has the proxy's address.
+///     .with_max_connections_per_ip(None);
 /// assert_eq!(config.body_timeout(), Duration::from_secs(30));
+/// assert_eq!(config.write_timeout(), Duration::from_secs(30));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServeConfig {
     header_timeout: Duration,
     body_timeout: Duration,
     idle_timeout: Duration,
+    write_timeout: Duration,
+    response_timeout: Option<Duration>,
     max_connections: usize,
+    max_connections_per_ip: Option<usize>,
 }
 
 impl Default for ServeConfig {
-    /// Header timeout 10 s, body timeout 30 s, idle timeout 60 s, 10,000 connections.
+    /// Header timeout 10 s, body timeout 30 s, idle timeout 60 s, write timeout 30 s, response
+    /// timeout 5 min, 10,000 connections, 64 per client.
     fn default() -> Self {
         Self {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(30),
+            response_timeout: Some(Duration::from_secs(300)),
             max_connections: 10_000,
+            max_connections_per_ip: Some(64),
         }
     }
 }
@@ -79,18 +113,61 @@ impl ServeConfig {
         self
     }
 
-    /// How long a kept-alive connection may wait for its next request (default 60 s).
+    /// How long a kept-alive connection may wait for its next request (default 60 s). Over
+    /// HTTP/2 it is also how long the server waits without hearing from a client, while a
+    /// request is in progress, before it pings the client.
     #[must_use]
     pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = timeout;
         self
     }
 
+    /// How long a write to the client may wait without any of it going out (default 30 s);
+    /// then the connection is closed. A client that does not read what it is sent (say,
+    /// pipelined requests whose answers it never reads) fills the socket's buffers, and would
+    /// otherwise hold its connection forever. A client that reads slowly but steadily is not
+    /// affected. Over HTTP/2 it is also how long an answer to a ping may take.
+    #[must_use]
+    pub fn with_write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// How long a request may take from the end of its head until its response has been
+    /// handed to the socket in full (default 5 min); a request still in progress then closes
+    /// its connection, with every other request on it. This bounds an HTTP/2 client that
+    /// reads its socket but lets no response data through (a flow-control window of zero),
+    /// which the write timeout cannot see, and a handler that never finishes. It includes the
+    /// handler's own time and the upload; responses meant to last (server-sent events, large
+    /// downloads) need a longer one, or `None` for no limit. An upgraded connection
+    /// (WebSocket) is no longer a request and is not subject to it.
+    #[must_use]
+    pub fn with_response_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.response_timeout = timeout.into();
+        self
+    }
+
     /// How many connections are served at once (default 10,000); further connections wait
-    /// in the listener's backlog until one closes. At least one.
+    /// in the listener's backlog until one closes. At least one. An upgraded connection
+    /// (WebSocket) counts until it closes.
     #[must_use]
     pub fn with_max_connections(mut self, max: usize) -> Self {
         self.max_connections = max.max(1);
+        self
+    }
+
+    /// How many connections one client may have open at once (default 64; at least one), or
+    /// `None` for no limit. A client's further connections are closed as soon as they are
+    /// accepted, so that one host cannot take all of [`max_connections`](Self::max_connections).
+    /// A client is an IPv4 address (also when written as IPv6, `::ffff:a.b.c.d`) or an IPv6
+    /// /64 network, since one subscriber usually holds a whole /64.
+    ///
+    /// The address is the TCP peer's. Behind a reverse proxy or load balancer every client has
+    /// the proxy's address, so raise this to what the proxy may open, or set `None`, and
+    /// limit connections per client at the proxy.
+    #[must_use]
+    pub fn with_max_connections_per_ip(mut self, max: impl Into<Option<usize>>) -> Self {
+        self.max_connections_per_ip = max.into().map(|max| max.max(1));
         self
     }
 
@@ -109,9 +186,24 @@ impl ServeConfig {
         self.idle_timeout
     }
 
+    /// The write timeout.
+    pub fn write_timeout(&self) -> Duration {
+        self.write_timeout
+    }
+
+    /// The response timeout, if any.
+    pub fn response_timeout(&self) -> Option<Duration> {
+        self.response_timeout
+    }
+
     /// The connection cap.
     pub fn max_connections(&self) -> usize {
         self.max_connections
+    }
+
+    /// The per-client connection cap, if any.
+    pub fn max_connections_per_ip(&self) -> Option<usize> {
+        self.max_connections_per_ip
     }
 }
 
@@ -123,7 +215,10 @@ impl ServeConfig {
 ///   throttling and [`Client`](crate::Client) read (without it they see no client at all);
 /// - closes connections whose request head trickles in, and idle kept-alive connections;
 /// - answers `408` when a request body is late;
-/// - serves at most [`ServeConfig::max_connections`] connections at once.
+/// - closes connections whose client does not take its responses (see
+///   [`ServeConfig::with_write_timeout`] and [`ServeConfig::with_response_timeout`]);
+/// - serves at most [`ServeConfig::max_connections`] connections at once, and at most
+///   [`ServeConfig::max_connections_per_ip`] of one client.
 ///
 /// HTTP/1.1 and HTTP/2 (prior knowledge) are served, with upgrades (WebSockets). An upgraded
 /// connection counts as idle between messages, so it needs pings more often than the idle
@@ -159,6 +254,8 @@ where
     F: Future<Output = ()> + Send,
 {
     let slots = Arc::new(Semaphore::new(config.max_connections));
+    let per_ip = config.max_connections_per_ip.map(PerIp::new);
+    let builder = connection_builder(&config);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -180,36 +277,76 @@ where
             },
             () = &mut shutdown => break,
         };
+        // The per-client cap: one host must not take every slot. Closing at once is the
+        // cheapest answer to a flood.
+        let per_ip = match &per_ip {
+            None => None,
+            Some(per_ip) => match per_ip.admit(peer.ip()) {
+                Some(counted) => Some(counted),
+                None => {
+                    tracing::debug!(peer = %peer.ip(), "too many connections from one client");
+                    continue;
+                }
+            },
+        };
         let _ = stream.set_nodelay(true);
         let watch = Arc::new(Watch::new(config));
-        let io = TokioIo::new(Watched {
+        // The socket holds the slots, so they are freed when it closes, also after an upgrade.
+        let io = TokioIo::new(Watched::new(
             stream,
-            watch: Arc::clone(&watch),
-            timer: Box::pin(tokio::time::sleep(config.header_timeout)),
-        });
+            Arc::clone(&watch),
+            Held {
+                _slot: slot,
+                _per_ip: per_ip,
+            },
+        ));
         let router = router.clone();
-        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-            handle(
-                router.clone(),
-                request,
-                peer,
-                config.body_timeout,
-                Busy::begin(&watch),
-            )
-        });
+        let service = {
+            let watch = Arc::clone(&watch);
+            hyper::service::service_fn(move |request: Request<Incoming>| {
+                handle(
+                    router.clone(),
+                    request,
+                    peer,
+                    config.body_timeout,
+                    Busy::begin(&watch),
+                )
+            })
+        };
         let watcher = graceful.watcher();
+        let builder = builder.clone();
         tokio::spawn(async move {
-            let builder = auto::Builder::new(TokioExecutor::new());
             let connection = builder.serve_connection_with_upgrades(io, service);
-            if let Err(err) = watcher.watch(connection).await {
-                tracing::debug!(error = ?err, peer = %peer, "connection ended with an error");
+            tokio::select! {
+                ended = watcher.watch(connection) => {
+                    if let Err(err) = ended {
+                        tracing::debug!(error = ?err, peer = %peer, "connection ended with an error");
+                    }
+                }
+                // Dropping the connection closes the socket and ends all its requests.
+                () = socket::overdue(watch) => {
+                    tracing::debug!(peer = %peer, "a response took too long; connection closed");
+                }
             }
-            drop(slot);
         });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// The HTTP/1 and HTTP/2 settings of every connection.
+fn connection_builder(config: &ServeConfig) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Pings find a client that vanished while its responses were held up; the cap on streams
+    // bounds what one connection holds.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(config.idle_timeout)
+        .keep_alive_timeout(config.write_timeout)
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+    builder
 }
 
 /// An accept that failed: a client that hung up before it was accepted is nothing; anything
@@ -265,161 +402,4 @@ async fn handle(
             frame
         }))
     }))
-}
-
-/// Where a connection is: which timeout applies while it waits to read.
-#[derive(Debug, Clone, Copy)]
-enum Phase {
-    /// Between requests, since this instant: the idle timeout.
-    Idle(Instant),
-    /// A request head is arriving, since this instant: the header timeout.
-    Head(Instant),
-    /// This many requests are being answered: no read timeout (the body has its own).
-    Busy(usize),
-}
-
-/// A connection's phase, shared by its socket and its requests.
-#[derive(Debug)]
-struct Watch {
-    config: ServeConfig,
-    state: Mutex<(Phase, Option<Waker>)>,
-}
-
-impl Watch {
-    fn new(config: ServeConfig) -> Self {
-        // A new connection owes its first request head at once.
-        Self {
-            config,
-            state: Mutex::new((Phase::Head(Instant::now()), None)),
-        }
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&mut (Phase, Option<Waker>)) -> T) -> T {
-        f(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    /// Bytes arrived: between requests, they start a request head.
-    fn received(&self) {
-        self.with(|(phase, _)| {
-            if let Phase::Idle(_) = phase {
-                *phase = Phase::Head(Instant::now());
-            }
-        });
-    }
-
-    /// Until when a read may wait, and the waker to call when that changes.
-    fn deadline(&self, waker: &Waker) -> Option<Instant> {
-        self.with(|(phase, stored)| {
-            *stored = Some(waker.clone());
-            match *phase {
-                Phase::Idle(since) => Some(since + self.config.idle_timeout),
-                Phase::Head(since) => Some(since + self.config.header_timeout),
-                Phase::Busy(_) => None,
-            }
-        })
-    }
-}
-
-/// A request in progress; dropping it (when the response body is written or dropped) ends it.
-#[derive(Debug)]
-struct Busy(Arc<Watch>);
-
-impl Busy {
-    fn begin(watch: &Arc<Watch>) -> Self {
-        watch.with(|(phase, _)| {
-            *phase = match *phase {
-                Phase::Busy(count) => Phase::Busy(count + 1),
-                Phase::Idle(_) | Phase::Head(_) => Phase::Busy(1),
-            };
-        });
-        Self(Arc::clone(watch))
-    }
-}
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        let waker = self.0.with(|(phase, waker)| {
-            *phase = match *phase {
-                Phase::Busy(count) if count > 1 => Phase::Busy(count - 1),
-                _ => Phase::Idle(Instant::now()),
-            };
-            waker.take()
-        });
-        // A read may be waiting with no deadline; let it pick up the idle timeout.
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-}
-
-/// The socket, failing a read that waits past the connection's deadline: hyper then closes
-/// the connection.
-struct Watched {
-    stream: TcpStream,
-    watch: Arc<Watch>,
-    timer: Pin<Box<Sleep>>,
-}
-
-impl AsyncRead for Watched {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        let before = buf.filled().len();
-        match Pin::new(&mut this.stream).poll_read(cx, buf) {
-            Poll::Ready(Ok(())) => {
-                if buf.filled().len() > before {
-                    this.watch.received();
-                }
-                Poll::Ready(Ok(()))
-            }
-            Poll::Pending => {
-                if let Some(deadline) = this.watch.deadline(cx.waker()) {
-                    if this.timer.deadline() != deadline {
-                        this.timer.as_mut().reset(deadline);
-                    }
-                    if this.timer.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            "the client was too slow or idle too long",
-                        )));
-                    }
-                }
-                Poll::Pending
-            }
-            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
-        }
-    }
-}
-
-impl AsyncWrite for Watched {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
 }

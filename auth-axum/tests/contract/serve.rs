@@ -1,14 +1,14 @@
 //! `auth_axum::serve` over real sockets on 127.0.0.1, with one-second limits: slow and idle
-//! clients are cut off, the connection cap holds, and an announced oversized body is refused
-//! before it is sent.
+//! clients and clients that do not take their responses are cut off, the connection caps
+//! hold, and an announced oversized body is refused before it is sent.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use auth_axum::{ServeConfig, serve};
 use axum::routing;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 use tokio::time::timeout;
 
@@ -29,7 +29,8 @@ async fn start(config: ServeConfig) -> Server {
     let router = App::new()
         .router
         .route("/", routing::get(|| async { "hello" }))
-        .route("/echo", routing::post(|body: String| async move { body }));
+        .route("/echo", routing::post(|body: String| async move { body }))
+        .route("/big", routing::get(|| async { vec![b'x'; BIG] }));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -39,12 +40,19 @@ async fn start(config: ServeConfig) -> Server {
     Server { addr, _stop: stop }
 }
 
+/// Every limit out of the way; each test sets the one it checks.
 fn config() -> ServeConfig {
     ServeConfig::default()
         .with_header_timeout(LONG)
         .with_body_timeout(LONG)
         .with_idle_timeout(LONG)
+        .with_write_timeout(LONG)
+        .with_response_timeout(LONG)
+        .with_max_connections_per_ip(None)
 }
+
+/// The size of `GET /big`.
+const BIG: usize = 1 << 20;
 
 const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
@@ -248,4 +256,106 @@ async fn handlers_see_the_client_address() {
         .expect("the server stops")
         .unwrap()
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_its_responses_is_cut_off() {
+    // One connection at a time: a fresh client is served only once the stuck one is gone.
+    let server = start(config().with_write_timeout(SECOND).with_max_connections(1)).await;
+    let socket = TcpSocket::new_v4().unwrap();
+    // A small receive buffer, so that a few responses fill it whatever the kernel's tuning.
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stuck = socket.connect(server.addr).await.unwrap();
+    let pipelined = b"GET /big HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(32);
+    stuck.write_all(&pipelined).await.unwrap();
+    // 32 MiB of answers wait for a client that reads none of them.
+    let mut fresh = TcpStream::connect(server.addr).await.unwrap();
+    fresh.write_all(GET).await.unwrap();
+    assert!(read_hello(&mut fresh).await.starts_with("HTTP/1.1 200"));
+    read_until_closed(&mut stuck)
+        .await
+        .expect("the stuck connection is closed");
+}
+
+/// A connection to `addr` from `from` (any loopback address works on Linux).
+async fn connect_from(from: Ipv4Addr, addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(IpAddr::V4(from), 0)).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+#[tokio::test]
+async fn one_client_gets_only_its_share_of_connections() {
+    let server = start(config().with_max_connections_per_ip(2)).await;
+    let mut first = TcpStream::connect(server.addr).await.unwrap();
+    let mut second = TcpStream::connect(server.addr).await.unwrap();
+    for stream in [&mut first, &mut second] {
+        stream.write_all(GET).await.unwrap();
+        read_hello(stream).await;
+    }
+    // The third from 127.0.0.1 is closed unanswered...
+    let mut third = TcpStream::connect(server.addr).await.unwrap();
+    let _ = third.write_all(GET).await;
+    let answer = read_until_closed(&mut third)
+        .await
+        .expect("the third connection is closed");
+    assert!(!answer.contains("200"), "{answer}");
+    // ... while another client is served.
+    let mut other = connect_from(Ipv4Addr::new(127, 0, 0, 2), server.addr).await;
+    other.write_all(GET).await.unwrap();
+    assert!(read_hello(&mut other).await.starts_with("HTTP/1.1 200"));
+    // Once one of its connections closes, the client may open another (the server notices
+    // the close a moment later, so a few tries).
+    drop(first);
+    let mut served = false;
+    for _ in 0..50 {
+        let mut again = TcpStream::connect(server.addr).await.unwrap();
+        if again.write_all(GET).await.is_ok() {
+            let mut buf = [0_u8; 1024];
+            if let Ok(Ok(n)) = timeout(PATIENCE, again.read(&mut buf)).await
+                && String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200")
+            {
+                served = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "the closed connection's place was not given back");
+}
+
+#[tokio::test]
+async fn an_http2_response_the_client_never_lets_through_is_cut_off() {
+    // One connection at a time: a fresh client is served only once the stuck one is gone.
+    let server = start(
+        config()
+            .with_response_timeout(SECOND)
+            .with_max_connections(1),
+    )
+    .await;
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    // A stream window of zero: the client reads its socket but lets no response data through.
+    let (mut client, connection) = h2::client::Builder::new()
+        .initial_window_size(0)
+        .handshake::<_, &'static [u8]>(tcp)
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    let request = http::Request::get("http://localhost/big").body(()).unwrap();
+    let (response, _) = client.send_request(request, true).unwrap();
+    let response = timeout(PATIENCE, response)
+        .await
+        .expect("the response head")
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // Holding the body keeps the stream open (dropping it would cancel the request).
+    let _body = response.into_body();
+    let mut fresh = TcpStream::connect(server.addr).await.unwrap();
+    fresh.write_all(GET).await.unwrap();
+    assert!(read_hello(&mut fresh).await.starts_with("HTTP/1.1 200"));
+    let _ended = timeout(PATIENCE, connection)
+        .await
+        .expect("the stuck connection is closed")
+        .unwrap();
+    drop(client);
 }

@@ -143,7 +143,9 @@ async fn serve(settings: &Settings) -> Result<(), String> {
         .with_header_timeout(settings.http_header_timeout)
         .with_body_timeout(settings.http_body_timeout)
         .with_idle_timeout(settings.http_idle_timeout)
-        .with_max_connections(settings.http_max_connections);
+        .with_write_timeout(settings.http_write_timeout)
+        .with_max_connections(settings.http_max_connections)
+        .with_max_connections_per_ip(settings.http_max_connections_per_ip);
     auth_axum::serve(listener, app.router, config, shutdown())
         .await
         .map_err(|err| err.to_string())?;

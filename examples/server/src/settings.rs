@@ -97,8 +97,14 @@ pub struct Settings {
     pub http_body_timeout: std::time::Duration,
     /// `HTTP_IDLE_TIMEOUT` (`60s`): kept-alive connections idle this long are closed.
     pub http_idle_timeout: std::time::Duration,
+    /// `HTTP_WRITE_TIMEOUT` (`30s`): a write to a client that makes no progress this long
+    /// (the client does not read its responses) closes the connection.
+    pub http_write_timeout: std::time::Duration,
     /// `HTTP_MAX_CONNECTIONS` (10000): connections served at once.
     pub http_max_connections: usize,
+    /// `HTTP_MAX_CONNECTIONS_PER_IP` (64; `0` for none): connections one client address may
+    /// have open at once. Behind a reverse proxy every client has the proxy's address.
+    pub http_max_connections_per_ip: Option<usize>,
     /// `MAX_SESSIONS_PER_USER` (32): live sessions per user; a login beyond it ends the
     /// least recently used one.
     pub max_sessions_per_user: u32,
@@ -196,6 +202,20 @@ impl Settings {
                     )
                 })
             };
+        let http_max_connections_per_ip = match get("HTTP_MAX_CONNECTIONS_PER_IP") {
+            None => Some(64),
+            Some(value) => match value.trim().parse::<usize>() {
+                Ok(0) => None,
+                Ok(max) => Some(max),
+                Err(_) => {
+                    return Err(SettingsError::new(
+                        "HTTP_MAX_CONNECTIONS_PER_IP",
+                        format!("{value:?} is not a whole number"),
+                        "Use a number like 64, or 0 for no limit per client (behind a proxy).",
+                    ));
+                }
+            },
+        };
         let limit = |name: &'static str, default: &str| -> Result<RateLimit, SettingsError> {
             get(name)
                 .unwrap_or_else(|| default.to_owned())
@@ -375,8 +395,10 @@ impl Settings {
             http_header_timeout: timeout("HTTP_HEADER_TIMEOUT", "10s")?,
             http_body_timeout: timeout("HTTP_BODY_TIMEOUT", "30s")?,
             http_idle_timeout: timeout("HTTP_IDLE_TIMEOUT", "60s")?,
+            http_write_timeout: timeout("HTTP_WRITE_TIMEOUT", "30s")?,
             http_max_connections: usize::try_from(number("HTTP_MAX_CONNECTIONS", 10_000)?)
                 .unwrap_or(usize::MAX),
+            http_max_connections_per_ip,
             max_sessions_per_user: u32::try_from(number("MAX_SESSIONS_PER_USER", 32)?)
                 .unwrap_or(u32::MAX),
         })
@@ -520,19 +542,30 @@ mod tests {
             defaults.http_idle_timeout,
             std::time::Duration::from_secs(60)
         );
+        assert_eq!(
+            defaults.http_write_timeout,
+            std::time::Duration::from_secs(30)
+        );
         assert_eq!(defaults.http_max_connections, 10_000);
+        assert_eq!(defaults.http_max_connections_per_ip, Some(64));
         assert_eq!(defaults.max_sessions_per_user, 32);
         let set = Settings::from_map(&vars(&[
             ("HTTP_HEADER_TIMEOUT", "5s"),
             ("HTTP_BODY_TIMEOUT", "2m"),
             ("HTTP_IDLE_TIMEOUT", "90"),
+            ("HTTP_WRITE_TIMEOUT", "1m"),
             ("HTTP_MAX_CONNECTIONS", "64"),
+            ("HTTP_MAX_CONNECTIONS_PER_IP", "8"),
         ]))
         .unwrap();
         assert_eq!(set.http_header_timeout, std::time::Duration::from_secs(5));
         assert_eq!(set.http_body_timeout, std::time::Duration::from_secs(120));
         assert_eq!(set.http_idle_timeout, std::time::Duration::from_secs(90));
+        assert_eq!(set.http_write_timeout, std::time::Duration::from_secs(60));
         assert_eq!(set.http_max_connections, 64);
+        assert_eq!(set.http_max_connections_per_ip, Some(8));
+        let unlimited = Settings::from_map(&vars(&[("HTTP_MAX_CONNECTIONS_PER_IP", "0")])).unwrap();
+        assert_eq!(unlimited.http_max_connections_per_ip, None);
     }
 
     #[test]
@@ -562,6 +595,8 @@ mod tests {
             ("HTTP_BODY_TIMEOUT", "0s"),
             ("HTTP_IDLE_TIMEOUT", "-1m"),
             ("HTTP_MAX_CONNECTIONS", "0"),
+            ("HTTP_WRITE_TIMEOUT", "0"),
+            ("HTTP_MAX_CONNECTIONS_PER_IP", "-1"),
         ] {
             let err = Settings::from_map(&vars(&[(name, value)])).unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");
