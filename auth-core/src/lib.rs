@@ -60,7 +60,7 @@
 //! | feature | default | what it turns on |
 //! |---|---|---|
 //! | `bcrypt` | yes | verifying bcrypt hashes of imported users (upgraded to Argon2id at login) |
-//! | `test-suite` | no | [`conformance`]: the suite every store backend runs |
+//! | `test-suite` | no | `auth_core::conformance`: the suite every store backend runs |
 //!
 //! ## Design notes
 //!
