@@ -458,11 +458,6 @@ async fn races_on_thirty_connections_still_have_one_winner() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_the_last_rotations_are_remembered() {
-    common::only_the_last_rotations_are_remembered(&session_store().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn times_keep_microseconds() {
     let schema = Schema::create().await;
     let pool = schema.pool().await;

@@ -107,12 +107,6 @@ async fn a_new_pool_on_the_same_file_keeps_every_user_and_session() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_the_last_rotations_are_remembered() {
-    let (pool, _dir) = file_pool().await;
-    common::only_the_last_rotations_are_remembered(&SqliteSessionStore::new(pool)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_migrations_of_one_file_all_succeed() {
     let dir = tempfile::tempdir().unwrap();
     let config = file_config(&dir);

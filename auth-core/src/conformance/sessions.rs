@@ -535,7 +535,9 @@ pub async fn a_forged_secret_is_not_reuse<S: SessionStore + ?Sized>(store: &S) {
     assert!(!store.is_live(session.id, now).await.unwrap());
 }
 
-/// Reuse is recognised for the last [`REMEMBERED_ROTATIONS`] secrets of a session.
+/// A session remembers exactly its last [`REMEMBERED_ROTATIONS`] rotated-away secrets: one
+/// rotation more and the oldest is forgotten, so presenting it is a plain `NotFound` that ends
+/// nothing, while the next oldest is still a replay that ends the session.
 pub async fn reuse_is_recognised_across_many_rotations<S: SessionStore + ?Sized>(store: &S) {
     let now = now_seconds();
     let user = UserId::new();
@@ -543,7 +545,7 @@ pub async fn reuse_is_recognised_across_many_rotations<S: SessionStore + ?Sized>
     admit(store, &session).await;
     let mut current = session.refresh_hash;
     let mut spent = Vec::new();
-    for i in 0..REMEMBERED_ROTATIONS {
+    for i in 0..=REMEMBERED_ROTATIONS {
         let next = renewal(format!("secret {i}").as_bytes(), now);
         assert!(matches!(
             store.rotate(session.id, &current, &next).await.unwrap(),
@@ -554,10 +556,20 @@ pub async fn reuse_is_recognised_across_many_rotations<S: SessionStore + ?Sized>
     }
     assert_eq!(
         store
-            .rotate(session.id, &spent[0], &renewal(b"late", now))
+            .rotate(session.id, &spent[0], &renewal(b"too late", now))
+            .await
+            .unwrap(),
+        Rotation::NotFound,
+        "the oldest secret has been forgotten"
+    );
+    assert!(store.is_live(session.id, now).await.unwrap());
+    assert_eq!(
+        store
+            .rotate(session.id, &spent[1], &renewal(b"replay", now))
             .await
             .unwrap(),
         Rotation::Reused { user_id: user },
-        "the oldest remembered secret is still recognised"
+        "the oldest remembered secret is a replay"
     );
+    assert!(!store.is_live(session.id, now).await.unwrap());
 }

@@ -203,6 +203,20 @@ fn rig(configure: impl FnOnce(ManagerConfig) -> ManagerConfig) -> Rig {
 }
 
 impl Rig {
+    /// Starts a login with the right password in its own task.
+    fn spawn_login(
+        &self,
+        email: &'static str,
+    ) -> tokio::task::JoinHandle<Result<Login<TestProfile>, AuthError>> {
+        let manager = self.manager.clone();
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            manager
+                .login(email, &Password::new(PASSWORD), &client)
+                .await
+        })
+    }
+
     async fn register(&self, email: &str) -> User<TestProfile> {
         match self
             .manager
@@ -360,15 +374,7 @@ async fn a_login_racing_a_password_change_gets_no_session() {
     let alice = rig.register("alice@example.com").await;
     // The login reads the user (old password) and stops there ...
     let (read, go) = rig.users.pause_next();
-    let login = tokio::spawn({
-        let manager = rig.manager.clone();
-        let client = rig.client.clone();
-        async move {
-            manager
-                .login("alice@example.com", &Password::new(PASSWORD), &client)
-                .await
-        }
-    });
+    let login = rig.spawn_login("alice@example.com");
     read.notified().await;
     // ... while the password changes (by an administrator: every session ends) ...
     rig.manager
@@ -414,15 +420,7 @@ async fn a_login_racing_a_demotion_gets_the_demoted_user() {
         .await
         .unwrap();
     let (read, go) = rig.users.pause_next();
-    let login = tokio::spawn({
-        let manager = rig.manager.clone();
-        let client = rig.client.clone();
-        async move {
-            manager
-                .login("alice@example.com", &Password::new(PASSWORD), &client)
-                .await
-        }
-    });
+    let login = rig.spawn_login("alice@example.com");
     read.notified().await;
     rig.manager
         .update_user(
@@ -453,15 +451,7 @@ async fn a_login_racing_a_deactivation_gets_no_session() {
     let rig = rig(|config| config);
     let alice = rig.register("alice@example.com").await;
     let (read, go) = rig.users.pause_next();
-    let login = tokio::spawn({
-        let manager = rig.manager.clone();
-        let client = rig.client.clone();
-        async move {
-            manager
-                .login("alice@example.com", &Password::new(PASSWORD), &client)
-                .await
-        }
-    });
+    let login = rig.spawn_login("alice@example.com");
     read.notified().await;
     rig.manager
         .update_user(

@@ -3,11 +3,9 @@
 
 use async_trait::async_trait;
 use auth_core::conformance::TestProfile;
-use auth_core::conformance::now_seconds;
-use auth_core::conformance::sessions::{admit, sample_session};
 use auth_core::{
-    Admission, Admitted, Email, Page, REMEMBERED_ROTATIONS, Renewal, Rotation, Session, SessionId,
-    SessionMark, SessionStore, StoreError, TokenHash, User, UserId, UserQuery, UserStore, Username,
+    Admission, Admitted, Email, Page, Renewal, Rotation, Session, SessionId, SessionMark,
+    SessionStore, StoreError, TokenHash, User, UserId, UserQuery, UserStore, Username,
 };
 use time::OffsetDateTime;
 
@@ -92,52 +90,4 @@ impl<S: SessionStore, G: std::fmt::Debug + Send + Sync + 'static> SessionStore f
     async fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         self.store.sweep_expired(now).await
     }
-}
-
-fn renewal(secret: &[u8], now: OffsetDateTime) -> Renewal {
-    Renewal {
-        refresh_hash: TokenHash::of(secret),
-        access_hash: None,
-        now,
-        idle_expires_at: now + time::Duration::days(1),
-    }
-}
-
-/// A session remembers exactly its last [`REMEMBERED_ROTATIONS`] rotated-away secrets: one
-/// rotation more and the oldest is forgotten, so presenting it is a plain `NotFound` that ends
-/// nothing, while the next oldest is still a replay.
-pub(crate) async fn only_the_last_rotations_are_remembered<S: SessionStore + ?Sized>(store: &S) {
-    let now = now_seconds();
-    let user = UserId::new();
-    let session = sample_session(user, now);
-    admit(store, &session).await;
-    let mut current = session.refresh_hash;
-    let mut spent = Vec::new();
-    for i in 0..=REMEMBERED_ROTATIONS {
-        let next = renewal(format!("secret {i}").as_bytes(), now);
-        assert!(matches!(
-            store.rotate(session.id, &current, &next).await.unwrap(),
-            Rotation::Rotated(_)
-        ));
-        spent.push(current);
-        current = next.refresh_hash;
-    }
-    assert_eq!(
-        store
-            .rotate(session.id, &spent[0], &renewal(b"too late", now))
-            .await
-            .unwrap(),
-        Rotation::NotFound,
-        "the oldest secret has been forgotten"
-    );
-    assert!(store.is_live(session.id, now).await.unwrap());
-    assert_eq!(
-        store
-            .rotate(session.id, &spent[1], &renewal(b"replay", now))
-            .await
-            .unwrap(),
-        Rotation::Reused { user_id: user },
-        "the oldest remembered secret is a replay"
-    );
-    assert!(!store.is_live(session.id, now).await.unwrap());
 }
