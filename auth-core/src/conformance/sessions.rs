@@ -339,8 +339,9 @@ pub async fn sweep_deletes_expired_sessions_and_keeps_live_ones<S: SessionStore 
     admit(store, &live).await;
     admit(store, &dead).await;
     assert!(
-        store.get(dead.id, born).await.unwrap().is_some(),
-        "positive control: asked about a time it was live, the dead session is still there"
+        store.get(live.id, born).await.unwrap().is_some(),
+        "positive control: asked about an earlier time, a stored row is found (so the absence \
+         of the dead one below means its row is gone, not hidden by the time)"
     );
     // Give a backend with its own expiry (a TTL) the moment it needs.
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
