@@ -404,10 +404,7 @@ impl Report {
             p99.map_or("not run".into(), |ms| format!("{ms:.2} ms")),
             p99.map(|ms| ms <= 5.0),
         ));
-        let _ = writeln!(
-            out,
-            "\n| target | measured | verdict |\n|---|---|---|"
-        );
+        let _ = writeln!(out, "\n| target | measured | verdict |\n|---|---|---|");
         for (target, measured, ok) in rows {
             let verdict = match ok {
                 Some(true) => "met",
