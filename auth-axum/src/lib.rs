@@ -51,14 +51,14 @@
 //!
 //! ## State: one value, typed by its profile
 //!
-//! An app holds one value, [`Auth<P>`](crate::Auth): the [`UserManager<P>`] and the HTTP
+//! An app holds one value, [`Auth<P>`](Auth): the [`UserManager<P>`](auth_core::UserManager) and the HTTP
 //! settings. It builds the routers, the routers run on it, and it is the router state of the
 //! app (`.with_state(auth)`), or a field of the app's own state.
 //!
-//! Most extractors do not need the profile: [`CurrentUser`](crate::CurrentUser), the role
-//! checks and [`Client`](crate::Client) read the token and the settings only. They ask for
+//! Most extractors do not need the profile: [`CurrentUser`], the role
+//! checks and [`Client`] read the token and the settings only. They ask for
 //! [`AuthCore`], which every `Auth<P>` hands out through `FromRef`, so they work unchanged
-//! whatever profile an app chose. [`AuthUser<P>`](crate::AuthUser) loads the user from the
+//! whatever profile an app chose. [`AuthUser<P>`](AuthUser) loads the user from the
 //! store and needs the manager: it asks for `Auth<P>` itself, so an `AuthUser<Other>` in an
 //! app whose state is `Auth<Mine>` is a compile error, not a run-time failure.
 //!
