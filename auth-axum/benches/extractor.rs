@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use auth_axum::{AuthConfig, AuthState, CurrentUser, RequireReader};
+use auth_axum::{Auth, AuthConfig, CurrentUser, RequireReader};
 use auth_core::{
     Argon2Hasher, ClientInfo, Email, JwtAlgorithm, JwtCodec, JwtKeys, ManagerConfig,
     MemorySessionStore, MemoryUserStore, NewUser, NoProfile, Password, Roles, UserManager,
@@ -25,7 +25,7 @@ const SECRET: &[u8] = b"a benchmark secret of 32 bytes!!";
 const PASSWORD: &str = "correct horse battery staple 42";
 
 /// State over memory stores with one logged-in reader, and their access token.
-async fn state(check_revocation: bool) -> (AuthState, String) {
+async fn state(check_revocation: bool) -> (Auth<NoProfile>, String) {
     let config = ManagerConfig {
         default_roles: Roles::from_iter(["reader"]),
         check_revocation,
@@ -49,7 +49,7 @@ async fn state(check_revocation: bool) -> (AuthState, String) {
         .login("reader@example.com", &Password::new(PASSWORD), &client)
         .await
         .unwrap();
-    let state = AuthState::new(manager, AuthConfig::default());
+    let state = Auth::new(manager, AuthConfig::default());
     (state, login.tokens.access_token)
 }
 

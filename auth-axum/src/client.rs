@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
 use crate::config::AuthConfig;
-use crate::state::AuthState;
+use crate::state::AuthCore;
 
 /// The client's address and user agent, as [`ClientInfo`] for the manager.
 ///
@@ -36,12 +36,12 @@ pub struct Client(pub ClientInfo);
 impl<S> FromRequestParts<S> for Client
 where
     S: Send + Sync,
-    AuthState: FromRef<S>,
+    AuthCore: FromRef<S>,
 {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let auth = AuthState::from_ref(state);
+        let auth = AuthCore::from_ref(state);
         let client = client_info(parts, auth.config());
         if client.ip.is_none() && auth.has_per_ip_limits() {
             warn_no_client_address();

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use auth_core::AuthError;
+use auth_core::{AuthError, Profile};
 use axum::body::Body;
 use axum::extract::{MatchedPath, OriginalUri};
 use axum::http::request::Parts;
@@ -17,9 +17,9 @@ use tower::{Layer, Service};
 
 use crate::client::client_info;
 use crate::error::ApiError;
-use crate::extract::CurrentUser;
+use crate::extract::{AuthRejection, CurrentUser};
 use crate::next::safe_next;
-use crate::state::AuthState;
+use crate::routes::Auth;
 use crate::transport::{is_cross_site, read_cookie, replace_request_cookies, set_cookies};
 
 /// Which paths anyone may open. A pattern is an exact path (`/health`) or a prefix ending in
@@ -69,10 +69,11 @@ fn matches(pattern: &str, path: &str) -> bool {
 /// token a second time.
 ///
 /// ```
-/// use auth_axum::{AuthLayer, AuthState};
+/// use auth_axum::{Auth, AuthLayer};
+/// use auth_core::NoProfile;
 /// use axum::{Router, routing::get};
 ///
-/// fn app(auth: AuthState) -> Router {
+/// fn app(auth: Auth<NoProfile>) -> Router {
 ///     Router::new()
 ///         .route("/", get(|| async { "public" }))
 ///         .route("/account", get(|| async { "private" }))
@@ -87,14 +88,15 @@ fn matches(pattern: &str, path: &str) -> bool {
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct AuthLayer {
-    state: AuthState,
+pub struct AuthLayer<P: Profile> {
+    state: Auth<P>,
     rules: Arc<Rules>,
 }
 
-impl AuthLayer {
-    /// A layer that lets nobody through anonymously, until paths are declared public.
-    pub fn new(state: AuthState) -> Self {
+impl<P: Profile> AuthLayer<P> {
+    /// A layer that lets nobody through anonymously, until paths are declared public. It
+    /// takes the app's state: the transparent refresh needs the manager.
+    pub fn new(state: Auth<P>) -> Self {
         Self {
             state,
             rules: Arc::new(Rules::default()),
@@ -136,8 +138,8 @@ impl AuthLayer {
     }
 }
 
-impl<S> Layer<S> for AuthLayer {
-    type Service = AuthService<S>;
+impl<P: Profile, S> Layer<S> for AuthLayer<P> {
+    type Service = AuthService<P, S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         AuthService {
@@ -150,13 +152,13 @@ impl<S> Layer<S> for AuthLayer {
 
 /// The service of [`AuthLayer`].
 #[derive(Debug, Clone)]
-pub struct AuthService<S> {
+pub struct AuthService<P: Profile, S> {
     inner: S,
-    state: AuthState,
+    state: Auth<P>,
     rules: Arc<Rules>,
 }
 
-impl<S> Service<Request<Body>> for AuthService<S>
+impl<P: Profile, S> Service<Request<Body>> for AuthService<P, S>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -209,15 +211,15 @@ where
 
 /// Who the request is, refreshing an expired access cookie on the way; the second value
 /// holds the `Set-Cookie` headers of a transparent refresh.
-async fn identify(
+async fn identify<P: Profile>(
     parts: &mut Parts,
-    state: &AuthState,
+    state: &Auth<P>,
 ) -> Result<(Option<CurrentUser>, Option<HeaderMap>), ApiError> {
-    match crate::extract::authenticate(parts, state).await {
-        Ok(Some(user)) => return Ok((Some(user), None)),
-        Ok(None) => {}
-        Err(err) if err.status() == http::StatusCode::UNAUTHORIZED => {}
-        Err(err) => return Err(err),
+    match crate::extract::authenticate(parts, state.core_ref()).await {
+        Ok(user) => return Ok((Some(user), None)),
+        // No token, or one that does not count: an expired access cookie may be renewed.
+        Err(AuthRejection::MissingCredentials | AuthRejection::InvalidCredentials) => {}
+        Err(rejection) => return Err(rejection.into()),
     }
     let Some(settings) = state.config().cookie_settings() else {
         return Ok((None, None));
@@ -230,15 +232,17 @@ async fn identify(
         return Ok((None, None));
     }
     let client = client_info(parts, state.config());
-    let tokens = match state.erased().refresh(&refresh, &client).await {
+    let tokens = match state.manager().refresh(&refresh, &client).await {
         Ok(tokens) => tokens,
         Err(AuthError::InvalidToken) => return Ok((None, None)),
         Err(err) => return Err(err.into()),
     };
     let claims = state
+        .core_ref()
         .authenticator()
         .authenticate(&tokens.access_token)
-        .await?;
+        .await
+        .map_err(AuthRejection::from)?;
     let user = CurrentUser::from_claims(claims, crate::transport::TokenSource::Cookie);
     parts.extensions.insert(user.clone());
     replace_request_cookies(&mut parts.headers, settings, &tokens);

@@ -28,7 +28,7 @@
 //! let app: Router = Router::new()
 //!     .route("/me", get(me))
 //!     .merge(auth.routes())
-//!     .with_state(auth.state());
+//!     .with_state(auth);
 //! # Ok(())
 //! # }
 //! ```
@@ -49,18 +49,109 @@
 //! | [`safe_next`] | the one rule for a redirect target after login |
 //! | [`not_found`] | the fallback: `404 {"detail":"Not Found"}` |
 //!
+//! ## State: one value, typed by its profile
+//!
+//! An app holds one value, [`Auth<P>`](Auth): the [`UserManager<P>`](auth_core::UserManager) and the HTTP
+//! settings. It builds the routers, the routers run on it, and it is the router state of the
+//! app (`.with_state(auth)`), or a field of the app's own state.
+//!
+//! Most extractors do not need the profile: [`CurrentUser`], the role
+//! checks and [`Client`] read the token and the settings only. They ask for
+//! [`AuthCore`], which every `Auth<P>` hands out through `FromRef`, so they work unchanged
+//! whatever profile an app chose. [`AuthUser<P>`](AuthUser) loads the user from the
+//! store and needs the manager: it asks for `Auth<P>` itself, so an `AuthUser<Other>` in an
+//! app whose state is `Auth<Mine>` is a compile error, not a run-time failure.
+//!
+//! Why `Auth<P>` rather than a separate state type: the routers already need the typed
+//! manager, so making the builder the state means an app names one type and writes
+//! `.merge(auth.routes()).with_state(auth)`; nothing is copied or converted. The profile-free
+//! part is one reference-counted pointer holding a handle to the manager's own token check
+//! (the same stores, not a second authenticator), so taking it per request is one count.
+//!
+//! An app with its own state exposes what its handlers use, `AuthCore` for the profile-free
+//! extractors and `Auth<P>` for `AuthUser<P>`; with axum's `macros` feature
+//! `#[derive(FromRef)]` writes both impls from two fields (`auth.core()` is cheap):
+//!
+//! ```
+//! use axum::extract::FromRef;
+//! use auth_axum::{Auth, AuthCore};
+//! use auth_core::NoProfile;
+//!
+//! #[derive(Clone)]
+//! struct AppState {
+//!     auth: Auth<NoProfile>,
+//!     greeting: &'static str,
+//! }
+//!
+//! // For `CurrentUser`, the role checks and `Client`.
+//! impl FromRef<AppState> for AuthCore {
+//!     fn from_ref(state: &AppState) -> Self {
+//!         state.auth.core()
+//!     }
+//! }
+//!
+//! // For `AuthUser<NoProfile>`.
+//! impl FromRef<AppState> for Auth<NoProfile> {
+//!     fn from_ref(state: &AppState) -> Self {
+//!         state.auth.clone()
+//!     }
+//! }
+//! ```
+//!
+//! A profile mismatch does not compile:
+//!
+//! ```compile_fail
+//! use auth_axum::{Auth, AuthUser};
+//! use auth_core::NoProfile;
+//! use axum::{Router, routing::get};
+//!
+//! #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+//! struct Other {
+//!     nickname: Option<String>,
+//! }
+//!
+//! async fn whoami(AuthUser(user): AuthUser<Other>) -> String {
+//!     user.email.to_string()
+//! }
+//!
+//! fn app(auth: Auth<NoProfile>) -> Router {
+//!     Router::new().route("/whoami", get(whoami)).with_state(auth)
+//! }
+//! ```
+//!
+//! The same app with the state of the handler's profile compiles:
+//!
+//! ```
+//! use auth_axum::{Auth, AuthUser};
+//! use axum::{Router, routing::get};
+//!
+//! #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+//! struct Other {
+//!     nickname: Option<String>,
+//! }
+//!
+//! async fn whoami(AuthUser(user): AuthUser<Other>) -> String {
+//!     user.email.to_string()
+//! }
+//!
+//! fn app(auth: Auth<Other>) -> Router {
+//!     Router::new().route("/whoami", get(whoami)).with_state(auth)
+//! }
+//! ```
+//!
 //! ## Extractors
 //!
-//! | extractor | passes | rejects |
+//! | extractor | passes | rejects ([`AuthRejection`]) |
 //! |---|---|---|
-//! | [`CurrentUser`] | a valid access token (bearer or cookie) of a live session | `401` |
-//! | `Option<CurrentUser>` | always (`None` when anonymous) | `403` cross-site cookie write |
-//! | [`VerifiedUser`] | ... whose address is verified | `401`, `403` |
-//! | [`RequireAdmin`] | ... of a superuser | `401`, `403` |
-//! | [`RequireRole<R>`](RequireRole), [`RequireAuthor`], [`RequireReader`] | ... with the role (superusers pass) | `401`, `403` |
-//! | [`AuthUser<P>`](AuthUser) | ... whose whole user is loaded from the store | `401` |
+//! | [`CurrentUser`] | a valid access token (bearer or cookie) of a live session | `401` `MissingCredentials`, `InvalidCredentials`; `403` `CrossSite` |
+//! | `Option<CurrentUser>` | always (`None` when anonymous: no token, or one that does not count) | `403` `CrossSite` |
+//! | [`VerifiedUser`] | ... whose address is verified | as `CurrentUser`; `403` `Forbidden` |
+//! | [`RequireAdmin`] | ... of a superuser | as `CurrentUser`; `403` `Forbidden` |
+//! | [`RequireRole<R>`](RequireRole), [`RequireAuthor`], [`RequireReader`] | ... with the role (superusers pass) | as `CurrentUser`; `403` `Forbidden` |
+//! | [`AuthUser<P>`](AuthUser) | ... whose whole user is loaded from the store | as `CurrentUser` |
 //!
-//! [`CurrentUser`] and the role checks read the token's claims: no user-store round trip.
+//! A store that is down answers `503` (`Unavailable`) everywhere. [`CurrentUser`] and the role
+//! checks read the token's claims: no user-store round trip.
 //! With revocation checking on (the default) the session is checked in the session store, so a
 //! logout is refused at once everywhere. The role aliases are type aliases: destructure them
 //! as `RequireRole(user, ..): RequireAuthor`, or read the user through them
@@ -69,7 +160,9 @@
 //!
 //! ## Errors
 //!
-//! Every failure becomes the contract's response in one place, [`ApiError`]: `detail` codes,
+//! The extractors reject with [`AuthRejection`], a typed enum a handler can match on; it
+//! answers through the same mapping as the routes. Every failure becomes the contract's
+//! response in one place, [`ApiError`]: `detail` codes,
 //! FastAPI-style `422` bodies, `WWW-Authenticate: Bearer` on `401`, `Retry-After` on `429`,
 //! `Cache-Control: no-store`. Internal errors are logged and answered without detail.
 //!
@@ -105,8 +198,8 @@ pub use client::Client;
 pub use config::{AuthConfig, Backend, CookieSettings, Transport};
 pub use error::{Action, ApiError, not_found};
 pub use extract::{
-    Admin, AuthUser, Author, CurrentUser, Reader, RequireAdmin, RequireAuthor, RequireReader,
-    RequireRole, Role, VerifiedUser,
+    Admin, AuthRejection, AuthUser, Author, CurrentUser, Reader, RequireAdmin, RequireAuthor,
+    RequireReader, RequireRole, Role, VerifiedUser,
 };
 pub use json::{JsonBody, json_response};
 pub use layer::{AuthLayer, AuthService};
@@ -114,7 +207,7 @@ pub use next::safe_next;
 pub use request_id::{RequestIdLayer, RequestIdService, is_valid_request_id};
 pub use routes::Auth;
 pub use serve::{ServeConfig, serve};
-pub use state::AuthState;
+pub use state::AuthCore;
 pub use transport::TokenSource;
 
 pub use auth_core;

@@ -50,7 +50,7 @@ fn router(config: ManagerConfig) -> Router {
     .with_config(config)
     .build();
     let auth = Auth::new(manager, auth_axum::AuthConfig::default());
-    auth.routes().with_state(auth.state())
+    auth.routes().with_state(auth)
 }
 
 /// A registration attempt (its body is refused, but the client is read first).

@@ -55,7 +55,7 @@ impl TestApp {
             Backend::cookie("cookie", CookieSettings::default().with_secure(false)),
         ]);
         let auth = Auth::new(manager.clone(), config);
-        let app: axum::Router = auth.routes().with_state(auth.state());
+        let app: axum::Router = auth.routes().with_state(auth);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {

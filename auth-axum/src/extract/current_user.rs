@@ -4,16 +4,17 @@ use auth_core::{AccessClaims, Roles, SessionId, UserId};
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 
-use crate::error::ApiError;
-use crate::state::AuthState;
+use super::AuthRejection;
+use crate::state::AuthCore;
 use crate::transport::{TokenSource, find_token, is_cross_site};
 
 /// The user behind the request's access token (bearer header or access cookie).
 ///
 /// Built from the token's verified claims alone: no user-store round trip. With revocation
 /// checking on (the default), the token's session must still be live, so logout is
-/// immediate. Rejections: `401` without a valid token, `403` for a cookie-authenticated
-/// unsafe request that comes cross-site.
+/// immediate. Reads the profile-free [`AuthCore`] of the state, so it works with any profile.
+/// Rejects with an [`AuthRejection`]: `MissingCredentials` or `InvalidCredentials` (`401`),
+/// `CrossSite` (`403`) for a cookie-authenticated unsafe request from another site.
 ///
 /// ```
 /// use auth_axum::CurrentUser;
@@ -23,7 +24,11 @@ use crate::transport::{TokenSource, find_token, is_cross_site};
 /// }
 /// ```
 ///
-/// As `Option<CurrentUser>`, a request without a valid token is `None` instead of `401`:
+/// As `Option<CurrentUser>`, an anonymous request is `None` instead of `401`: one without a
+/// token ([`AuthRejection::MissingCredentials`]) and one whose token does not count
+/// ([`AuthRejection::InvalidCredentials`], say a stale cookie of an expired session, so a
+/// public page still shows). Every other rejection (a cross-site cookie write, a store that
+/// is down) still refuses the request:
 ///
 /// ```
 /// use auth_axum::CurrentUser;
@@ -69,63 +74,61 @@ impl CurrentUser {
     }
 }
 
-/// Authenticates a request: `Ok(None)` when it carries no token at all.
+/// Authenticates a request, once: the user is kept in the request's extensions.
 pub(crate) async fn authenticate(
     parts: &mut Parts,
-    auth: &AuthState,
-) -> Result<Option<CurrentUser>, ApiError> {
+    auth: &AuthCore,
+) -> Result<CurrentUser, AuthRejection> {
     if let Some(user) = parts.extensions.get::<CurrentUser>() {
-        return Ok(Some(user.clone()));
+        return Ok(user.clone());
     }
     let Some((token, source)) = find_token(parts, auth.config()) else {
-        return Ok(None);
+        return Err(AuthRejection::MissingCredentials);
     };
     // CSRF: a browser sends cookies with cross-site requests; refuse unsafe ones
     // (ASVS5 3.5; OWASP Fetch Metadata).
     if source == TokenSource::Cookie && is_cross_site(parts, auth.config()) {
-        return Err(ApiError::forbidden());
+        return Err(AuthRejection::CrossSite);
     }
     let claims = auth.authenticator().authenticate(token).await?;
     let user = CurrentUser::from_claims(claims, source);
     parts.extensions.insert(user.clone());
-    Ok(Some(user))
+    Ok(user)
 }
 
 impl<S> FromRequestParts<S> for CurrentUser
 where
     S: Send + Sync,
-    AuthState: FromRef<S>,
+    AuthCore: FromRef<S>,
 {
-    type Rejection = ApiError;
+    type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        authenticate(parts, &AuthState::from_ref(state))
-            .await?
-            .ok_or_else(ApiError::unauthorized)
+        authenticate(parts, &AuthCore::from_ref(state)).await
     }
 }
 
 impl<S> OptionalFromRequestParts<S> for CurrentUser
 where
     S: Send + Sync,
-    AuthState: FromRef<S>,
+    AuthCore: FromRef<S>,
 {
-    type Rejection = ApiError;
+    type Rejection = AuthRejection;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match authenticate(parts, &AuthState::from_ref(state)).await {
-            Ok(user) => Ok(user),
-            Err(err) if err.status() == http::StatusCode::UNAUTHORIZED => Ok(None),
-            Err(err) => Err(err),
+        match authenticate(parts, &AuthCore::from_ref(state)).await {
+            Ok(user) => Ok(Some(user)),
+            Err(rejection) if rejection.is_anonymous() => Ok(None),
+            Err(rejection) => Err(rejection),
         }
     }
 }
 
-/// A [`CurrentUser`] whose e-mail address is verified; `401` without a valid token, `403`
-/// while the address is unverified.
+/// A [`CurrentUser`] whose e-mail address is verified: rejects like [`CurrentUser`], and
+/// with [`AuthRejection::Forbidden`] (`403`) while the address is unverified.
 ///
 /// ```
 /// use auth_axum::VerifiedUser;
@@ -140,16 +143,16 @@ pub struct VerifiedUser(pub CurrentUser);
 impl<S> FromRequestParts<S> for VerifiedUser
 where
     S: Send + Sync,
-    AuthState: FromRef<S>,
+    AuthCore: FromRef<S>,
 {
-    type Rejection = ApiError;
+    type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let user = <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         if user.is_verified {
             Ok(Self(user))
         } else {
-            Err(ApiError::forbidden())
+            Err(AuthRejection::Forbidden)
         }
     }
 }

@@ -1,23 +1,31 @@
 //! [`AuthUser`]: the whole user, loaded from the store.
 
-use auth_core::{Profile, User};
+use auth_core::{AuthError, Profile, User};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
-use super::CurrentUser;
-use crate::error::ApiError;
-use crate::state::AuthState;
+use super::{AuthRejection, authenticate};
+use crate::routes::Auth;
 
 /// The whole [`User`] behind the request's token, loaded from the user store: for handlers
-/// that need the e-mail address or the profile. One store round trip; `401` when the user
-/// is gone or inactive.
+/// that need the e-mail address or the profile. One store round trip.
+///
+/// It reads the manager from the state's [`Auth<P>`](crate::Auth), so its profile is the
+/// state's: `AuthUser<Other>` on a router whose state holds `Auth<Mine>` does not compile.
+/// Rejects like [`CurrentUser`](crate::CurrentUser), and with
+/// [`AuthRejection::InvalidCredentials`] (`401`) when the user is gone or inactive.
 ///
 /// ```
-/// use auth_axum::AuthUser;
+/// use auth_axum::{Auth, AuthUser};
 /// use auth_core::NoProfile;
+/// use axum::{Router, routing::get};
 ///
 /// async fn whoami(AuthUser(user): AuthUser<NoProfile>) -> String {
 ///     user.email.to_string()
+/// }
+///
+/// fn app(auth: Auth<NoProfile>) -> Router {
+///     Router::new().route("/whoami", get(whoami)).with_state(auth)
 /// }
 /// ```
 #[derive(Debug, Clone)]
@@ -27,32 +35,22 @@ impl<S, P> FromRequestParts<S> for AuthUser<P>
 where
     S: Send + Sync,
     P: Profile,
-    AuthState: FromRef<S>,
+    Auth<P>: FromRef<S>,
 {
-    type Rejection = ApiError;
+    type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let current =
-            <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        let auth = AuthState::from_ref(state);
-        let Some(manager) = auth.manager::<P>() else {
-            tracing::error!(
-                profile = std::any::type_name::<P>(),
-                "AuthUser<P> is used with another profile type than the UserManager in AuthState"
-            );
-            return Err(ApiError::new(
-                http::StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal Server Error",
-            ));
-        };
-        match manager
+        let auth = Auth::<P>::from_ref(state);
+        let current = authenticate(parts, auth.core_ref()).await?;
+        match auth
+            .manager()
             .users()
             .get(current.id)
             .await
-            .map_err(auth_core::AuthError::from)?
+            .map_err(AuthError::from)?
         {
             Some(user) if user.is_active => Ok(Self(user)),
-            _ => Err(ApiError::unauthorized()),
+            _ => Err(AuthRejection::InvalidCredentials),
         }
     }
 }

@@ -6,9 +6,9 @@ use std::ops::Deref;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
+use super::AuthRejection;
 use super::CurrentUser;
-use crate::error::ApiError;
-use crate::state::AuthState;
+use crate::state::AuthCore;
 
 /// A role an app checks for. Superusers pass every role check.
 ///
@@ -47,7 +47,8 @@ impl Role for Author {
 #[derive(Debug)]
 pub struct Admin;
 
-/// A [`CurrentUser`] with role `R`: `401` without a valid token, `403` without the role.
+/// A [`CurrentUser`] with role `R`: rejects like [`CurrentUser`], and with
+/// [`AuthRejection::Forbidden`] (`403`) without the role.
 /// Checked against the token's claims, which only the server writes. Superusers pass.
 ///
 /// Take the user out with the tuple pattern `RequireRole(user, ..)`, or keep the extractor and
@@ -68,7 +69,7 @@ pub struct Admin;
 /// async fn review(editor: RequireRole<Editor>) -> String {
 ///     format!("reviewed by {}", editor.id)
 /// }
-/// # fn routes() -> axum::Router<auth_axum::AuthState> {
+/// # fn routes() -> axum::Router<auth_axum::AuthCore> {
 /// #     axum::Router::new()
 /// #         .route("/publish", axum::routing::post(publish))
 /// #         .route("/review", axum::routing::post(review))
@@ -81,21 +82,22 @@ impl<S, R> FromRequestParts<S> for RequireRole<R>
 where
     S: Send + Sync,
     R: Role,
-    AuthState: FromRef<S>,
+    AuthCore: FromRef<S>,
 {
-    type Rejection = ApiError;
+    type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let user = <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         if user.has_role(R::NAME) {
             Ok(Self(user, PhantomData))
         } else {
-            Err(ApiError::forbidden())
+            Err(AuthRejection::Forbidden)
         }
     }
 }
 
-/// A superuser: `401` without a valid token, `403` for everyone else.
+/// A superuser: rejects like [`CurrentUser`], and with [`AuthRejection::Forbidden`] (`403`)
+/// for everyone else.
 ///
 /// ```
 /// use auth_axum::RequireAdmin;
@@ -105,7 +107,7 @@ where
 ///     format!("cache purged by {}", admin.id)
 /// }
 ///
-/// let app: Router<auth_axum::AuthState> = Router::new().route("/cache", delete(purge));
+/// let app: Router<auth_axum::AuthCore> = Router::new().route("/cache", delete(purge));
 /// # drop(app);
 /// ```
 #[derive(Debug)]
@@ -114,16 +116,16 @@ pub struct RequireAdmin(pub CurrentUser);
 impl<S> FromRequestParts<S> for RequireAdmin
 where
     S: Send + Sync,
-    AuthState: FromRef<S>,
+    AuthCore: FromRef<S>,
 {
-    type Rejection = ApiError;
+    type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let user = <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         if user.is_superuser {
             Ok(Self(user))
         } else {
-            Err(ApiError::forbidden())
+            Err(AuthRejection::Forbidden)
         }
     }
 }
@@ -168,7 +170,7 @@ impl Deref for RequireAdmin {
 /// async fn edit_post(author: RequireAuthor) -> String {
 ///     format!("edited by {}", author.id)
 /// }
-/// # fn routes() -> axum::Router<auth_axum::AuthState> {
+/// # fn routes() -> axum::Router<auth_axum::AuthCore> {
 /// #     axum::Router::new()
 /// #         .route("/posts", axum::routing::post(create_post))
 /// #         .route("/posts/edit", axum::routing::put(edit_post))
@@ -191,7 +193,7 @@ pub type RequireAuthor = RequireRole<Author>;
 /// async fn list_posts(reader: RequireReader) -> String {
 ///     format!("listed for {}", reader.id)
 /// }
-/// # fn routes() -> axum::Router<auth_axum::AuthState> {
+/// # fn routes() -> axum::Router<auth_axum::AuthCore> {
 /// #     axum::Router::new()
 /// #         .route("/posts/one", axum::routing::get(read_post))
 /// #         .route("/posts", axum::routing::get(list_posts))

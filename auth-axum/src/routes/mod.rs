@@ -17,10 +17,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::body_limit::BodyLimitLayer;
 use crate::config::AuthConfig;
 use crate::error::ApiError;
-use crate::state::AuthState;
+use crate::state::AuthCore;
 
-/// A [`UserManager`] with its HTTP settings: builds the routers and the [`AuthState`].
-/// Cheap to clone.
+/// The state of an app: a [`UserManager`] with its HTTP settings. It builds the routers, and
+/// is the state the extractors read: [`AuthUser<P>`](crate::AuthUser) takes the manager from
+/// it, the profile-free extractors take its [`AuthCore`] (`FromRef`). Cheap to clone.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -44,47 +45,46 @@ use crate::state::AuthState;
 /// let app: Router = Router::new()
 ///     .route("/me", get(me))
 ///     .merge(auth.routes())
-///     .with_state(auth.state());
+///     .with_state(auth);
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Debug)]
 pub struct Auth<P: Profile> {
     manager: UserManager<P>,
-    state: AuthState,
+    core: AuthCore,
 }
 
 impl<P: Profile> Clone for Auth<P> {
     fn clone(&self) -> Self {
         Self {
             manager: self.manager.clone(),
-            state: self.state.clone(),
+            core: self.core.clone(),
         }
     }
 }
 
-impl<P: Profile> FromRef<Auth<P>> for AuthState {
+impl<P: Profile> FromRef<Auth<P>> for AuthCore {
     fn from_ref(auth: &Auth<P>) -> Self {
-        auth.state.clone()
-    }
-}
-
-impl<P: Profile> From<Auth<P>> for AuthState {
-    fn from(auth: Auth<P>) -> Self {
-        auth.state
+        auth.core.clone()
     }
 }
 
 impl<P: Profile> Auth<P> {
-    /// The routers' builder over a manager and the HTTP settings.
+    /// The state over a manager and the HTTP settings.
     pub fn new(manager: UserManager<P>, config: AuthConfig) -> Self {
-        let state = AuthState::new(manager.clone(), config);
-        Self { manager, state }
+        let core = AuthCore::new(&manager, config);
+        Self { manager, core }
     }
 
-    /// The state the extractors read.
-    pub fn state(&self) -> AuthState {
-        self.state.clone()
+    /// The profile-free part, for an app state that exposes it to [`CurrentUser`](crate::CurrentUser)
+    /// and the role checks through `FromRef`.
+    pub fn core(&self) -> AuthCore {
+        self.core.clone()
+    }
+
+    pub(crate) fn core_ref(&self) -> &AuthCore {
+        &self.core
     }
 
     /// The manager.
@@ -94,7 +94,7 @@ impl<P: Profile> Auth<P> {
 
     /// The HTTP settings.
     pub fn config(&self) -> &AuthConfig {
-        self.state.config()
+        self.core.config()
     }
 
     /// Every route of the contract: registration, each backend's login / refresh / logout,

@@ -1,7 +1,7 @@
 //! The extractors on a small app router: who is asking, and whether they may (401 vs 403).
 
 use auth_axum::{
-    AuthState, AuthUser, CurrentUser, RequireAdmin, RequireAuthor, RequireReader, RequireRole,
+    AuthRejection, AuthUser, CurrentUser, RequireAdmin, RequireAuthor, RequireReader, RequireRole,
     Role, VerifiedUser,
 };
 use auth_core::CreateOptions;
@@ -23,6 +23,21 @@ async fn me(user: CurrentUser) -> String {
 
 async fn maybe(user: Option<CurrentUser>) -> String {
     user.map_or_else(|| "anonymous".to_owned(), |u| u.id.to_string())
+}
+
+/// Says which rejection, if any, the extractor made.
+async fn probe(user: Result<CurrentUser, AuthRejection>) -> String {
+    match user {
+        Ok(_) => "user".to_owned(),
+        Err(rejection) => format!("{rejection:?}"),
+    }
+}
+
+async fn admin_probe(admin: Result<RequireAdmin, AuthRejection>) -> String {
+    match admin {
+        Ok(_) => "admin".to_owned(),
+        Err(rejection) => format!("{rejection:?}"),
+    }
 }
 
 async fn verified(VerifiedUser(user): VerifiedUser) -> String {
@@ -51,10 +66,12 @@ async fn profile(AuthUser(user): AuthUser<Names>) -> axum::Json<Value> {
 
 fn app() -> App {
     let parts = App::auth(reference_manager_config(), reference_auth_config());
-    let state: AuthState = parts.0.state();
+    let state = parts.0.clone();
     let router = Router::new()
         .route("/me", routing::get(me).post(me))
         .route("/maybe", routing::get(maybe).post(maybe))
+        .route("/probe", routing::get(probe).post(probe))
+        .route("/admin-probe", routing::get(admin_probe))
         .route("/verified", routing::get(verified))
         .route("/admin", routing::get(admin))
         .route("/author", routing::get(author))
@@ -266,4 +283,51 @@ async fn auth_user_is_401_once_the_user_is_gone() {
         .await
         .assert_unauthorized();
     app.me(&login.access).await.assert_unauthorized();
+}
+
+#[tokio::test]
+async fn rejections_say_why_and_option_is_none_only_for_anonymous() {
+    let app = app();
+    let (_, login) = app.user("alice@example.com").await;
+    let jar = app.cookie_login("alice@example.com").await;
+    for (req, expected) in [
+        // No credentials at all.
+        (get("/probe"), "MissingCredentials"),
+        // Credentials that do not count: a rejection of their own, not "none".
+        (get("/probe").bearer("forged"), "InvalidCredentials"),
+        (get("/probe").cookie("access_token=x"), "InvalidCredentials"),
+        (get("/probe").bearer(&login.access), "user"),
+        (
+            post("/probe")
+                .cookies(&jar)
+                .header("sec-fetch-site", "cross-site"),
+            "CrossSite",
+        ),
+        (get("/admin-probe").bearer(&login.access), "Forbidden"),
+        (get("/admin-probe"), "MissingCredentials"),
+    ] {
+        let res = app.send(req).await;
+        assert_eq!(res.status, StatusCode::OK);
+        assert_eq!(res.text(), expected);
+    }
+    // `Option<CurrentUser>` is `None` for the anonymous kinds only; a rejection that is not
+    // about being anonymous still refuses the request.
+    assert_eq!(app.send(get("/maybe")).await.text(), "anonymous");
+    app.send(
+        post("/maybe")
+            .cookies(&jar)
+            .header("sec-fetch-site", "cross-site"),
+    )
+    .await
+    .assert_detail(StatusCode::FORBIDDEN, "Forbidden");
+    // After logout the same token is invalid: the plain extractor answers the contract's 401.
+    app.send(post("/auth/jwt/logout").bearer(&login.access))
+        .await;
+    assert_eq!(
+        app.send(get("/probe").bearer(&login.access)).await.text(),
+        "InvalidCredentials"
+    );
+    app.send(get("/me").bearer(&login.access))
+        .await
+        .assert_unauthorized();
 }

@@ -26,11 +26,11 @@ fn app() -> App {
         .route("/register", routing::get(|| async { "register page" }))
         .route("/account", routing::get(account))
         .route("/api/data", routing::get(account).post(account))
-        .with_state(auth.state())
+        .with_state(auth.clone())
         .merge(auth.routes())
         .fallback(auth_axum::not_found)
         .layer(
-            AuthLayer::new(auth.state())
+            AuthLayer::new(auth.clone())
                 .public(["/", "/health", "/login", "/register", "/auth/*"])
                 .login_page("/login")
                 .redirect_signed_in(["/login", "/register"], "/account"),

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use auth_axum::{Auth, AuthConfig, AuthState, Backend, CurrentUser, JsonBody, json_response};
+use auth_axum::{Auth, AuthConfig, AuthCore, Backend, CurrentUser, JsonBody, json_response};
 use auth_core::{JwtAlgorithm, JwtCodec, JwtKeys, NoProfile, UserId, UserManager};
 use auth_sqlx::{DbConfig, SqliteSessionStore, SqliteUserStore, migrate_sqlite};
 use axum::extract::{FromRef, State};
@@ -29,10 +29,11 @@ pub struct Note {
 /// Every user's notes (in memory: the example is about the tokens, not the storage).
 type Notes = Arc<RwLock<HashMap<UserId, Vec<Note>>>>;
 
-/// The app's state: the auth state for the extractors, and the app's own data.
+/// The app's state: the profile-free part of the auth state for `CurrentUser`, and the app's
+/// own data.
 #[derive(Clone, FromRef)]
 struct AppState {
-    auth: AuthState,
+    auth: AuthCore,
     notes: Notes,
 }
 
@@ -77,7 +78,7 @@ pub async fn app(url: &str, secret: &[u8]) -> Result<Router, Box<dyn std::error:
         AuthConfig::default().with_backends([Backend::bearer("jwt")]),
     );
     let state = AppState {
-        auth: auth.state(),
+        auth: auth.core(),
         notes: Notes::default(),
     };
     Ok(Router::new()

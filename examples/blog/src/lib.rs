@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use auth_axum::{
-    ApiError, Auth, AuthConfig, AuthState, AuthUser, JsonBody, RequireAdmin, RequireAuthor,
+    ApiError, Auth, AuthConfig, AuthCore, AuthUser, JsonBody, RequireAdmin, RequireAuthor,
     RequireReader, json_response,
 };
 use auth_core::{
@@ -72,9 +72,12 @@ impl UserHooks<BlogProfile> for BlogHooks {
     }
 }
 
+/// The app's state: `Auth<BlogProfile>` for `AuthUser<BlogProfile>`, its profile-free part
+/// for the role checks (`derive(FromRef)` exposes both), and the app's own data.
 #[derive(Clone, FromRef)]
 struct AppState {
-    auth: AuthState,
+    auth: Auth<BlogProfile>,
+    core: AuthCore,
     posts: Posts,
     members: Members,
 }
@@ -176,7 +179,8 @@ pub async fn app(
     bootstrap_admin(&manager, admin_email, admin_password).await?;
     let auth = Auth::new(manager, AuthConfig::default());
     let state = AppState {
-        auth: auth.state(),
+        core: auth.core(),
+        auth: auth.clone(),
         posts: Posts::default(),
         members,
     };

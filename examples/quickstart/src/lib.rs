@@ -34,7 +34,7 @@ pub async fn app(url: &str, secret: &[u8]) -> Result<Router, Box<dyn std::error:
         .route("/", get(hello))
         .route("/me", get(me))
         .merge(auth.routes())
-        .with_state(auth.state()))
+        .with_state(auth))
 }
 
 /// The README's Rust snippets, compiled by `cargo test -p quickstart --doc` so the README

@@ -92,20 +92,19 @@ pub async fn build(settings: &Settings) -> Result<App, AppError> {
         .with_allowed_origins(settings.allowed_origins.clone())
         .with_trusted_proxies(settings.trusted_proxies.clone());
     let auth = Auth::new(manager.clone(), auth_config);
-    let state = auth.state();
     let document = docs::document(auth.openapi_with_profile::<Names>());
     let body_limit = auth.config().body_limit;
     let router = Router::new()
         .merge(auth.routes())
-        .merge(pages::routes(state.clone()))
-        .merge(articles::routes(state.clone(), articles::Articles::default()))
+        .merge(pages::routes(auth.clone()))
+        .merge(articles::routes(auth.core(), articles::Articles::default()))
         .merge(health::routes(backends.probes.clone()))
         .merge(docs::routes(document))
         // Unknown paths: the contract's JSON 404 for everyone (the layer below answers
         // anonymous requests for them with the same).
         .fallback(auth_axum::not_found)
         .layer(
-            AuthLayer::new(state.clone())
+            AuthLayer::new(auth.clone())
                 .public([
                     "/",
                     "/health",

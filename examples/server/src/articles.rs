@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use auth_axum::{
-    AuthState, CurrentUser, JsonBody, RequireAdmin, RequireAuthor, RequireRole, json_response,
+    AuthCore, CurrentUser, JsonBody, RequireAdmin, RequireAuthor, RequireRole, json_response,
 };
 use auth_core::UserId;
 use axum::Router;
@@ -51,18 +51,18 @@ impl Articles {
 
 #[derive(Clone)]
 struct DemoState {
-    auth: AuthState,
+    auth: AuthCore,
     articles: Articles,
 }
 
-impl axum::extract::FromRef<DemoState> for AuthState {
+impl axum::extract::FromRef<DemoState> for AuthCore {
     fn from_ref(state: &DemoState) -> Self {
         state.auth.clone()
     }
 }
 
 /// `GET /articles`, `POST /articles`, `DELETE /articles/{id}`, and the page `GET /blog`.
-pub fn routes<S: Clone + Send + Sync + 'static>(auth: AuthState, articles: Articles) -> Router<S> {
+pub fn routes<S: Clone + Send + Sync + 'static>(auth: AuthCore, articles: Articles) -> Router<S> {
     Router::new()
         .route("/blog", get(page))
         .route("/articles", get(list).post(create))

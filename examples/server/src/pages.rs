@@ -4,7 +4,7 @@
 //! Forms post to the JSON API with `fetch` from the same origin, so the cross-site check
 //! passes them and no token ever sits in a URL: mail links carry theirs in the fragment.
 
-use auth_axum::{AuthState, AuthUser, CurrentUser, safe_next};
+use auth_axum::{Auth, AuthUser, CurrentUser, safe_next};
 use auth_core::Session;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -147,7 +147,7 @@ pub(crate) fn page(title: &str, body: &str) -> Response {
 }
 
 /// Every page.
-pub fn routes<S: Clone + Send + Sync + 'static>(auth: AuthState) -> Router<S> {
+pub fn routes<S: Clone + Send + Sync + 'static>(auth: Auth<Names>) -> Router<S> {
     Router::new()
         .route("/", get(home))
         .route("/register", get(register))
@@ -252,14 +252,15 @@ fn session_row(session: &Session, current: &CurrentUser) -> String {
 }
 
 async fn account(
-    State(auth): State<AuthState>,
+    State(auth): State<Auth<Names>>,
     current: CurrentUser,
     AuthUser(user): AuthUser<Names>,
 ) -> Response {
-    let sessions = match auth.manager::<Names>() {
-        Some(manager) => manager.list_sessions(user.id).await.unwrap_or_default(),
-        None => Vec::new(),
-    };
+    let sessions = auth
+        .manager()
+        .list_sessions(user.id)
+        .await
+        .unwrap_or_default();
     let rows: String = sessions.iter().map(|s| session_row(s, &current)).collect();
     let name = [
         user.profile.first_name.as_deref(),

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use auth_axum::{AuthConfig, AuthState, Backend, CookieSettings, CurrentUser, RequireReader};
+use auth_axum::{Auth, AuthConfig, Backend, CookieSettings, CurrentUser, RequireReader};
 use auth_core::{
     Argon2Hasher, ClientInfo, Email, JwtAlgorithm, JwtCodec, JwtKeys, ManagerConfig,
     MemorySessionStore, MemoryUserStore, NewUser, NoProfile, Password, Roles, SessionStore,
@@ -113,12 +113,12 @@ async fn run(kind: ServerKind, redis_url: &str, prefix: &str) -> Result<(), BoxE
         }
         ServerKind::Login => {
             let setup = setup(hs256_keys()?, Sessions::Memory, true, true).await?;
-            let auth = auth_axum::Auth::new(setup.manager, setup.config);
+            let auth = Auth::new(setup.manager, setup.config);
             (
                 Router::new()
                     .route("/", get(current_user))
                     .merge(auth.routes())
-                    .with_state(auth.state()),
+                    .with_state(auth),
                 setup.token,
             )
         }
@@ -174,7 +174,7 @@ enum Sessions {
 struct Setup {
     manager: UserManager<NoProfile>,
     config: AuthConfig,
-    state: AuthState,
+    state: Auth<NoProfile>,
     token: String,
 }
 
@@ -223,7 +223,7 @@ async fn setup(
         Backend::bearer("jwt"),
         Backend::cookie("cookie", CookieSettings::default().with_secure(false)),
     ]);
-    let state = AuthState::new(manager.clone(), config.clone());
+    let state = Auth::new(manager.clone(), config.clone());
     Ok(Setup {
         manager,
         config,
