@@ -102,12 +102,7 @@ impl<P: Profile> UserManager<P> {
         actor: Actor,
     ) -> Result<User<P>, AuthError> {
         let mut user = self.get_user(id).await?;
-        let reauth = matches!(actor, Actor::User { .. })
-            && (update.password.is_some()
-                || update
-                    .email
-                    .as_ref()
-                    .is_some_and(|email| *email != user.email));
+        let reauth = needs_password(&actor, &update, &user);
         if reauth {
             self.check_current_password(&user, update.current_password.as_ref())
                 .await?;
@@ -139,13 +134,9 @@ impl<P: Profile> UserManager<P> {
                     user = self.get_user(id).await?;
                     // The fresh read decides again whether the update needs the password: an
                     // address that was current when this request began may not be any more.
-                    let needs = matches!(actor, Actor::User { .. })
-                        && (update.password.is_some()
-                            || update
-                                .email
-                                .as_ref()
-                                .is_some_and(|email| *email != user.email));
-                    if needs && (!reauth || user.password_hash != checked_hash) {
+                    if needs_password(&actor, &update, &user)
+                        && (!reauth || user.password_hash != checked_hash)
+                    {
                         return Err(AuthError::BadCurrentPassword);
                     }
                 }
@@ -253,6 +244,17 @@ impl<P: Profile> UserManager<P> {
         self.inner.hooks.on_after_delete(&user).await;
         Ok(())
     }
+}
+
+/// Whether an update of `user` needs the current password: a user's own change of the
+/// password or of the address (what account recovery depends on).
+fn needs_password<P>(actor: &Actor, update: &UserUpdate<P>, user: &User<P>) -> bool {
+    matches!(actor, Actor::User { .. })
+        && (update.password.is_some()
+            || update
+                .email
+                .as_ref()
+                .is_some_and(|email| *email != user.email))
 }
 
 /// How many times an update is tried again on a fresh read when another write won.
