@@ -121,9 +121,9 @@ pub use session::{
 };
 pub use store::{Page, SessionStore, UserQuery, UserStore};
 pub use token::{
-    ACCESS_AUDIENCE, AccessClaims, AccessSubject, IssuedToken, JwtAlgorithm, JwtCodec, JwtError,
-    JwtKeys, JwtStrategy, OpaqueTokenStrategy, RESET_AUDIENCE, SubjectSource, TokenError,
-    TokenStrategy, UserStoreSubjects, VERIFY_AUDIENCE,
+    ACCESS_AUDIENCE, AccessClaims, AccessSubject, Authentication, IssuedToken, JwtAlgorithm,
+    JwtCodec, JwtError, JwtKeys, JwtStrategy, OpaqueTokenStrategy, RESET_AUDIENCE, SubjectSource,
+    TokenError, TokenStrategy, UserStoreSubjects, VERIFY_AUDIENCE,
 };
 pub use user::{NoProfile, Profile, Roles, User, UserId};
 pub use username::{Username, UsernameError};
