@@ -91,6 +91,11 @@ mod username;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
 
+/// The example test file of docs/WRITING_A_STORE.md, compiled and run as a doc test.
+#[cfg(all(doctest, feature = "test-suite"))]
+#[doc = include_str!("../../docs/WRITING_A_STORE.md")]
+pub struct WritingAStoreDoctests;
+
 /// The attribute that makes the async traits of this crate implementable (and
 /// object-safe): put `#[async_trait]` on an `impl UserHooks for ...` block, a store or a
 /// mailer. Re-exported so that an app needs no dependency of its own.
@@ -121,9 +126,9 @@ pub use session::{
 };
 pub use store::{Page, SessionStore, UserQuery, UserStore};
 pub use token::{
-    ACCESS_AUDIENCE, AccessClaims, AccessSubject, IssuedToken, JwtAlgorithm, JwtCodec, JwtError,
-    JwtKeys, JwtStrategy, OpaqueTokenStrategy, RESET_AUDIENCE, SubjectSource, TokenError,
-    TokenStrategy, UserStoreSubjects, VERIFY_AUDIENCE,
+    ACCESS_AUDIENCE, AccessClaims, AccessSubject, Authentication, IssuedToken, JwtAlgorithm,
+    JwtCodec, JwtError, JwtKeys, JwtStrategy, OpaqueTokenStrategy, RESET_AUDIENCE, SubjectSource,
+    TokenError, TokenStrategy, UserStoreSubjects, VERIFY_AUDIENCE,
 };
 pub use user::{NoProfile, Profile, Roles, User, UserId};
 pub use username::{Username, UsernameError};

@@ -17,3 +17,33 @@ mod limiter {
     use super::*;
     auth_core::rate_limiter_conformance!(MemoryRateLimiter::new());
 }
+
+/// A cleanup guard, as an out-of-tree store would hold for its temporary database.
+#[derive(Debug)]
+struct TempDatabase;
+
+mod users_in_a_fixture {
+    use super::*;
+    use auth_core::conformance::Fixture;
+    auth_core::user_store_conformance!(Fixture {
+        store: MemoryUserStore::<TestProfile>::new(),
+        guard: TempDatabase,
+    });
+}
+
+mod sessions_with_a_guard {
+    use super::*;
+    auth_core::session_store_conformance!((MemorySessionStore::new(), TempDatabase));
+}
+
+mod limiter_in_a_fixture {
+    use super::*;
+    auth_core::rate_limiter_conformance!({
+        // May `.await` and build the guard first, like a real fixture.
+        let guard = async { TempDatabase }.await;
+        auth_core::conformance::Fixture {
+            store: MemoryRateLimiter::new(),
+            guard,
+        }
+    });
+}

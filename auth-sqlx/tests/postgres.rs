@@ -8,22 +8,19 @@
 #![cfg(feature = "postgres")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use auth_core::conformance::sessions::{admit, sample_session};
 use auth_core::conformance::users::sample_user;
-use auth_core::conformance::{TestProfile, now_seconds, unique_tag};
+use auth_core::conformance::{Fixture, TestProfile, now_seconds, unique_tag};
 use auth_core::{
     Admission, Admitted, SessionMark, SessionStore, StoreError, UserId, UserQuery, UserStore,
 };
 use auth_sqlx::sqlx::postgres::{PgConnectOptions, PgPool};
 use auth_sqlx::sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use auth_sqlx::{DbConfig, PgSessionStore, PgUserStore, migrate_postgres};
-use common::Fixture;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -144,7 +141,7 @@ async fn user_store() -> Fixture<PgUserStore, Schema> {
     let store = PgUserStore::new(schema.pool().await);
     Fixture {
         store,
-        _guard: schema,
+        guard: schema,
     }
 }
 
@@ -153,7 +150,7 @@ async fn session_store() -> Fixture<PgSessionStore, Schema> {
     let store = PgSessionStore::new(schema.pool().await);
     Fixture {
         store,
-        _guard: schema,
+        guard: schema,
     }
 }
 

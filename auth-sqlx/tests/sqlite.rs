@@ -3,18 +3,15 @@
 #![cfg(feature = "sqlite")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::conformance::sessions::{admit, sample_session};
 use auth_core::conformance::users::sample_user;
-use auth_core::conformance::{TestProfile, now_seconds, unique_tag};
+use auth_core::conformance::{Fixture, TestProfile, now_seconds, unique_tag};
 use auth_core::{ManualClock, SessionMark, SessionStore, StoreError, SystemClock, User, UserStore};
 use auth_sqlx::sqlx::sqlite::SqlitePool;
 use auth_sqlx::{DbConfig, SqliteSessionStore, SqliteUserStore, migrate_sqlite, spawn_sweeper};
-use common::Fixture;
 use tempfile::TempDir;
 
 fn file_config(dir: &TempDir) -> DbConfig {
@@ -42,7 +39,7 @@ mod file_users {
         let (pool, dir) = file_pool().await;
         Fixture {
             store: SqliteUserStore::new(pool),
-            _guard: dir,
+            guard: dir,
         }
     });
 }
@@ -53,7 +50,7 @@ mod file_sessions {
         let (pool, dir) = file_pool().await;
         Fixture {
             store: SqliteSessionStore::new(pool),
-            _guard: dir,
+            guard: dir,
         }
     });
 }

@@ -11,6 +11,18 @@
 //! auth_core::session_store_conformance!(fresh_pg_session_store().await);
 //! ```
 //!
+//! A store that needs cleaning up after each test (a temporary database, a schema to drop)
+//! hands the macro a [`Fixture`] (or a `(store, guard)` pair) instead of a bare store: the
+//! tests run against the store, and the guard is dropped when the test ends. Nothing needs
+//! to forward the store traits.
+//!
+//! ```ignore
+//! auth_core::user_store_conformance!({
+//!     let schema = Schema::create().await; // drops the schema in its `Drop`
+//!     auth_core::conformance::Fixture { store: PgUserStore::new(schema.pool().await), guard: schema }
+//! });
+//! ```
+//!
 //! The macros need `tokio` (features `macros`, `rt-multi-thread`) among the caller's
 //! dev-dependencies. The functions create their own unique e-mail addresses and ids, so they
 //! may share one store; listing tests filter on a unique tag.
@@ -27,6 +39,109 @@ pub use counting_hasher::CountingHasher;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+
+use crate::{RateLimiter, SessionStore, UserStore};
+
+/// A store under test and whatever keeps its database alive: the conformance macros run the
+/// test against `store`, then drop both, so `guard`'s `Drop` can delete the temporary database
+/// or schema after the test.
+#[derive(Debug)]
+pub struct Fixture<S, G> {
+    /// The store the tests run against.
+    pub store: S,
+    /// Held, never read: dropped after the test (after `store`).
+    pub guard: G,
+}
+
+/// What [`user_store_conformance!`](crate::user_store_conformance) accepts: a user store, a
+/// [`Fixture`] holding one, or a `(store, guard)` pair.
+pub trait UserStoreUnderTest {
+    /// The store the tests run against.
+    type Store: UserStore<TestProfile>;
+    /// The store, borrowed for one test.
+    fn store(&self) -> &Self::Store;
+}
+
+impl<S: UserStore<TestProfile>> UserStoreUnderTest for S {
+    type Store = S;
+    fn store(&self) -> &S {
+        self
+    }
+}
+
+impl<S: UserStore<TestProfile>, G> UserStoreUnderTest for Fixture<S, G> {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.store
+    }
+}
+
+impl<S: UserStore<TestProfile>, G> UserStoreUnderTest for (S, G) {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.0
+    }
+}
+
+/// What [`session_store_conformance!`](crate::session_store_conformance) accepts: a session
+/// store, a [`Fixture`] holding one, or a `(store, guard)` pair.
+pub trait SessionStoreUnderTest {
+    /// The store the tests run against.
+    type Store: SessionStore;
+    /// The store, borrowed for one test.
+    fn store(&self) -> &Self::Store;
+}
+
+impl<S: SessionStore> SessionStoreUnderTest for S {
+    type Store = S;
+    fn store(&self) -> &S {
+        self
+    }
+}
+
+impl<S: SessionStore, G> SessionStoreUnderTest for Fixture<S, G> {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.store
+    }
+}
+
+impl<S: SessionStore, G> SessionStoreUnderTest for (S, G) {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.0
+    }
+}
+
+/// What [`rate_limiter_conformance!`](crate::rate_limiter_conformance) accepts: a rate
+/// limiter, a [`Fixture`] holding one, or a `(limiter, guard)` pair.
+pub trait RateLimiterUnderTest {
+    /// The limiter the tests run against.
+    type Store: RateLimiter;
+    /// The limiter, borrowed for one test.
+    fn store(&self) -> &Self::Store;
+}
+
+impl<S: RateLimiter> RateLimiterUnderTest for S {
+    type Store = S;
+    fn store(&self) -> &S {
+        self
+    }
+}
+
+impl<S: RateLimiter, G> RateLimiterUnderTest for Fixture<S, G> {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.store
+    }
+}
+
+impl<S: RateLimiter, G> RateLimiterUnderTest for (S, G) {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.0
+    }
+}
 
 /// The profile the user-store suite stores: optional and required fields of several types, so
 /// a store that drops or mangles them is caught.
@@ -52,12 +167,14 @@ pub fn now_seconds() -> OffsetDateTime {
 }
 
 /// Instantiates every user-store behaviour as its own `#[tokio::test]`. `$make` is an
-/// expression (it may `.await`) giving a fresh `impl UserStore<TestProfile>`.
+/// expression (it may `.await`) giving a fresh `impl UserStore<TestProfile>`, or a [`Fixture`] /
+/// `(store, guard)` pair holding one (see [`UserStoreUnderTest`](crate::conformance::UserStoreUnderTest)).
 #[macro_export]
 macro_rules! user_store_conformance {
     ($make:expr) => {
         $crate::__conformance_tests!(
             users,
+            UserStoreUnderTest,
             $make,
             [
                 create_then_get_round_trips_every_field,
@@ -82,12 +199,14 @@ macro_rules! user_store_conformance {
 }
 
 /// Instantiates every session-store behaviour as its own `#[tokio::test]`. `$make` is an
-/// expression (it may `.await`) giving a fresh `impl SessionStore`.
+/// expression (it may `.await`) giving a fresh `impl SessionStore`, or a [`Fixture`] /
+/// `(store, guard)` pair holding one (see [`SessionStoreUnderTest`](crate::conformance::SessionStoreUnderTest)).
 #[macro_export]
 macro_rules! session_store_conformance {
     ($make:expr) => {
         $crate::__conformance_tests!(
             sessions,
+            SessionStoreUnderTest,
             $make,
             [
                 create_then_get_round_trips_every_field,
@@ -114,12 +233,14 @@ macro_rules! session_store_conformance {
 }
 
 /// Instantiates every rate-limiter behaviour as its own `#[tokio::test]`. `$make` is an
-/// expression (it may `.await`) giving a fresh `impl RateLimiter`.
+/// expression (it may `.await`) giving a fresh `impl RateLimiter`, or a [`Fixture`] /
+/// `(limiter, guard)` pair holding one (see [`RateLimiterUnderTest`](crate::conformance::RateLimiterUnderTest)).
 #[macro_export]
 macro_rules! rate_limiter_conformance {
     ($make:expr) => {
         $crate::__conformance_tests!(
             limiter,
+            RateLimiterUnderTest,
             $make,
             [
                 allows_up_to_the_limit_then_refuses_with_retry_after,
@@ -137,12 +258,17 @@ macro_rules! rate_limiter_conformance {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_tests {
-    ($module:ident, $make:expr, [$($test:ident),* $(,)?]) => {
+    ($module:ident, $under_test:ident, $make:expr, [$($test:ident),* $(,)?]) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
-                let store = $make;
-                $crate::conformance::$module::$test(&store).await;
+                let fixture = $make;
+                $crate::conformance::$module::$test(
+                    $crate::conformance::$under_test::store(&fixture),
+                )
+                .await;
+                // The store and its guard go only now, after the test.
+                drop(fixture);
             }
         )*
     };

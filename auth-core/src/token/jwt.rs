@@ -22,7 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use super::jws::{self, MacKey};
-use super::{AccessClaims, AccessSubject, IssuedToken, TokenError, TokenStrategy};
+use super::{AccessClaims, AccessSubject, Authentication, IssuedToken, TokenError, TokenStrategy};
 use crate::session::SessionId;
 use crate::user::{Roles, UserId};
 
@@ -772,20 +772,9 @@ impl TokenStrategy for JwtStrategy {
         })
     }
 
-    async fn authenticate(
-        &self,
-        token: &str,
-        now: OffsetDateTime,
-    ) -> Result<AccessClaims, TokenError> {
-        self.verify(token, now)
-    }
-
-    fn authenticate_now(
-        &self,
-        token: &str,
-        now: OffsetDateTime,
-    ) -> Option<Result<AccessClaims, TokenError>> {
-        Some(self.verify(token, now))
+    fn authenticate<'a>(&'a self, token: &'a str, now: OffsetDateTime) -> Authentication<'a> {
+        // Keys in memory, no I/O: answered at once, no future boxed.
+        Authentication::ready(self.verify(token, now))
     }
 }
 

@@ -10,7 +10,7 @@ use rand::Rng;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{AccessClaims, AccessSubject, IssuedToken, TokenError, TokenStrategy};
+use super::{AccessClaims, AccessSubject, Authentication, IssuedToken, TokenError, TokenStrategy};
 use crate::error::StoreError;
 use crate::secret::TokenHash;
 use crate::session::SessionId;
@@ -119,12 +119,27 @@ impl TokenStrategy for OpaqueTokenStrategy {
         })
     }
 
-    async fn authenticate(
+    fn authenticate<'a>(&'a self, token: &'a str, now: OffsetDateTime) -> Authentication<'a> {
+        // A malformed token is refused without touching the store.
+        match parse(token) {
+            Some((sid, hash)) => Authentication::pending(self.look_up(sid, hash, now)),
+            None => Authentication::ready(Err(TokenError::Invalid)),
+        }
+    }
+
+    fn checks_session(&self) -> bool {
+        true
+    }
+}
+
+impl OpaqueTokenStrategy {
+    /// The session and subject behind a well-formed token.
+    async fn look_up(
         &self,
-        token: &str,
+        sid: SessionId,
+        hash: TokenHash,
         now: OffsetDateTime,
     ) -> Result<AccessClaims, TokenError> {
-        let (sid, hash) = parse(token).ok_or(TokenError::Invalid)?;
         let session = self
             .sessions
             .get(sid, now)
@@ -150,9 +165,5 @@ impl TokenStrategy for OpaqueTokenStrategy {
             is_superuser: subject.is_superuser,
             is_verified: subject.is_verified,
         })
-    }
-
-    fn checks_session(&self) -> bool {
-        true
     }
 }
