@@ -174,6 +174,17 @@ impl Harness {
             .unwrap()
     }
 
+    /// The ids of a user's live sessions, oldest first.
+    pub(crate) async fn live_sessions(&self, user: UserId) -> Vec<SessionId> {
+        self.manager
+            .list_sessions(user)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect()
+    }
+
     /// Every mail sent so far, once the queue has delivered what it holds.
     pub(crate) async fn sent(&self) -> Vec<Mail> {
         self.manager.flush_mail().await;

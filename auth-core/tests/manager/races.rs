@@ -217,6 +217,22 @@ impl Rig {
         })
     }
 
+    /// A login of `email` that reads the user, then waits while an administrator applies
+    /// `change`, then goes on: what does it get?
+    async fn login_racing(
+        &self,
+        email: &'static str,
+        id: UserId,
+        change: AdminUpdate<TestProfile>,
+    ) -> Result<Login<TestProfile>, AuthError> {
+        let (read, go) = self.users.pause_next();
+        let login = self.spawn_login(email);
+        read.notified().await;
+        self.manager.update_user(id, change).await.unwrap();
+        go.notify_one();
+        login.await.unwrap()
+    }
+
     async fn register(&self, email: &str) -> User<TestProfile> {
         match self
             .manager
@@ -373,12 +389,9 @@ async fn a_login_racing_a_password_change_gets_no_session() {
     let rig = rig(|config| config);
     let alice = rig.register("alice@example.com").await;
     // The login reads the user (old password) and stops there ...
-    let (read, go) = rig.users.pause_next();
-    let login = rig.spawn_login("alice@example.com");
-    read.notified().await;
-    // ... while the password changes (by an administrator: every session ends) ...
-    rig.manager
-        .update_user(
+    let login = rig
+        .login_racing(
+            "alice@example.com",
             alice.id,
             AdminUpdate {
                 user: UserUpdate {
@@ -388,14 +401,9 @@ async fn a_login_racing_a_password_change_gets_no_session() {
                 ..AdminUpdate::default()
             },
         )
-        .await
-        .unwrap();
-    go.notify_one();
+        .await;
     // ... so the login, though its check passed against the old password, gets nothing.
-    assert!(matches!(
-        login.await.unwrap(),
-        Err(AuthError::BadCredentials)
-    ));
+    assert!(matches!(login, Err(AuthError::BadCredentials)));
     assert!(
         rig.manager
             .list_sessions(alice.id)
@@ -419,21 +427,17 @@ async fn a_login_racing_a_demotion_gets_the_demoted_user() {
         )
         .await
         .unwrap();
-    let (read, go) = rig.users.pause_next();
-    let login = rig.spawn_login("alice@example.com");
-    read.notified().await;
-    rig.manager
-        .update_user(
+    let login = rig
+        .login_racing(
+            "alice@example.com",
             alice.id,
             AdminUpdate {
                 is_superuser: Some(false),
                 ..AdminUpdate::default()
             },
         )
-        .await
-        .unwrap();
-    go.notify_one();
-    let login = login.await.unwrap().unwrap();
+        .await;
+    let login = login.unwrap();
     assert!(
         !login.user.is_superuser,
         "the session carries the current privileges"
@@ -450,21 +454,17 @@ async fn a_login_racing_a_demotion_gets_the_demoted_user() {
 async fn a_login_racing_a_deactivation_gets_no_session() {
     let rig = rig(|config| config);
     let alice = rig.register("alice@example.com").await;
-    let (read, go) = rig.users.pause_next();
-    let login = rig.spawn_login("alice@example.com");
-    read.notified().await;
-    rig.manager
-        .update_user(
+    let login = rig
+        .login_racing(
+            "alice@example.com",
             alice.id,
             AdminUpdate {
                 is_active: Some(false),
                 ..AdminUpdate::default()
             },
         )
-        .await
-        .unwrap();
-    go.notify_one();
-    assert!(login.await.unwrap().is_err());
+        .await;
+    assert!(login.is_err());
     assert!(
         rig.manager
             .list_sessions(alice.id)

@@ -379,14 +379,7 @@ async fn logins_beyond_the_session_limit_evict_the_least_recently_used() {
         .unwrap();
     h.clock.advance(time::Duration::minutes(1));
     let fourth = h.login("alice@example.com").await;
-    let live: Vec<SessionId> = h
-        .manager
-        .list_sessions(alice.id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|s| s.id)
-        .collect();
+    let live = h.live_sessions(alice.id).await;
     assert_eq!(live.len(), 3);
     assert!(!live.contains(&logins[1].tokens.session_id));
     assert!(live.contains(&renewed.session_id));

@@ -264,14 +264,7 @@ async fn an_email_change_tells_the_old_address_ends_other_sessions_and_voids_old
         "the OLD address is told"
     );
     assert!(notice.text.contains("alice@new.example"));
-    let live: Vec<SessionId> = h
-        .manager
-        .list_sessions(alice.id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|s| s.id)
-        .collect();
+    let live = h.live_sessions(alice.id).await;
     assert_eq!(live, vec![here.tokens.session_id], "other sessions end");
     assert!(
         h.manager
