@@ -13,6 +13,8 @@ pub enum DbKind {
     Postgres,
     /// A `sqlite:` URL: a file, or `sqlite::memory:`.
     Sqlite,
+    /// A `mysql://` or `mariadb://` URL.
+    MySql,
 }
 
 #[derive(Clone)]
@@ -231,8 +233,12 @@ impl DbConfig {
                 Ok(DbKind::Postgres)
             }
             Source::Url(url) if url.starts_with("sqlite:") => Ok(DbKind::Sqlite),
+            Source::Url(url) if url.starts_with("mysql://") || url.starts_with("mariadb://") => {
+                Ok(DbKind::MySql)
+            }
             Source::Url(url) => Err(Error::Config(format!(
-                "DATABASE_URL must start with postgres://, postgresql:// or sqlite:, not {:?}",
+                "DATABASE_URL must start with postgres://, postgresql://, sqlite:, mysql:// or \
+                 mariadb://, not {:?}",
                 scheme(url)
             ))),
         }
@@ -363,8 +369,10 @@ mod tests {
         let err = DbConfig::from_lookup(lookup(&[("DB_HOST", "db"), ("DB_PORT", "http")]), None)
             .unwrap_err();
         assert!(err.to_string().contains("DB_PORT"), "{err}");
-        let err = DbConfig::new("mysql://x").kind().unwrap_err();
-        assert!(err.to_string().contains("mysql"), "{err}");
+        let err = DbConfig::new("oracle://x").kind().unwrap_err();
+        assert!(err.to_string().contains("oracle"), "{err}");
+        assert_eq!(DbConfig::new("mysql://x").kind().unwrap(), DbKind::MySql);
+        assert_eq!(DbConfig::new("mariadb://x").kind().unwrap(), DbKind::MySql);
     }
 
     #[test]

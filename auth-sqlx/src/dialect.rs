@@ -1,10 +1,10 @@
-//! [`Dialect`]: the little that differs between Postgres and SQLite.
+//! [`Dialect`]: what differs between Postgres, SQLite and MySQL.
 //!
-//! The stores' SQL is the same text for both databases (`$1` placeholders, `RETURNING`,
-//! `LIKE ... ESCAPE` and `CASE` work in both), so the stores are written once, generic over the
-//! database. What is left over lives here, behind a sealed trait: how a timestamp is kept,
-//! which errors mean "unreachable", and the plumbing that lets generic code bind parameters and
-//! read columns without repeating sqlx's trait bounds at every use.
+//! The stores are written once, generic over the database. What differs lives here, behind a
+//! sealed trait: how each database spells the statements (one file each under
+//! [`crate::sql`]), how a timestamp is kept, which errors mean "unreachable", and the plumbing
+//! that lets generic code bind parameters and read columns without repeating sqlx's trait
+//! bounds at every use.
 
 use auth_core::BoxError;
 use serde_json::Value as JsonValue;
@@ -16,16 +16,25 @@ use sqlx::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// A database the stores of this crate run on: [`sqlx::Postgres`] (feature `postgres`) or
-/// [`sqlx::Sqlite`] (feature `sqlite`).
+use crate::sql::Statements;
+
+/// A database the stores of this crate run on: [`sqlx::Postgres`] (feature `postgres`),
+/// [`sqlx::Sqlite`] (feature `sqlite`) or [`sqlx::MySql`] (feature `mysql`, also MariaDB).
 ///
-/// Sealed: the stores' SQL is only known to be right for these two.
+/// Sealed: the stores' SQL is only known to be right for these. A store for another database
+/// implements the `auth_core` traits directly and proves itself with `auth_core`'s
+/// conformance suite.
 pub trait Dialect:
     Database<Arguments: IntoArguments<Self> + Binds, Row: Columns> + sealed::Sealed
 {
-    /// How a timestamp is kept: `timestamptz` in Postgres; in SQLite, integer microseconds
-    /// since the Unix epoch, because SQLite has no time type and compares text timestamps as
-    /// strings, which breaks on fractions of varying length.
+    /// Every statement the stores run, as this database spells them.
+    #[doc(hidden)]
+    const SQL: &'static Statements;
+
+    /// How a timestamp is kept: `timestamptz` in Postgres; in SQLite and MySQL, integer
+    /// microseconds since the Unix epoch ([`micros`]): SQLite has no time type and compares
+    /// text timestamps as strings, which breaks on fractions of varying length, and MySQL's
+    /// `TIMESTAMP` ends in 2038 while its `DATETIME` depends on the session's time zone.
     type Time: for<'q> Encode<'q, Self>
         + for<'r> Decode<'r, Self>
         + Type<Self>
@@ -65,13 +74,40 @@ pub trait Dialect:
     #[doc(hidden)]
     fn connection(conn: &mut Self::Connection) -> impl Executor<'_, Database = Self>;
 
-    /// The statement that opens a transaction that reads, then writes. Postgres: a plain
-    /// `BEGIN` (read committed), the transactions ordering themselves by row locks. SQLite:
+    /// The statement that opens a transaction that reads, then writes. Postgres and MySQL: a
+    /// plain `BEGIN`, the transactions ordering themselves by row locks. SQLite:
     /// `BEGIN IMMEDIATE`, which takes the write lock at once: a deferred transaction that reads
     /// first could not upgrade to writing under WAL once another writer had committed
     /// (`SQLITE_BUSY_SNAPSHOT`, which no busy timeout waits out).
     #[doc(hidden)]
     const BEGIN_WRITE: &'static str;
+}
+
+/// Timestamps as integer microseconds since the Unix epoch, for the databases that keep them
+/// so.
+#[cfg_attr(not(any(feature = "sqlite", feature = "mysql")), allow(dead_code))]
+pub(crate) mod micros {
+    use auth_core::BoxError;
+    use time::OffsetDateTime;
+
+    /// `time` in whole microseconds (earlier ones rounded down).
+    ///
+    /// # Errors
+    /// When the time is beyond the range of 64-bit microseconds.
+    pub(crate) fn encode(time: OffsetDateTime) -> Result<i64, BoxError> {
+        let micros = time.unix_timestamp_nanos().div_euclid(1000);
+        Ok(i64::try_from(micros)?)
+    }
+
+    /// The time `stored` microseconds after the epoch, in UTC.
+    ///
+    /// # Errors
+    /// When it is out of `time`'s range (a corrupt row).
+    pub(crate) fn decode(stored: i64) -> Result<OffsetDateTime, BoxError> {
+        Ok(OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(stored) * 1000,
+        )?)
+    }
 }
 
 /// A parameter of one of the few types the stores bind.

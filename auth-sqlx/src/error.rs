@@ -21,6 +21,10 @@ pub enum Error {
     /// Running the embedded migrations failed.
     #[error("database migration failed")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    /// Another instance held the migration lock for longer than this one waits (MySQL: five
+    /// minutes); nothing was changed, and the next start-up tries again.
+    #[error("another instance is still migrating the database")]
+    MigrationLocked,
 }
 
 /// Maps a driver error of backend `DB` to the store error the traits promise.
@@ -53,14 +57,24 @@ pub(crate) fn store_error<DB: Dialect>(err: sqlx::Error) -> StoreError {
 /// Which of our unique keys a unique violation is about, if it is one of them.
 ///
 /// Postgres names the constraint (`auth_users_email_key_unique`); SQLite offers no constraint
-/// name, only its message `UNIQUE constraint failed: auth_users.email_key`. Both contain the
-/// column name, which is what we look for. A clash on the primary key (a duplicate id) is not
-/// a conflict the user can resolve, so it stays a backend error.
+/// name, only its message `UNIQUE constraint failed: auth_users.email_key`; MySQL neither,
+/// only `Duplicate entry '<value>' for key '<key name>'`, whose value is the user's input and
+/// may spell anything, so only the part after the value is read. Each names the column, which
+/// is what we look for. A clash on the primary key (a duplicate id) is not a conflict the user
+/// can resolve, so it stays a backend error.
 fn unique_field(err: &dyn DatabaseError) -> Option<UniqueField> {
     if err.kind() != ErrorKind::UniqueViolation {
         return None;
     }
-    let name = err.constraint().unwrap_or_else(|| err.message());
+    let name = match err.constraint() {
+        Some(constraint) => constraint,
+        None => {
+            let message = err.message();
+            message
+                .rsplit_once("' for key ")
+                .map_or(message, |(_, key)| key)
+        }
+    };
     if name.contains("username_key") {
         Some(UniqueField::Username)
     } else if name.contains("email_key") {

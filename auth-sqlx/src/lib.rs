@@ -119,17 +119,23 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Without a database feature only the shared plumbing is compiled, and nothing uses it.
-#![cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
+#![cfg_attr(
+    not(any(feature = "postgres", feature = "sqlite", feature = "mysql")),
+    allow(dead_code)
+)]
 
 mod config;
 mod dialect;
 mod error;
 mod migrate;
+#[cfg(feature = "mysql")]
+mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod query;
 mod row;
 mod sessions;
+mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod sweeper;
@@ -140,6 +146,9 @@ pub use sqlx;
 pub use config::{DbConfig, DbKind};
 pub use dialect::Dialect;
 pub use error::Error;
+#[cfg(feature = "mysql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+pub use mysql::{MySqlSessionStore, MySqlUserStore, migrate_mysql};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{PgSessionStore, PgUserStore, migrate_postgres};

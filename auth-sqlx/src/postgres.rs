@@ -13,6 +13,7 @@ use crate::dialect::{Dialect, sealed};
 use crate::error::Error;
 use crate::migrate::{self, EmbeddedMigration};
 use crate::sessions::SqlSessionStore;
+use crate::sql::Statements;
 use crate::users::SqlUserStore;
 
 /// A [`UserStore`](auth_core::UserStore) in Postgres. See [`SqlUserStore`].
@@ -128,6 +129,8 @@ impl DbConfig {
 impl sealed::Sealed for Postgres {}
 
 impl Dialect for Postgres {
+    const SQL: &'static Statements = &crate::sql::postgres::STATEMENTS;
+
     const BEGIN_WRITE: &'static str = "BEGIN";
 
     type Time = OffsetDateTime;

@@ -1,4 +1,4 @@
-//! Users and sessions to and from rows: one place for both databases, so that a field is
+//! Users and sessions to and from rows: one place for every database, so that a field is
 //! stored and read back the same way everywhere.
 
 use std::net::IpAddr;
@@ -33,17 +33,17 @@ macro_rules! session_columns {
 }
 pub(crate) use session_columns;
 
-/// Binds the fourteen values of a user row, in the order of the `INSERT` and `UPDATE` of
-/// [`crate::users`]: id, email, email_key, username, username_key, password_hash, is_active,
-/// is_superuser, is_verified, roles, profile, created_at, updated_at, version.
-pub(crate) fn bind_user<DB: Dialect, P: Profile>(
+/// Binds the twelve fields of a user row that follow its id, in the order of the statements
+/// "user fields" ([`crate::sql::Statements`]): email, email_key, username, username_key,
+/// password_hash, is_active, is_superuser, is_verified, roles, profile, created_at,
+/// updated_at.
+pub(crate) fn bind_user_fields<DB: Dialect, P: Profile>(
     sql: Sql<DB>,
     user: &User<P>,
 ) -> Result<Sql<DB>, StoreError> {
     let roles = serde_json::to_value(&user.roles).map_err(StoreError::backend)?;
     let profile = serde_json::to_value(&user.profile).map_err(StoreError::backend)?;
     Ok(sql
-        .bind(*user.id.as_uuid())
         .bind(user.email.as_str().to_owned())
         .bind(user.email.key())
         .bind(user.username.as_ref().map(|name| name.as_str().to_owned()))
@@ -55,8 +55,7 @@ pub(crate) fn bind_user<DB: Dialect, P: Profile>(
         .bind(roles)
         .bind(profile)
         .bind_time(user.created_at)
-        .bind_time(user.updated_at)
-        .bind(stored_version(user.version)))
+        .bind_time(user.updated_at))
 }
 
 /// A user from a row of [`user_columns!`]. A row that does not decode (a malformed address,
@@ -90,7 +89,7 @@ pub(crate) fn read_user<DB: Dialect, P: Profile>(row: &DB::Row) -> Result<User<P
 /// A user's version as the databases keep it (a signed 64-bit integer). No stored version is
 /// negative, so a version beyond the signed range, which no row can hold, becomes -1, which
 /// no row holds either: an `UPDATE` over it changes nothing, and inserting it is refused.
-fn stored_version(version: u64) -> i64 {
+pub(crate) fn stored_version(version: u64) -> i64 {
     i64::try_from(version).unwrap_or(-1)
 }
 

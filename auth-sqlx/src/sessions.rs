@@ -1,4 +1,4 @@
-//! [`SqlSessionStore`]: sessions in Postgres or SQLite.
+//! [`SqlSessionStore`]: sessions in Postgres, SQLite or MySQL.
 
 use std::fmt;
 
@@ -13,99 +13,38 @@ use time::OffsetDateTime;
 use crate::dialect::{Columns, Dialect};
 use crate::error::corrupt;
 use crate::query::{Sql, Tx};
-use crate::row::{bind_session, read_session, session_columns};
+use crate::row::{bind_session, read_session};
 
 // A session is live at `now` while `now < live_until`, a generated column holding the earlier
-// of its idle and absolute expiry (see the migrations); every statement below judges liveness
-// by it, and the sweep deletes by its index.
+// of its idle and absolute expiry (see the migrations); every statement judges liveness by it,
+// and the sweep deletes by its index.
 
-const INSERT: &str = concat!(
-    "INSERT INTO auth_sessions (",
-    session_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-);
-const GET: &str = concat!(
-    "SELECT ",
-    session_columns!(),
-    " FROM auth_sessions WHERE id = $1 AND live_until > $2"
-);
-const IS_LIVE: &str = "SELECT 1 FROM auth_sessions WHERE id = $1 AND live_until > $2";
-
-// The compare-and-swap of a refresh: one statement, so the database's row lock (Postgres) or
-// write lock (SQLite) makes it atomic. Of many concurrent rotations with one token, the first
-// to lock the row swaps the digest; Postgres re-checks the others' WHERE against the row as
-// the winner left it, where the old digest no longer matches, so they change nothing. The new
-// idle expiry is capped at the absolute one. The database compares digests in variable time,
-// which is harmless here: timing could at most reveal a prefix of a SHA-256 digest of a
-// 256-bit secret, which brings no one closer to a token that hashes to it.
-//
-// The same statement remembers the digest it rotates away: `$7` is its entry (`;` and the
-// digest in lower-case hex, `ENTRY_LEN` characters), appended to `rotated` after dropping the
-// oldest entry (`substr` from character `ENTRY_LEN + 1`) once `$8` characters, a full memory,
-// are there. Text, so that `||` and `substr` mean the same in both databases.
-const ROTATE: &str = concat!(
-    "UPDATE auth_sessions SET refresh_hash = $3, access_hash = $4, last_used_at = $5, \
-     idle_expires_at = CASE WHEN $6 < expires_at THEN $6 ELSE expires_at END, \
-     rotated = substr(rotated, CASE WHEN length(rotated) >= $8 THEN 66 ELSE 1 END) || $7 \
-     WHERE id = $1 AND refresh_hash = $2 AND live_until > $5 RETURNING ",
-    session_columns!()
-);
-// When the swap changed nothing: a live session that remembers rotating the presented digest
-// away saw a used token replayed, and dies here (RFC 9700 §4.14.2). `$4` is the LIKE pattern
-// `%;<hex>%`: hex has no wildcards, and the leading `;` anchors it at the start of an entry.
-// Any other digest (one this session never issued: a forgery built from a session id read in
-// an access token) matches no row and changes nothing, so it cannot log the owner out. A loser
-// of a concurrent race with one token finds that token remembered by the winner and counts as
-// a replay, as in the reference store; there is never a second winner.
-const REVOKE_REUSED: &str = "DELETE FROM auth_sessions \
-     WHERE id = $1 AND refresh_hash <> $2 AND live_until > $3 AND rotated LIKE $4 \
-     RETURNING user_id";
-
-/// The length of one remembered digest in `rotated`: `;` and 64 hex digits. `ROTATE` drops the
-/// oldest entry with `substr(rotated, 66)`, which must agree with it.
+/// The length of one remembered digest in `rotated`: `;` and 64 hex digits. The rotation
+/// statements drop the oldest entry by starting from character `ENTRY_LEN + 1` (66), which
+/// must agree with it.
 const ENTRY_LEN: usize = 65;
 
-const REVOKE: &str = "DELETE FROM auth_sessions WHERE id = $1";
-const REVOKE_ALL: &str =
-    "DELETE FROM auth_sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)";
-const LIST: &str = concat!(
-    "SELECT ",
-    session_columns!(),
-    " FROM auth_sessions WHERE user_id = $1 AND live_until > $2 ORDER BY created_at, id"
-);
-const SWEEP: &str = "DELETE FROM auth_sessions WHERE live_until <= $1";
-
-// Marks. A user without a row has mark 0.
-const MARK: &str = "SELECT mark FROM auth_session_marks WHERE user_id = $1";
-// The first statement of a creation: the user's mark row, created at 0 if missing, locked for
-// the rest of the transaction, and its value. An upsert whose update changes nothing takes the
-// same row lock as `SELECT ... FOR UPDATE` (which SQLite lacks) and, in Postgres, waits for a
-// revocation holding the lock and then returns the mark that revocation committed, never the
-// one before: so a creation cannot slip its session in under a revocation that has moved the
-// mark but not yet deleted the sessions. In SQLite the `BEGIN IMMEDIATE` transaction already
-// excludes every other writer.
-const LOCK_MARK: &str = "INSERT INTO auth_session_marks (user_id, mark) VALUES ($1, 0) \
-     ON CONFLICT (user_id) DO UPDATE SET mark = auth_session_marks.mark RETURNING mark";
-// The first statement of a revocation: moves the mark, under the same row lock.
-const MOVE_MARK: &str = "INSERT INTO auth_session_marks (user_id, mark) VALUES ($1, 1) \
-     ON CONFLICT (user_id) DO UPDATE SET mark = auth_session_marks.mark + 1";
-// The user's live sessions, least recently used first: the candidates for eviction.
-const LEAST_RECENTLY_USED: &str = "SELECT id FROM auth_sessions \
-     WHERE user_id = $1 AND live_until > $2 ORDER BY last_used_at, id";
-
-/// A [`SessionStore`] in a SQL database: [`PgSessionStore`](crate::PgSessionStore) or
-/// [`SqliteSessionStore`](crate::SqliteSessionStore).
+/// A [`SessionStore`] in a SQL database: [`PgSessionStore`](crate::PgSessionStore),
+/// [`SqliteSessionStore`](crate::SqliteSessionStore) or
+/// [`MySqlSessionStore`](crate::MySqlSessionStore).
 ///
 /// - Only token digests are stored (ASVS5 7.2.3).
 /// - [`SessionStore::create`] and [`SessionStore::revoke_all`] are transactions that begin by
-///   locking the user's mark row (SQLite: by taking the write lock), so a login racing a
+///   locking the user's mark row (SQLite: by taking the write lock; a creation reads the mark
+///   under that lock and so sees the one a revocation committed, never the one before), so a
+///   login racing a
 ///   revocation either lands before it and is revoked, or sees the moved mark and is refused;
 ///   and logins of one user, evicting the least recently used beyond the limit, run one at a
 ///   time.
-/// - [`SessionStore::rotate`] swaps the digest in a single conditional `UPDATE`: of any number
-///   of concurrent refreshes with one token, exactly one wins. The same `UPDATE` remembers the
-///   digest it replaced (the last [`REMEMBERED_ROTATIONS`]); presenting one of those revokes
-///   the session, presenting any other digest changes nothing.
+/// - [`SessionStore::rotate`] swaps the digest in a single conditional `UPDATE` (the row lock,
+///   or SQLite's write lock, makes it atomic): of any number of concurrent refreshes with one
+///   token, exactly one wins. The same `UPDATE` remembers the digest it replaced (the last
+///   [`REMEMBERED_ROTATIONS`]). When it changes nothing, a live session that remembers the
+///   presented digest saw a used token replayed and dies in the same transaction (RFC 9700
+///   §4.14.2); any other digest (a forgery built from a session id read in an access token)
+///   changes nothing, so it cannot log the owner out. The database compares digests in
+///   variable time, which is harmless: timing could at most reveal a prefix of a SHA-256
+///   digest of a 256-bit secret.
 /// - [`SessionStore::is_live`] is one indexed primary-key lookup that reads no columns.
 /// - Expired rows are invisible at once; [`SessionStore::sweep_expired`] deletes them (call it
 ///   from a periodic task, for example hourly).
@@ -146,7 +85,7 @@ impl<DB: Dialect> fmt::Debug for SqlSessionStore<DB> {
 #[async_trait]
 impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
     async fn mark(&self, user_id: UserId) -> Result<SessionMark, StoreError> {
-        Sql::<DB>::new(MARK)
+        Sql::<DB>::new(DB::SQL.mark_get)
             .bind(*user_id.as_uuid())
             .fetch_optional(&self.pool)
             .await?
@@ -162,7 +101,11 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
     ) -> Result<Admitted, StoreError> {
         let user_id = *session.user_id.as_uuid();
         let mut tx = Tx::<DB>::begin(&self.pool).await?;
-        let mark = Sql::<DB>::new(LOCK_MARK)
+        Sql::<DB>::new(DB::SQL.mark_ensure)
+            .bind(user_id)
+            .execute_in(&mut tx)
+            .await?;
+        let mark = Sql::<DB>::new(DB::SQL.mark_lock)
             .bind(user_id)
             .fetch_optional_in(&mut tx)
             .await?
@@ -176,7 +119,7 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
         let mut evicted = Vec::new();
         if let Some(max) = admission.max_sessions {
             // Liveness as of the login, as the reference store judges it.
-            let live = Sql::<DB>::new(LEAST_RECENTLY_USED)
+            let live = Sql::<DB>::new(DB::SQL.session_least_recently_used)
                 .bind(user_id)
                 .bind_time(session.created_at)
                 .fetch_all_in(&mut tx)
@@ -185,11 +128,14 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
             let excess = live.len().saturating_sub(keep);
             for row in live.iter().take(excess) {
                 let id = row.uuid("id").map_err(StoreError::backend)?;
-                Sql::<DB>::new(REVOKE).bind(id).execute_in(&mut tx).await?;
+                Sql::<DB>::new(DB::SQL.session_revoke)
+                    .bind(id)
+                    .execute_in(&mut tx)
+                    .await?;
                 evicted.push(SessionId::from_uuid(id));
             }
         }
-        bind_session(Sql::new(INSERT), session)
+        bind_session(Sql::new(DB::SQL.session_insert), session)
             .execute_in(&mut tx)
             .await?;
         tx.commit().await?;
@@ -197,7 +143,7 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
     }
 
     async fn get(&self, id: SessionId, now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
-        Sql::new(GET)
+        Sql::new(DB::SQL.session_get)
             .bind(*id.as_uuid())
             .bind_time(now)
             .fetch_optional(&self.pool)
@@ -207,7 +153,7 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
     }
 
     async fn is_live(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let row = Sql::<DB>::new(IS_LIVE)
+        let row = Sql::<DB>::new(DB::SQL.session_is_live)
             .bind(*id.as_uuid())
             .bind_time(now)
             .fetch_optional(&self.pool)
@@ -222,40 +168,59 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
         renewal: &Renewal,
     ) -> Result<Rotation, StoreError> {
         let presented_hex = hex::encode(presented.as_bytes());
-        let rotated = Sql::new(ROTATE)
-            .bind(*id.as_uuid())
-            .bind(presented.as_bytes().to_vec())
+        let mut tx = Tx::<DB>::begin(&self.pool).await?;
+        let swapped = Sql::<DB>::new(DB::SQL.session_rotate)
             .bind(renewal.refresh_hash.as_bytes().to_vec())
             .bind(renewal.access_hash.map(|hash| hash.as_bytes().to_vec()))
             .bind_time(renewal.now)
             .bind_time(renewal.idle_expires_at)
-            .bind(format!(";{presented_hex}"))
             .bind(REMEMBERED_LEN)
-            .fetch_optional(&self.pool)
+            .bind(format!(";{presented_hex}"))
+            .bind(*id.as_uuid())
+            .bind(presented.as_bytes().to_vec())
+            .bind_time(renewal.now)
+            .execute_in(&mut tx)
             .await?;
-        if let Some(row) = rotated {
-            return read_session::<DB>(&row).map(Rotation::Rotated);
+        if swapped > 0 {
+            // The row is locked by the swap until the commit: this reads what it wrote.
+            let row = Sql::<DB>::new(DB::SQL.session_by_id)
+                .bind(*id.as_uuid())
+                .fetch_optional_in(&mut tx)
+                .await?;
+            tx.commit().await?;
+            return match row {
+                Some(row) => read_session::<DB>(&row).map(Rotation::Rotated),
+                None => Err(corrupt("id", "a rotated session vanished")),
+            };
         }
-        let revoked = Sql::<DB>::new(REVOKE_REUSED)
+        // A loser of a concurrent race with one token finds that token remembered by the
+        // winner and counts as a replay, as in the reference store; there is never a second
+        // winner. The pattern's hex has no wildcards, and the leading `;` anchors it at the
+        // start of an entry.
+        let owner = Sql::<DB>::new(DB::SQL.session_reused_owner)
             .bind(*id.as_uuid())
             .bind(presented.as_bytes().to_vec())
             .bind_time(renewal.now)
             .bind(format!("%;{presented_hex}%"))
-            .fetch_optional(&self.pool)
+            .fetch_optional_in(&mut tx)
             .await?;
-        match revoked {
-            Some(row) => {
-                let user_id = row.uuid("user_id").map_err(StoreError::backend)?;
-                Ok(Rotation::Reused {
-                    user_id: UserId::from_uuid(user_id),
-                })
-            }
-            None => Ok(Rotation::NotFound),
-        }
+        let Some(owner) = owner else {
+            tx.rollback().await?;
+            return Ok(Rotation::NotFound);
+        };
+        let user_id = owner.uuid("user_id").map_err(StoreError::backend)?;
+        Sql::<DB>::new(DB::SQL.session_revoke)
+            .bind(*id.as_uuid())
+            .execute_in(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Rotation::Reused {
+            user_id: UserId::from_uuid(user_id),
+        })
     }
 
     async fn revoke(&self, id: SessionId) -> Result<bool, StoreError> {
-        let deleted = Sql::<DB>::new(REVOKE)
+        let deleted = Sql::<DB>::new(DB::SQL.session_revoke)
             .bind(*id.as_uuid())
             .execute(&self.pool)
             .await?;
@@ -270,21 +235,24 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
         // The mark moves first, taking the lock that creations take first: a creation either
         // committed its session before (and it is deleted below) or waits and sees the new mark.
         let mut tx = Tx::<DB>::begin(&self.pool).await?;
-        Sql::<DB>::new(MOVE_MARK)
+        Sql::<DB>::new(DB::SQL.mark_move)
             .bind(*user_id.as_uuid())
             .execute_in(&mut tx)
             .await?;
-        let revoked = Sql::<DB>::new(REVOKE_ALL)
-            .bind(*user_id.as_uuid())
-            .bind(except.map(|id| *id.as_uuid()))
-            .execute_in(&mut tx)
-            .await?;
+        let revoked = match except {
+            Some(kept) => Sql::<DB>::new(DB::SQL.session_revoke_all_except)
+                .bind(*user_id.as_uuid())
+                .bind(*kept.as_uuid()),
+            None => Sql::<DB>::new(DB::SQL.session_revoke_all).bind(*user_id.as_uuid()),
+        }
+        .execute_in(&mut tx)
+        .await?;
         tx.commit().await?;
         Ok(revoked)
     }
 
     async fn list(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError> {
-        Sql::<DB>::new(LIST)
+        Sql::<DB>::new(DB::SQL.session_list)
             .bind(*user_id.as_uuid())
             .bind_time(now)
             .fetch_all(&self.pool)
@@ -295,7 +263,7 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
     }
 
     async fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        Sql::<DB>::new(SWEEP)
+        Sql::<DB>::new(DB::SQL.session_sweep)
             .bind_time(now)
             .execute(&self.pool)
             .await

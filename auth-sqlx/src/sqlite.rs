@@ -9,10 +9,11 @@ use sqlx::{Executor, Pool, Sqlite};
 use time::OffsetDateTime;
 
 use crate::config::DbConfig;
-use crate::dialect::{Dialect, sealed};
+use crate::dialect::{Dialect, micros, sealed};
 use crate::error::Error;
 use crate::migrate::{self, EmbeddedMigration};
 use crate::sessions::SqlSessionStore;
+use crate::sql::Statements;
 use crate::users::SqlUserStore;
 
 /// A [`UserStore`](auth_core::UserStore) in SQLite. See [`SqlUserStore`].
@@ -118,20 +119,19 @@ impl DbConfig {
 impl sealed::Sealed for Sqlite {}
 
 impl Dialect for Sqlite {
+    const SQL: &'static Statements = &crate::sql::sqlite::STATEMENTS;
+
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
 
     /// Microseconds since the Unix epoch.
     type Time = i64;
 
     fn encode_time(time: OffsetDateTime) -> Result<i64, BoxError> {
-        let micros = time.unix_timestamp_nanos().div_euclid(1000);
-        Ok(i64::try_from(micros)?)
+        micros::encode(time)
     }
 
     fn decode_time(stored: i64) -> Result<OffsetDateTime, BoxError> {
-        Ok(OffsetDateTime::from_unix_timestamp_nanos(
-            i128::from(stored) * 1000,
-        )?)
+        micros::decode(stored)
     }
 
     fn is_unavailable(err: &dyn DatabaseError) -> bool {

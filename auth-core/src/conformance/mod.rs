@@ -183,6 +183,8 @@ macro_rules! user_store_conformance {
                 unknown_lookups_find_nothing,
                 duplicate_email_in_other_case_is_a_conflict,
                 duplicate_username_in_other_case_is_a_conflict,
+                keys_differing_only_by_accents_are_different_users,
+                a_conflict_is_named_by_its_key_not_by_the_value,
                 users_without_username_do_not_collide,
                 concurrent_registrations_of_one_email_have_one_winner,
                 update_replaces_fields_and_moves_the_indexes,

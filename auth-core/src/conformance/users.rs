@@ -122,6 +122,66 @@ pub async fn duplicate_username_in_other_case_is_a_conflict<S: UserStore<TestPro
     }
 }
 
+/// Keys are compared exactly, as [`Email::key`] and [`Username::key`] make them: addresses and
+/// names that differ only by an accent, by `ß` against `ss`, or by a letter some collation
+/// folds, are different users. (A database comparing its text case- or accent-insensitively
+/// would refuse the second registration, and could find the first user for the second's
+/// login.)
+pub async fn keys_differing_only_by_accents_are_different_users<
+    S: UserStore<TestProfile> + ?Sized,
+>(
+    store: &S,
+) {
+    let tag = unique_tag();
+    let pairs = [("cafe", "café"), ("strasse", "straße"), ("anna", "änna")];
+    for (plain, marked) in pairs {
+        let mut first = sample_user(&format!("{tag}a{plain}"));
+        first.email = Email::parse(&format!("{plain}.{tag}@example.com")).unwrap();
+        first.username = Some(Username::parse(&format!("{plain}_{tag}")).unwrap());
+        let mut second = sample_user(&format!("{tag}b{plain}"));
+        second.email = Email::parse(&format!("{marked}.{tag}@example.com")).unwrap();
+        second.username = Some(Username::parse(&format!("{marked}_{tag}")).unwrap());
+        store.create(&first).await.unwrap();
+        store
+            .create(&second)
+            .await
+            .unwrap_or_else(|err| panic!("{marked:?} is not {plain:?}: {err:?}"));
+        for user in [&first, &second] {
+            let by_email = store.find_by_email(&user.email).await.unwrap().unwrap();
+            assert_eq!(by_email.id, user.id, "{}", user.email);
+            let name = user.username.as_ref().unwrap();
+            let by_name = store.find_by_username(name).await.unwrap().unwrap();
+            assert_eq!(by_name.id, user.id, "{name:?}");
+        }
+    }
+}
+
+/// A conflict is named by the key that clashed, whatever the clashing value spells: an
+/// address that contains the word `username_key` is still an e-mail conflict.
+pub async fn a_conflict_is_named_by_its_key_not_by_the_value<S: UserStore<TestProfile> + ?Sized>(
+    store: &S,
+) {
+    let tag = unique_tag();
+    let mut first = sample_user(&format!("{tag}a"));
+    first.email = Email::parse(&format!("username_key.{tag}@example.com")).unwrap();
+    store.create(&first).await.unwrap();
+    let mut second = sample_user(&format!("{tag}b"));
+    second.email = first.email.clone();
+    match store.create(&second).await {
+        Err(StoreError::Conflict(UniqueField::Email)) => {}
+        other => panic!("expected an e-mail conflict, got {other:?}"),
+    }
+    let mut third = sample_user(&format!("{tag}c"));
+    third.username = Some(Username::parse(&format!("email_key_{tag}")).unwrap());
+    store.create(&third).await.unwrap();
+    let mut fourth = sample_user(&format!("{tag}d"));
+    fourth.username = third.username.clone();
+    match store.create(&fourth).await {
+        Err(StoreError::Conflict(UniqueField::Username)) => {}
+        other => panic!("expected a username conflict, got {other:?}"),
+    }
+}
+
 /// Many users may have no username.
 pub async fn users_without_username_do_not_collide<S: UserStore<TestProfile> + ?Sized>(store: &S) {
     for _ in 0..3 {

@@ -1,0 +1,90 @@
+//! [`Statements`]: every statement the stores run, as one database spells it.
+//!
+//! The rules (what each statement must do, which parameters it takes in which order, and
+//! which of them run inside one transaction) are written once, here and in
+//! [`crate::users`] and [`crate::sessions`]; each database spells them in one file of its
+//! own: [`postgres`], [`sqlite`], [`mysql`]. Every parameter appears exactly once, in the
+//! order listed, so `$1, $2, ...` and `?, ?, ...` bind the same way.
+//!
+//! No statement uses `RETURNING` or `UPDATE ... FROM`, which MySQL lacks; a statement that
+//! must see what it changed runs inside a transaction with a read after it.
+
+#[cfg(feature = "mysql")]
+pub(crate) mod mysql;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
+
+/// The statements of one database. Parameters in brackets, in binding order; "user fields"
+/// are the twelve columns of [`crate::row::bind_user_fields`], "session" the ten of
+/// [`crate::row::session_columns!`].
+#[doc(hidden)]
+#[derive(Debug)]
+#[allow(unreachable_pub)] // named in `Dialect`, so `pub`; the module is private
+pub struct Statements {
+    /// Inserts a user: `[id, user fields, version]`.
+    pub user_insert: &'static str,
+    /// The compare-and-set of a user: `[user fields, id, version read]`; moves the version on
+    /// by one and changes nothing when the stored version is another.
+    pub user_update: &'static str,
+    /// One row when the user exists: `[id]`.
+    pub user_exists: &'static str,
+    /// [`crate::row::user_columns!`] of one user: `[id]`.
+    pub user_by_id: &'static str,
+    /// The same, by e-mail key: `[email_key]`.
+    pub user_by_email: &'static str,
+    /// The same, by username key: `[username_key]`.
+    pub user_by_username: &'static str,
+    /// Deletes a user: `[id]`.
+    pub user_delete: &'static str,
+    /// `total`, the users whose e-mail key matches a `LIKE` pattern escaped with `!`:
+    /// `[pattern]`.
+    pub user_count: &'static str,
+    /// A page of those users in id order: `[pattern, limit, offset]`.
+    pub user_list: &'static str,
+
+    /// Inserts a session: `[session]`.
+    pub session_insert: &'static str,
+    /// A live session: `[id, now]`.
+    pub session_get: &'static str,
+    /// A session whether live or not (after a rotation, inside its transaction): `[id]`.
+    pub session_by_id: &'static str,
+    /// One row when the session is live, no columns read: `[id, now]`.
+    pub session_is_live: &'static str,
+    /// The compare-and-swap of a refresh, in one statement: `[new refresh digest, new access
+    /// digest, now, new idle expiry, remembered length, entry, id, presented digest, now]`.
+    /// Changes the row only while it is live and holds the presented digest: sets the new
+    /// digests and `last_used_at`, caps the idle expiry at the absolute one, and appends the
+    /// entry (`;` and the presented digest in hex) to `rotated`, first dropping its oldest
+    /// entry (65 characters) once it is the remembered length long.
+    pub session_rotate: &'static str,
+    /// `user_id` of a live session that remembers rotating a digest away, locked for the rest
+    /// of the transaction where the database has row locks: `[id, presented digest, now,
+    /// pattern "%;<hex>%"]`.
+    pub session_reused_owner: &'static str,
+    /// Deletes a session: `[id]`.
+    pub session_revoke: &'static str,
+    /// Deletes every session of a user: `[user_id]`.
+    pub session_revoke_all: &'static str,
+    /// Deletes every session of a user but one: `[user_id, kept id]`.
+    pub session_revoke_all_except: &'static str,
+    /// A user's live sessions, oldest first: `[user_id, now]`.
+    pub session_list: &'static str,
+    /// `id` of a user's live sessions, least recently used first: `[user_id, now]`.
+    pub session_least_recently_used: &'static str,
+    /// Deletes the sessions no longer live: `[now]`.
+    pub session_sweep: &'static str,
+
+    /// A user's `mark`, no row meaning 0: `[user_id]`.
+    pub mark_get: &'static str,
+    /// Creates the user's mark row at 0 if missing, and changes nothing otherwise: `[user_id]`.
+    pub mark_ensure: &'static str,
+    /// The user's `mark`, read under a lock held to the end of the transaction (in SQLite
+    /// the transaction's write lock already excludes every other writer), waiting for a
+    /// transaction holding it and then reading what that one committed: `[user_id]`.
+    pub mark_lock: &'static str,
+    /// Moves the user's mark on by one, creating the row at 1 if missing, under the same
+    /// lock: `[user_id]`.
+    pub mark_move: &'static str,
+}

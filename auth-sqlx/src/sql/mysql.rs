@@ -1,0 +1,89 @@
+//! The statements in MySQL and MariaDB.
+
+use super::Statements;
+use crate::row::{session_columns, user_columns};
+
+/// MySQL and MariaDB: `?` parameters, `CONCAT` (`||` is "or" unless the connection sets
+/// `PIPES_AS_CONCAT`), `ON DUPLICATE KEY UPDATE` for upserts, and `SELECT ... FOR UPDATE`, a
+/// locking read that waits for the lock and then reads the latest committed row whatever
+/// the transaction's snapshot. InnoDB's `UPDATE` and `DELETE` also read the latest committed
+/// row, so a compare-and-set loser finds the winner's row and changes nothing.
+///
+/// The text columns of the keys use the `utf8mb4_bin` collation (see the migrations), so
+/// `=` and `LIKE` compare exactly, as in the other databases: never case- or
+/// accent-insensitively, never ignoring trailing spaces.
+pub(crate) const STATEMENTS: Statements = Statements {
+    user_insert: "INSERT INTO auth_users (id, email, email_key, username, username_key, \
+        password_hash, is_active, is_superuser, is_verified, roles, profile, created_at, \
+        updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    // Assignments run left to right in MySQL, each seeing the ones before; none of these
+    // reads a column assigned earlier in the list.
+    user_update: "UPDATE auth_users SET email = ?, email_key = ?, username = ?, \
+        username_key = ?, password_hash = ?, is_active = ?, is_superuser = ?, \
+        is_verified = ?, roles = ?, profile = ?, created_at = ?, updated_at = ?, \
+        version = version + 1 WHERE id = ? AND version = ?",
+    user_exists: "SELECT 1 FROM auth_users WHERE id = ?",
+    user_by_id: concat!("SELECT ", user_columns!(), " FROM auth_users WHERE id = ?"),
+    user_by_email: concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM auth_users WHERE email_key = ?"
+    ),
+    user_by_username: concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM auth_users WHERE username_key = ?"
+    ),
+    user_delete: "DELETE FROM auth_users WHERE id = ?",
+    user_count: "SELECT COUNT(*) AS total FROM auth_users WHERE email_key LIKE ? ESCAPE '!'",
+    user_list: concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM auth_users WHERE email_key LIKE ? ESCAPE '!' ORDER BY id LIMIT ? OFFSET ?"
+    ),
+
+    session_insert: concat!(
+        "INSERT INTO auth_sessions (",
+        session_columns!(),
+        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    session_get: concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM auth_sessions WHERE id = ? AND live_until > ?"
+    ),
+    session_by_id: concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM auth_sessions WHERE id = ?"
+    ),
+    session_is_live: "SELECT 1 FROM auth_sessions WHERE id = ? AND live_until > ?",
+    // `idle_expires_at` is assigned before `rotated`, which does not read it; `live_until`
+    // follows from the new expiry. The WHERE clause sees the row as it was.
+    session_rotate: "UPDATE auth_sessions SET refresh_hash = ?, access_hash = ?, \
+        last_used_at = ?, idle_expires_at = LEAST(?, expires_at), \
+        rotated = CONCAT(SUBSTRING(rotated, IF(CHAR_LENGTH(rotated) >= ?, 66, 1)), ?) \
+        WHERE id = ? AND refresh_hash = ? AND live_until > ?",
+    session_reused_owner: "SELECT user_id FROM auth_sessions \
+        WHERE id = ? AND refresh_hash <> ? AND live_until > ? AND rotated LIKE ? \
+        FOR UPDATE",
+    session_revoke: "DELETE FROM auth_sessions WHERE id = ?",
+    session_revoke_all: "DELETE FROM auth_sessions WHERE user_id = ?",
+    session_revoke_all_except: "DELETE FROM auth_sessions WHERE user_id = ? AND id <> ?",
+    session_list: concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM auth_sessions WHERE user_id = ? AND live_until > ? ORDER BY created_at, id"
+    ),
+    session_least_recently_used: "SELECT id FROM auth_sessions \
+        WHERE user_id = ? AND live_until > ? ORDER BY last_used_at, id",
+    session_sweep: "DELETE FROM auth_sessions WHERE live_until <= ?",
+
+    mark_get: "SELECT mark FROM auth_session_marks WHERE user_id = ?",
+    // An upsert whose update changes nothing: unlike `INSERT IGNORE`, it hides no other error.
+    mark_ensure: "INSERT INTO auth_session_marks (user_id, mark) VALUES (?, 0) \
+        ON DUPLICATE KEY UPDATE mark = mark",
+    mark_lock: "SELECT mark FROM auth_session_marks WHERE user_id = ? FOR UPDATE",
+    mark_move: "INSERT INTO auth_session_marks (user_id, mark) VALUES (?, 1) \
+        ON DUPLICATE KEY UPDATE mark = mark + 1",
+};

@@ -1,0 +1,79 @@
+//! The statements in SQLite.
+
+use super::Statements;
+use crate::row::{session_columns, user_columns};
+
+/// SQLite: `$n` parameters and the two-argument `min`. SQLite has no row locks and no
+/// `FOR UPDATE`: a transaction that writes is begun with `BEGIN IMMEDIATE`, which takes the
+/// database's write lock at once and so excludes every other writer until it ends, and a
+/// single statement is atomic by itself.
+pub(crate) const STATEMENTS: Statements = Statements {
+    user_insert: "INSERT INTO auth_users (id, email, email_key, username, username_key, \
+        password_hash, is_active, is_superuser, is_verified, roles, profile, created_at, \
+        updated_at, version) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    user_update: "UPDATE auth_users SET email = $1, email_key = $2, username = $3, \
+        username_key = $4, password_hash = $5, is_active = $6, is_superuser = $7, \
+        is_verified = $8, roles = $9, profile = $10, created_at = $11, updated_at = $12, \
+        version = version + 1 WHERE id = $13 AND version = $14",
+    user_exists: "SELECT 1 FROM auth_users WHERE id = $1",
+    user_by_id: concat!("SELECT ", user_columns!(), " FROM auth_users WHERE id = $1"),
+    user_by_email: concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM auth_users WHERE email_key = $1"
+    ),
+    user_by_username: concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM auth_users WHERE username_key = $1"
+    ),
+    user_delete: "DELETE FROM auth_users WHERE id = $1",
+    user_count: "SELECT COUNT(*) AS total FROM auth_users WHERE email_key LIKE $1 ESCAPE '!'",
+    user_list: concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM auth_users WHERE email_key LIKE $1 ESCAPE '!' ORDER BY id LIMIT $2 OFFSET $3"
+    ),
+
+    session_insert: concat!(
+        "INSERT INTO auth_sessions (",
+        session_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ),
+    session_get: concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM auth_sessions WHERE id = $1 AND live_until > $2"
+    ),
+    session_by_id: concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM auth_sessions WHERE id = $1"
+    ),
+    session_is_live: "SELECT 1 FROM auth_sessions WHERE id = $1 AND live_until > $2",
+    session_rotate: "UPDATE auth_sessions SET refresh_hash = $1, access_hash = $2, \
+        last_used_at = $3, idle_expires_at = min($4, expires_at), \
+        rotated = substr(rotated, CASE WHEN length(rotated) >= $5 THEN 66 ELSE 1 END) || $6 \
+        WHERE id = $7 AND refresh_hash = $8 AND live_until > $9",
+    session_reused_owner: "SELECT user_id FROM auth_sessions \
+        WHERE id = $1 AND refresh_hash <> $2 AND live_until > $3 AND rotated LIKE $4",
+    session_revoke: "DELETE FROM auth_sessions WHERE id = $1",
+    session_revoke_all: "DELETE FROM auth_sessions WHERE user_id = $1",
+    session_revoke_all_except: "DELETE FROM auth_sessions WHERE user_id = $1 AND id <> $2",
+    session_list: concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM auth_sessions WHERE user_id = $1 AND live_until > $2 ORDER BY created_at, id"
+    ),
+    session_least_recently_used: "SELECT id FROM auth_sessions \
+        WHERE user_id = $1 AND live_until > $2 ORDER BY last_used_at, id",
+    session_sweep: "DELETE FROM auth_sessions WHERE live_until <= $1",
+
+    mark_get: "SELECT mark FROM auth_session_marks WHERE user_id = $1",
+    mark_ensure: "INSERT INTO auth_session_marks (user_id, mark) VALUES ($1, 0) \
+        ON CONFLICT (user_id) DO NOTHING",
+    mark_lock: "SELECT mark FROM auth_session_marks WHERE user_id = $1",
+    mark_move: "INSERT INTO auth_session_marks (user_id, mark) VALUES ($1, 1) \
+        ON CONFLICT (user_id) DO UPDATE SET mark = auth_session_marks.mark + 1",
+};
