@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The one test command (README "Run the tests"): makes sure PostgreSQL and Redis are up,
-# installing them from Debian's packages when missing, and Chromium and playwright-core for the
+# The one test command (README "Run the tests"): makes sure PostgreSQL, MariaDB and Redis are
+# up, installing them from Debian's packages when missing, and Chromium and playwright-core for the
 # browser test, then runs every test of the workspace.
 # Tests that need a service fail loudly when it is unreachable; none is skipped.
 set -euo pipefail
@@ -11,11 +11,14 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
 redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+mysql_up() { (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; }
 
 ensure_packages() {
   local missing=()
   command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  command -v mariadbd >/dev/null 2>&1 || command -v mysqld >/dev/null 2>&1 ||
+    [ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ] || missing+=(mariadb-server)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]} from Debian's packages"
     as_root apt-get update -qq
@@ -52,6 +55,33 @@ ensure_redis() {
   redis_up || { echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
 }
 
+# MariaDB on 127.0.0.1:3306, where `root` logs in over TCP without a password (as on the CI
+# machines) and the database `test` exists: the MySQL tests create their databases from there.
+ensure_mariadb() {
+  if ! mysql_up; then
+    ensure_packages
+    log "starting MariaDB"
+    as_root mkdir -p /run/mysqld
+    as_root chown mysql:mysql /run/mysqld 2>/dev/null || true
+    if command -v service >/dev/null 2>&1 && [ -x /etc/init.d/mariadb ]; then
+      as_root service mariadb start >/dev/null 2>&1 || true
+    fi
+    if ! mysql_up; then
+      (as_root mysqld_safe --bind-address=127.0.0.1 --port=3306 >/dev/null 2>&1 &)
+    fi
+    for _ in $(seq 1 100); do mysql_up && break; sleep 0.2; done
+    mysql_up || { echo "MariaDB is not reachable on 127.0.0.1:3306" >&2; exit 1; }
+  fi
+  if ! mariadb -h 127.0.0.1 -P 3306 -u root -e 'select 1' >/dev/null 2>&1; then
+    # A fresh Debian install lets root in only through the socket: allow an empty password too.
+    as_root mariadb -u root -e "ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES;"
+  fi
+  mariadb -h 127.0.0.1 -P 3306 -u root -e 'CREATE DATABASE IF NOT EXISTS test' || {
+    echo "root cannot log in to MariaDB on 127.0.0.1:3306 without a password" >&2
+    exit 1
+  }
+}
+
 # The browser test (tests/tests/browser.rs) drives Debian's Chromium with playwright-core.
 ensure_browser() {
   if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
@@ -73,7 +103,8 @@ ensure_browser() {
 
 ensure_postgres
 ensure_redis
-log "PostgreSQL and Redis are up"
+ensure_mariadb
+log "PostgreSQL, Redis and MariaDB are up"
 ensure_browser
 log "Chromium and playwright-core are installed"
 

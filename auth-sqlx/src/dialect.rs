@@ -65,7 +65,7 @@ pub trait Dialect:
     #[doc(hidden)]
     fn rows_affected(result: &Self::QueryResult) -> u64;
 
-    /// The pool as an executor (`&Pool<DB>` is one for both databases, but saying so
+    /// The pool as an executor (`&Pool<DB>` is one for every database, but saying so
     /// generically takes a higher-ranked bound that every caller would have to repeat).
     #[doc(hidden)]
     fn executor(pool: &Pool<Self>) -> impl Executor<'_, Database = Self>;

@@ -1,15 +1,17 @@
 //! # auth-sqlx
 //!
-//! Users and sessions of the axum accounts workspace in **Postgres** (production) or
-//! **SQLite** (the embedded default: nothing to install). Both behave exactly like
+//! Users and sessions of the axum accounts workspace in **Postgres**, **MySQL** (8, or
+//! MariaDB 10.5 and later) or **SQLite** (the embedded default: nothing to install). Both behave exactly like
 //! `auth_core`'s in-memory reference stores, pass the same `auth_core::conformance` suite,
 //! and keep every row through restarts.
 //!
-//! - [`PgUserStore`], [`PgSessionStore`], [`SqliteUserStore`], [`SqliteSessionStore`]: the
+//! - [`PgUserStore`], [`PgSessionStore`], [`MySqlUserStore`], [`MySqlSessionStore`],
+//!   [`SqliteUserStore`], [`SqliteSessionStore`]: the
 //!   `auth_core` [`UserStore`](auth_core::UserStore) and
 //!   [`SessionStore`](auth_core::SessionStore) traits, written once ([`SqlUserStore`],
-//!   [`SqlSessionStore`]) over the same SQL for both databases.
-//! - Embedded migrations, one call each: [`migrate_postgres`], [`migrate_sqlite`].
+//!   [`SqlSessionStore`]), each database spelling the statements in a file of its own.
+//! - Embedded migrations, one call each: [`migrate_postgres`], [`migrate_mysql`],
+//!   [`migrate_sqlite`].
 //! - [`DbConfig`]: `DATABASE_URL`, or `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASS`, `DB_NAME`,
 //!   and the pool's settings.
 //!
@@ -109,6 +111,18 @@
 //! |---|---|---|
 //! | `postgres` | no | [`PgUserStore`], [`PgSessionStore`], [`migrate_postgres`], [`DbConfig::connect_postgres`] |
 //! | `sqlite` | no | [`SqliteUserStore`], [`SqliteSessionStore`], [`migrate_sqlite`], [`DbConfig::connect_sqlite`] (SQLite is compiled in) |
+//! | `mysql` | no | [`MySqlUserStore`], [`MySqlSessionStore`], [`migrate_mysql`], [`DbConfig::connect_mysql`] (MySQL 8, MariaDB 10.5+) |
+//!
+//! ## How the three databases differ
+//!
+//! The stores' logic (which statements run, in which transactions, under which locks) is
+//! written once; each database spells the statements in one file of its own. SQLite keeps
+//! times as integer microseconds and orders writers with `BEGIN IMMEDIATE`; Postgres and MySQL
+//! lock the user's mark row with `SELECT ... FOR UPDATE`. MySQL keeps ids as `BINARY(16)`,
+//! times as integer microseconds, and compares every key with the `utf8mb4_bin` collation, so
+//! that `café` and `cafe` stay two users there as everywhere else (the server's default
+//! collations fold case and accents). The same conformance suite, races included, runs on all
+//! three.
 //!
 //! The driver is re-exported as [`sqlx`], so an app uses the same version as the stores.
 //!

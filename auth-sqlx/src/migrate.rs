@@ -1,4 +1,4 @@
-//! The embedded migrations, and the migrator both databases share.
+//! The embedded migrations, and the migrator every database shares.
 //!
 //! The SQL files live in `migrations/postgres` and `migrations/sqlite` and are compiled into
 //! the crate with `include_str!`, so a binary carries its schema and needs no files at run

@@ -105,10 +105,13 @@ pub enum Backend {
     /// As [`Backend::PostgresRedis`], with the Redis Cluster of `REDIS_CLUSTER_URLS` (set by
     /// `tests/run.sh`) given to the server as a list of node URLs.
     PostgresRedisCluster,
+    /// Users in a fresh MySQL (MariaDB) database; sessions and limits in Redis under a fresh
+    /// prefix.
+    MySqlRedis,
 }
 
 impl Backend {
-    /// Whether users live in Postgres and sessions in Redis (single node or cluster).
+    /// Whether users live in a database server and sessions in Redis (single node or cluster).
     pub fn is_shared(self) -> bool {
         self != Self::Sqlite
     }
@@ -150,7 +153,11 @@ impl Config {
             )
             .with("RUST_LOG", "info,tower_http=warn");
         if backend.is_shared() {
-            let database = crate::services::fresh_postgres_schema().await;
+            let database = if backend == Backend::MySqlRedis {
+                crate::services::fresh_mysql_database().await
+            } else {
+                crate::services::fresh_postgres_schema().await
+            };
             let redis = if backend == Backend::PostgresRedisCluster {
                 std::env::var("REDIS_CLUSTER_URLS").unwrap_or_else(|_| {
                     panic!(

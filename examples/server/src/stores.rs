@@ -1,5 +1,5 @@
-//! Where users, sessions and throttle counters live: SQLite by default, Postgres from
-//! `DATABASE_URL` or `DB_*`, sessions and limits in Redis (or a cluster) from `REDIS_URL`
+//! Where users, sessions and throttle counters live: SQLite by default, Postgres or MySQL from
+//! `DATABASE_URL` (or Postgres from `DB_*`), sessions and limits in Redis (or a cluster) from `REDIS_URL`
 //! (keys under `REDIS_KEY_PREFIX`).
 
 use std::sync::Arc;
@@ -11,8 +11,9 @@ use auth_core::{
 };
 use auth_redis::{RedisConfig, RedisRateLimiter, RedisSessionStore};
 use auth_sqlx::{
-    DbConfig, PgSessionStore, PgUserStore, SqliteSessionStore, SqliteUserStore, migrate_postgres,
-    migrate_sqlite, spawn_sweeper,
+    DbConfig, DbKind, MySqlSessionStore, MySqlUserStore, PgSessionStore, PgUserStore,
+    SqliteSessionStore, SqliteUserStore, migrate_mysql, migrate_postgres, migrate_sqlite,
+    spawn_sweeper,
 };
 
 use crate::Names;
@@ -54,22 +55,35 @@ impl Backends {
         };
         let config = DbConfig::new(url.clone());
         let (users, sql_sessions): (Arc<dyn UserStore<Names>>, Arc<dyn SessionStore>) =
-            if url.starts_with("postgres") {
-                let pool = config.connect_postgres().await?;
-                migrate_postgres(&pool).await?;
-                tracing::info!("users in Postgres");
-                (
-                    Arc::new(PgUserStore::new(pool.clone())),
-                    Arc::new(PgSessionStore::new(pool)),
-                )
-            } else {
-                let pool = config.connect_sqlite().await?;
-                migrate_sqlite(&pool).await?;
-                tracing::info!(url = %url, "users in SQLite");
-                (
-                    Arc::new(SqliteUserStore::new(pool.clone())),
-                    Arc::new(SqliteSessionStore::new(pool)),
-                )
+            match config.kind()? {
+                DbKind::Postgres => {
+                    let pool = config.connect_postgres().await?;
+                    migrate_postgres(&pool).await?;
+                    tracing::info!("users in Postgres");
+                    (
+                        Arc::new(PgUserStore::new(pool.clone())),
+                        Arc::new(PgSessionStore::new(pool)),
+                    )
+                }
+                DbKind::MySql => {
+                    let pool = config.connect_mysql().await?;
+                    migrate_mysql(&pool).await?;
+                    tracing::info!("users in MySQL");
+                    (
+                        Arc::new(MySqlUserStore::new(pool.clone())),
+                        Arc::new(MySqlSessionStore::new(pool)),
+                    )
+                }
+                DbKind::Sqlite => {
+                    let pool = config.connect_sqlite().await?;
+                    migrate_sqlite(&pool).await?;
+                    tracing::info!(url = %url, "users in SQLite");
+                    (
+                        Arc::new(SqliteUserStore::new(pool.clone())),
+                        Arc::new(SqliteSessionStore::new(pool)),
+                    )
+                }
+                other => return Err(format!("unsupported database: {other:?}").into()),
             };
         let mut probes: Vec<Arc<dyn Probe>> = vec![Arc::new(DatabaseProbe(users.clone()))];
         let (sessions, limiter, sweep_sql): (Arc<dyn SessionStore>, Arc<dyn RateLimiter>, bool) =
