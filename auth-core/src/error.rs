@@ -18,6 +18,8 @@ pub enum UniqueField {
     Email,
     /// The username (case-insensitive).
     Username,
+    /// A provider account (provider and account id), already linked to a user.
+    OAuthAccount,
 }
 
 impl std::fmt::Display for UniqueField {
@@ -25,6 +27,7 @@ impl std::fmt::Display for UniqueField {
         f.write_str(match self {
             Self::Email => "e-mail address",
             Self::Username => "username",
+            Self::OAuthAccount => "provider account",
         })
     }
 }

@@ -124,7 +124,10 @@ pub use session::{
     Admission, Admitted, ClientInfo, REMEMBERED_ROTATIONS, RefreshToken, Renewal, Rotation,
     Session, SessionId, SessionMark,
 };
-pub use store::{Page, SessionStore, UserQuery, UserStore};
+pub use store::{
+    OAuthAccount, OAuthAccountStore, Page, SealedToken, SessionStore, Unlinked, UserQuery,
+    UserStore,
+};
 pub use token::{
     ACCESS_AUDIENCE, AccessClaims, AccessSubject, Authentication, IssuedToken, JwtAlgorithm,
     JwtCodec, JwtError, JwtKeys, JwtStrategy, OpaqueTokenStrategy, RESET_AUDIENCE, SubjectSource,

@@ -1,7 +1,9 @@
-//! The two store traits: where users and sessions live.
+//! The store traits: where users, their linked provider accounts and sessions live.
 
+mod oauth_account_store;
 mod session_store;
 mod user_store;
 
+pub use oauth_account_store::{OAuthAccount, OAuthAccountStore, SealedToken, Unlinked};
 pub use session_store::SessionStore;
 pub use user_store::{Page, UserQuery, UserStore};
