@@ -110,6 +110,22 @@ pub enum AuthError {
     /// No such session for this user.
     #[error("session not found")]
     SessionNotFound,
+    /// A provider account signed in whose e-mail address belongs to an existing user, and
+    /// linking by e-mail is off or the provider did not assert the address as verified.
+    #[error("a user with this e-mail address already exists")]
+    OAuthUserAlreadyExists,
+    /// The provider gave no usable e-mail address.
+    #[error("the provider gave no e-mail address")]
+    OAuthNotAvailableEmail,
+    /// The provider account is already linked to a user.
+    #[error("this provider account is already linked")]
+    OAuthAccountAlreadyLinked,
+    /// Unlinking would leave the user no way to sign in.
+    #[error("the last way to sign in cannot be removed")]
+    OAuthLastLoginMethod,
+    /// The user holds no such provider account.
+    #[error("no such provider account")]
+    OAuthAccountNotFound,
     /// Authenticated, but not allowed (for example vetoed by a hook).
     #[error("forbidden")]
     Forbidden,

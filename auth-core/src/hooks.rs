@@ -7,6 +7,7 @@ use crate::error::AuthError;
 use crate::hasher::PasswordRejection;
 use crate::secret::Password;
 use crate::session::{ClientInfo, SessionId};
+use crate::store::OAuthAccount;
 use crate::user::{NoProfile, Profile, User, UserId};
 
 /// Why a login failed, as told to [`UserHooks::on_failed_login`]. The client was told only
@@ -180,6 +181,13 @@ pub trait UserHooks<P: Profile = NoProfile>: std::fmt::Debug + Send + Sync + 'st
     /// A user's e-mail address changed from `old_email` to `user.email`. The manager has
     /// already mailed a notice to the old address and revoked the other sessions.
     async fn on_email_changed(&self, user: &User<P>, old_email: &Email) {}
+
+    /// A provider account was linked to `user` (at sign-up through the provider, by e-mail,
+    /// or by the associate flow).
+    async fn on_after_oauth_link(&self, user: &User<P>, account: &OAuthAccount) {}
+
+    /// A provider account was unlinked from `user`.
+    async fn on_after_oauth_unlink(&self, user: &User<P>, provider: &str, account_id: &str) {}
 
     /// A request was refused by a throttle (`429`).
     async fn on_throttled(&self, throttle: Throttle, client: &ClientInfo) {}

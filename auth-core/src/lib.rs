@@ -115,7 +115,8 @@ pub use limiter::{
 pub use mail::{FileMailer, LogMailer, Mail, MailError, MailKind, Mailer, MemoryMailer};
 pub use mail_queue::{MailQueue, MailQueueConfig};
 pub use manager::{
-    AdminUpdate, CreateOptions, Login, ManagerConfig, NewUser, RateLimits, Registration, TokenPair,
+    AdminUpdate, CreateOptions, Login, ManagerConfig, NewUser, OAuthIdentity, RateLimits,
+    Registration, TokenPair,
     UserManager, UserManagerBuilder, UserUpdate,
 };
 pub use memory::{MemorySessionStore, MemoryUserStore};

@@ -60,6 +60,9 @@ impl From<&str> for Password {
 #[serde(transparent)]
 pub struct PasswordHash(String);
 
+/// The prefix of an unusable hash: no hash format starts with it, so no password verifies.
+const UNUSABLE: &str = "!";
+
 impl PasswordHash {
     /// Wraps a stored hash string.
     pub fn new(hash: impl Into<String>) -> Self {
@@ -69,6 +72,17 @@ impl PasswordHash {
     /// The stored string.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The hash of an account without a password (one created through a provider): no
+    /// password matches it, and [`PasswordHash::is_usable`] says so.
+    pub fn unusable() -> Self {
+        Self(UNUSABLE.to_owned())
+    }
+
+    /// Whether some password can match this hash (false for [`PasswordHash::unusable`]).
+    pub fn is_usable(&self) -> bool {
+        !self.0.starts_with(UNUSABLE)
     }
 
     /// A short, non-reversible fingerprint of this hash, used to bind reset tokens to the

@@ -2,6 +2,7 @@
 
 mod account;
 mod config;
+mod oauth;
 mod recovery;
 mod register;
 mod session;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 pub use config::{ManagerConfig, RateLimits};
+pub use oauth::OAuthIdentity;
 pub use types::{AdminUpdate, CreateOptions, Login, NewUser, Registration, TokenPair, UserUpdate};
 
 use crate::authenticator::Authenticator;
@@ -25,7 +27,7 @@ use crate::limiter::{MemoryRateLimiter, RateDecision, RateLimit, RateLimiter};
 use crate::mail::{LogMailer, Mail, Mailer};
 use crate::mail_queue::MailQueue;
 use crate::session::ClientInfo;
-use crate::store::{SessionStore, UserStore};
+use crate::store::{OAuthAccountStore, SessionStore, UserStore};
 use crate::token::{JwtCodec, JwtStrategy, TokenStrategy};
 use crate::user::{NoProfile, Profile};
 
@@ -88,6 +90,7 @@ impl<P: Profile> fmt::Debug for UserManager<P> {
 
 struct Inner<P: Profile> {
     users: Arc<dyn UserStore<P>>,
+    oauth_accounts: Option<Arc<dyn OAuthAccountStore<P>>>,
     sessions: Arc<dyn SessionStore>,
     tokens: Arc<dyn TokenStrategy>,
     authenticator: Authenticator,
@@ -106,6 +109,7 @@ struct Inner<P: Profile> {
 #[must_use]
 pub struct UserManagerBuilder<P: Profile> {
     users: Arc<dyn UserStore<P>>,
+    oauth_accounts: Option<Arc<dyn OAuthAccountStore<P>>>,
     sessions: Arc<dyn SessionStore>,
     action_codec: JwtCodec,
     tokens: Option<Arc<dyn TokenStrategy>>,
@@ -135,6 +139,7 @@ impl<P: Profile> UserManager<P> {
     ) -> UserManagerBuilder<P> {
         UserManagerBuilder {
             users,
+            oauth_accounts: None,
             sessions,
             action_codec: codec,
             tokens: None,
@@ -255,6 +260,15 @@ fn conflict(err: StoreError) -> AuthError {
 }
 
 impl<P: Profile> UserManagerBuilder<P> {
+    /// Enables sign-in with provider accounts: `store` keeps the links and also becomes the
+    /// user store (it must be the one given to [`UserManager::builder`], or one over the same
+    /// database), so that a user and their first link are created together.
+    pub fn with_oauth_accounts(mut self, store: Arc<dyn OAuthAccountStore<P>>) -> Self {
+        self.users = store.clone();
+        self.oauth_accounts = Some(store);
+        self
+    }
+
     /// Access tokens of another kind (default: [`JwtStrategy`] over the codec, with
     /// [`ManagerConfig::access_lifetime`]).
     pub fn with_token_strategy(mut self, tokens: Arc<dyn TokenStrategy>) -> Self {
@@ -315,6 +329,7 @@ impl<P: Profile> UserManagerBuilder<P> {
         UserManager {
             inner: Arc::new(Inner {
                 users: self.users,
+                oauth_accounts: self.oauth_accounts,
                 sessions: self.sessions,
                 tokens,
                 authenticator,

@@ -401,7 +401,7 @@ impl<P: Profile> UserManager<P> {
     /// user is read again: if the password checked is still the current one and the account
     /// may still log in, the session is opened with the current user (its current roles and
     /// flags); otherwise the login fails as bad credentials.
-    async fn admit(
+    pub(super) async fn admit(
         &self,
         mut user: User<P>,
         mut mark: SessionMark,

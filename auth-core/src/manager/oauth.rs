@@ -1,0 +1,238 @@
+//! Sign-in through a provider account: the branches of the callback (log in, link by e-mail,
+//! create), associating an account with a signed-in user, and unlinking.
+
+use time::OffsetDateTime;
+
+use crate::email::Email;
+use crate::error::{AuthError, StoreError, UniqueField};
+use crate::secret::PasswordHash;
+use crate::session::ClientInfo;
+use crate::store::{OAuthAccount, OAuthAccountStore, SealedToken, Unlinked};
+use crate::user::{Profile, User, UserId};
+
+use super::types::Login;
+use super::{UserManager, conflict};
+
+/// Who a provider says signed in, after the protocol checks (state, PKCE, ID token) passed.
+#[derive(Debug, Clone)]
+pub struct OAuthIdentity {
+    /// The provider's configured name.
+    pub provider: String,
+    /// The provider's stable id of the account (`sub`).
+    pub account_id: String,
+    /// The address the provider gave, if any.
+    pub email: Option<String>,
+    /// Whether the provider asserts that the account owns that address.
+    pub email_verified: bool,
+    /// The provider's access token, sealed.
+    pub access_token: Option<SealedToken>,
+    /// The provider's refresh token, sealed.
+    pub refresh_token: Option<SealedToken>,
+    /// When the provider's access token expires.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl OAuthIdentity {
+    fn account(&self, user_id: UserId, now: OffsetDateTime) -> OAuthAccount {
+        OAuthAccount {
+            user_id,
+            provider: self.provider.clone(),
+            account_id: self.account_id.clone(),
+            account_email: self.email.clone(),
+            access_token: self.access_token.clone(),
+            refresh_token: self.refresh_token.clone(),
+            expires_at: self.expires_at,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+impl<P: Profile> UserManager<P> {
+    fn oauth_store(&self) -> Result<&dyn OAuthAccountStore<P>, AuthError> {
+        self.inner.oauth_accounts.as_deref().ok_or_else(|| {
+            AuthError::Config("no OAuth account store: see UserManagerBuilder::with_oauth_accounts".to_owned())
+        })
+    }
+
+    /// Signs in with a provider account, as fastapi-users' OAuth callback does:
+    ///
+    /// 1. an account linked before logs its user in, and its stored tokens are replaced;
+    /// 2. otherwise, when the address is taken by a user, the account is linked to that user
+    ///    and logs them in only if `associate_by_email` is on **and** the provider asserts the
+    ///    address as verified; else [`AuthError::OAuthUserAlreadyExists`];
+    /// 3. otherwise a user is created with no usable password, verified as the provider says,
+    ///    with the account linked in the same step.
+    ///
+    /// `on_after_register` (for a new user), `on_after_oauth_link` (for a new link) and
+    /// `on_after_login` fire as for password users.
+    ///
+    /// # Errors
+    /// [`AuthError::OAuthNotAvailableEmail`] when the provider gave no usable address;
+    /// [`AuthError::OAuthUserAlreadyExists`]; [`AuthError::BadCredentials`] for an inactive
+    /// user; [`AuthError::UserNotVerified`] when verification is required and the user is
+    /// not verified; or an internal error.
+    pub async fn oauth_login(
+        &self,
+        identity: &OAuthIdentity,
+        associate_by_email: bool,
+        client: &ClientInfo,
+    ) -> Result<Login<P>, AuthError> {
+        let store = self.oauth_store()?;
+        let now = self.now();
+        if let Some(linked) = store
+            .find_account(&identity.provider, &identity.account_id)
+            .await?
+        {
+            let mut account = identity.account(linked.user_id, linked.created_at);
+            account.updated_at = now;
+            match store.update_account(&account).await {
+                // Unlinked or deleted in between: nobody to log in.
+                Err(StoreError::NotFound) => return Err(AuthError::BadCredentials),
+                other => other?,
+            }
+            return self.oauth_open(linked.user_id, client).await;
+        }
+        let email = identity
+            .email
+            .as_deref()
+            .and_then(|raw| Email::parse(raw).ok())
+            .ok_or(AuthError::OAuthNotAvailableEmail)?;
+        if let Some(existing) = self.inner.users.find_by_email(&email).await? {
+            if !(associate_by_email && identity.email_verified) {
+                return Err(AuthError::OAuthUserAlreadyExists);
+            }
+            self.oauth_link(&existing, identity).await.map_err(|err| match err {
+                AuthError::OAuthAccountAlreadyLinked => AuthError::OAuthUserAlreadyExists,
+                other => other,
+            })?;
+            return self.oauth_open(existing.id, client).await;
+        }
+        let mut user = self.draft(email, None, P::default());
+        user.password_hash = PasswordHash::unusable();
+        user.is_verified = identity.email_verified;
+        let account = identity.account(user.id, now);
+        match store.create_with_account(&user, &account).await {
+            Ok(()) => {}
+            // The same provider account signing up twice at once: the other won; log in as
+            // the user it created.
+            Err(StoreError::Conflict(UniqueField::OAuthAccount)) => {
+                return match store
+                    .find_account(&identity.provider, &identity.account_id)
+                    .await?
+                {
+                    Some(linked) => self.oauth_open(linked.user_id, client).await,
+                    None => Err(AuthError::BadCredentials),
+                };
+            }
+            Err(StoreError::Conflict(UniqueField::Email)) => {
+                return Err(AuthError::OAuthUserAlreadyExists);
+            }
+            Err(err) => return Err(conflict(err)),
+        }
+        tracing::info!(target: "auth", event = "registered", user_id = %user.id, provider = %identity.provider, ip = ?client.ip, "user registered through a provider");
+        self.inner.hooks.on_after_register(&user).await;
+        self.inner.hooks.on_after_oauth_link(&user, &account).await;
+        self.oauth_open(user.id, client).await
+    }
+
+    /// Opens a session for a user a provider vouched for, read afresh with their mark.
+    async fn oauth_open(&self, user_id: UserId, client: &ClientInfo) -> Result<Login<P>, AuthError> {
+        let Some((user, mark)) = self.current_with_mark(user_id).await? else {
+            return Err(AuthError::BadCredentials);
+        };
+        if !user.is_active {
+            return Err(AuthError::BadCredentials);
+        }
+        let require_verified = self.config().require_verification;
+        if require_verified && !user.is_verified {
+            return Err(AuthError::UserNotVerified);
+        }
+        let (user, tokens) = self.admit(user, mark, client, require_verified).await?;
+        tracing::info!(target: "auth", event = "login_succeeded", user_id = %user.id, session_id = %tokens.session_id, ip = ?client.ip, "login through a provider succeeded");
+        self.inner
+            .hooks
+            .on_after_login(&user, tokens.session_id, client)
+            .await;
+        Ok(Login { user, tokens })
+    }
+
+    /// Links a provider account to a signed-in user (fastapi-users' associate router).
+    ///
+    /// # Errors
+    /// [`AuthError::OAuthAccountAlreadyLinked`] when the account is linked to anyone (this
+    /// user included); [`AuthError::UserNotFound`]; or an internal error.
+    pub async fn oauth_associate(
+        &self,
+        user_id: UserId,
+        identity: &OAuthIdentity,
+    ) -> Result<User<P>, AuthError> {
+        let user = self
+            .inner
+            .users
+            .get(user_id)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        self.oauth_link(&user, identity).await?;
+        Ok(user)
+    }
+
+    async fn oauth_link(&self, user: &User<P>, identity: &OAuthIdentity) -> Result<(), AuthError> {
+        let account = identity.account(user.id, self.now());
+        match self.oauth_store()?.link_account(&account).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(UniqueField::OAuthAccount)) => {
+                return Err(AuthError::OAuthAccountAlreadyLinked);
+            }
+            Err(StoreError::NotFound) => return Err(AuthError::UserNotFound),
+            Err(err) => return Err(err.into()),
+        }
+        tracing::info!(target: "auth", event = "oauth_linked", user_id = %user.id, provider = %identity.provider, "provider account linked");
+        self.inner.hooks.on_after_oauth_link(user, &account).await;
+        Ok(())
+    }
+
+    /// A user's linked provider accounts, oldest first.
+    ///
+    /// # Errors
+    /// An internal error.
+    pub async fn oauth_accounts(&self, user_id: UserId) -> Result<Vec<OAuthAccount>, AuthError> {
+        Ok(self.oauth_store()?.list_accounts(user_id).await?)
+    }
+
+    /// Unlinks one of a user's provider accounts, unless it is their last way to sign in (no
+    /// usable password and no other link), decided atomically by the store.
+    ///
+    /// # Errors
+    /// [`AuthError::OAuthLastLoginMethod`]; [`AuthError::OAuthAccountNotFound`] when the user
+    /// holds no such link; [`AuthError::UserNotFound`]; or an internal error.
+    pub async fn oauth_unlink(
+        &self,
+        user_id: UserId,
+        provider: &str,
+        account_id: &str,
+    ) -> Result<(), AuthError> {
+        let user = self
+            .inner
+            .users
+            .get(user_id)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        let keep_one = !user.password_hash.is_usable();
+        match self
+            .oauth_store()?
+            .unlink_account(user_id, provider, account_id, keep_one)
+            .await?
+        {
+            Unlinked::Removed => {}
+            Unlinked::NotFound => return Err(AuthError::OAuthAccountNotFound),
+            Unlinked::LastLoginMethod => return Err(AuthError::OAuthLastLoginMethod),
+        }
+        tracing::info!(target: "auth", event = "oauth_unlinked", user_id = %user.id, provider = %provider, "provider account unlinked");
+        self.inner
+            .hooks
+            .on_after_oauth_unlink(&user, provider, account_id)
+            .await;
+        Ok(())
+    }
+}
