@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use auth_core::env::{Env, EnvError};
 use ipnet::IpNet;
 
 /// Where a login backend's tokens travel.
@@ -178,6 +179,80 @@ impl AuthConfig {
     pub fn with_body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
         self
+    }
+
+    /// The defaults, with the variables of [`AuthConfig::with_lookup`] read from the process
+    /// environment.
+    ///
+    /// # Errors
+    /// As [`AuthConfig::with_lookup`].
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::from_lookup(&Env::process())
+    }
+
+    /// The defaults, with the variables of [`AuthConfig::with_lookup`] read from `env`.
+    ///
+    /// # Errors
+    /// As [`AuthConfig::with_lookup`].
+    pub fn from_lookup(env: &Env) -> Result<Self, EnvError> {
+        Self::default().with_lookup(env)
+    }
+
+    /// This configuration with the variables `env` sets:
+    ///
+    /// | variable | meaning | default |
+    /// |---|---|---|
+    /// | `COOKIE_SECURE` | a flag: the `Secure` attribute of every cookie backend's cookies | `true` |
+    /// | `ALLOWED_ORIGINS` | comma-separated origins added to [`allowed_origins`](Self::allowed_origins) | none |
+    /// | `TRUSTED_PROXIES` | comma-separated addresses or networks: [`trusted_proxies`](Self::trusted_proxies) | none |
+    ///
+    /// ```
+    /// use auth_axum::AuthConfig;
+    /// use auth_core::env::Env;
+    ///
+    /// let env = Env::from_map([("COOKIE_SECURE", "false"), ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")]);
+    /// let config = AuthConfig::from_lookup(&env)?;
+    /// assert!(!config.cookie_settings().is_some_and(|cookies| cookies.secure));
+    /// assert_eq!(config.trusted_proxies.len(), 2);
+    /// # Ok::<(), auth_core::env::EnvError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An [`EnvError`] naming a variable that does not parse.
+    pub fn with_lookup(mut self, env: &Env) -> Result<Self, EnvError> {
+        if env.string("COOKIE_SECURE").is_some() {
+            let secure = env.flag("COOKIE_SECURE", true)?;
+            for backend in &mut self.backends {
+                if let Transport::Cookie(settings) = &mut backend.transport {
+                    settings.secure = secure;
+                }
+            }
+        }
+        let trusted_proxies = env
+            .list("TRUSTED_PROXIES")
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        EnvError::new(
+                            "TRUSTED_PROXIES",
+                            format!("{entry:?} is not an address or network"),
+                            "Use addresses or networks like 10.0.0.0/8, separated by commas.",
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if !trusted_proxies.is_empty() {
+            self = self.with_trusted_proxies(trusted_proxies);
+        }
+        Ok(self.with_allowed_origins(env.list("ALLOWED_ORIGINS")))
+    }
+
+    /// Whether the first cookie backend's cookies are `Secure` (`true` without one).
+    pub fn cookies_secure(&self) -> bool {
+        self.cookie_settings().is_none_or(|cookies| cookies.secure)
     }
 
     /// The first cookie backend's settings, which the extractors and the middleware read.

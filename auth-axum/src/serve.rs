@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use auth_core::env::{Env, EnvError};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -169,6 +170,72 @@ impl ServeConfig {
     pub fn with_max_connections_per_ip(mut self, max: impl Into<Option<usize>>) -> Self {
         self.max_connections_per_ip = max.into().map(|max| max.max(1));
         self
+    }
+
+    /// The defaults, with the serving limits read from the process environment (see
+    /// [`ServeConfig::from_lookup`]).
+    ///
+    /// # Errors
+    /// As [`ServeConfig::from_lookup`].
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::from_lookup(&Env::process())
+    }
+
+    /// The defaults, with the serving limits read from `env`:
+    ///
+    /// | variable | limit | default |
+    /// |---|---|---|
+    /// | `HTTP_HEADER_TIMEOUT` | [`with_header_timeout`](Self::with_header_timeout) | `10s` |
+    /// | `HTTP_BODY_TIMEOUT` | [`with_body_timeout`](Self::with_body_timeout) | `30s` |
+    /// | `HTTP_IDLE_TIMEOUT` | [`with_idle_timeout`](Self::with_idle_timeout) | `60s` |
+    /// | `HTTP_WRITE_TIMEOUT` | [`with_write_timeout`](Self::with_write_timeout) | `30s` |
+    /// | `HTTP_MAX_CONNECTIONS` | [`with_max_connections`](Self::with_max_connections) | 10000 |
+    /// | `HTTP_MAX_CONNECTIONS_PER_IP` | [`with_max_connections_per_ip`](Self::with_max_connections_per_ip); `0` for none | 64 |
+    ///
+    /// Durations are `30s`, `2m`, `1h` or bare seconds. The response timeout keeps its
+    /// default.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use auth_axum::ServeConfig;
+    /// use auth_core::env::Env;
+    ///
+    /// let env = Env::from_map([("HTTP_BODY_TIMEOUT", "2m"), ("HTTP_MAX_CONNECTIONS_PER_IP", "0")]);
+    /// let config = ServeConfig::from_lookup(&env)?;
+    /// assert_eq!(config.body_timeout(), Duration::from_secs(120));
+    /// assert_eq!(config.max_connections_per_ip(), None);
+    /// # Ok::<(), auth_core::env::EnvError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An [`EnvError`] naming a variable that does not parse.
+    pub fn from_lookup(env: &Env) -> Result<Self, EnvError> {
+        let defaults = Self::default();
+        let max_connections_per_ip = match env.string("HTTP_MAX_CONNECTIONS_PER_IP") {
+            None => defaults.max_connections_per_ip,
+            Some(value) => match value.parse::<usize>() {
+                Ok(0) => None,
+                Ok(max) => Some(max),
+                Err(_) => {
+                    return Err(EnvError::new(
+                        "HTTP_MAX_CONNECTIONS_PER_IP",
+                        format!("{value:?} is not a whole number"),
+                        "Use a number like 64, or 0 for no limit per client (behind a proxy).",
+                    ));
+                }
+            },
+        };
+        let max_connections = env.positive_number(
+            "HTTP_MAX_CONNECTIONS",
+            u64::try_from(defaults.max_connections).unwrap_or(u64::MAX),
+        )?;
+        Ok(defaults
+            .with_header_timeout(env.duration("HTTP_HEADER_TIMEOUT", defaults.header_timeout)?)
+            .with_body_timeout(env.duration("HTTP_BODY_TIMEOUT", defaults.body_timeout)?)
+            .with_idle_timeout(env.duration("HTTP_IDLE_TIMEOUT", defaults.idle_timeout)?)
+            .with_write_timeout(env.duration("HTTP_WRITE_TIMEOUT", defaults.write_timeout)?)
+            .with_max_connections(usize::try_from(max_connections).unwrap_or(usize::MAX))
+            .with_max_connections_per_ip(max_connections_per_ip))
     }
 
     /// The header timeout.

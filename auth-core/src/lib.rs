@@ -14,6 +14,9 @@
 //! - [`UserManager`]: every rule of registration, login, refresh with rotation and reuse
 //!   detection, logout, sessions, verification, reset and administration, with
 //!   [`UserHooks`] around every step.
+//! - Configuration from environment variables: [`env::Env`] (the process environment, a map
+//!   or a closure) with typed getters and one error, [`env::EnvError`];
+//!   [`ManagerConfig::from_env`] and [`JwtConfig::from_env`] read this crate's variables.
 //!
 //! ## Quick start
 //!
@@ -73,6 +76,7 @@
 mod authenticator;
 mod clock;
 mod email;
+pub mod env;
 mod error;
 mod hasher;
 mod hooks;
@@ -103,6 +107,7 @@ pub use async_trait::async_trait;
 pub use authenticator::Authenticator;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Email, EmailError};
+pub use env::{Env, EnvError};
 pub use error::{AuthError, BoxError, StoreError, UniqueField};
 pub use hasher::{
     Argon2Hasher, Argon2Params, HashError, MAX_PASSWORD_BYTES, PasswordHasher, PasswordPolicy,
@@ -131,8 +136,8 @@ pub use store::{
 };
 pub use token::{
     ACCESS_AUDIENCE, AccessClaims, AccessSubject, Authentication, IssuedToken, JwtAlgorithm,
-    JwtCodec, JwtError, JwtKeys, JwtStrategy, OpaqueTokenStrategy, RESET_AUDIENCE, SubjectSource,
-    TokenError, TokenStrategy, UserStoreSubjects, VERIFY_AUDIENCE,
+    JwtCodec, JwtConfig, JwtError, JwtKeySource, JwtKeys, JwtStrategy, OpaqueTokenStrategy,
+    RESET_AUDIENCE, SubjectSource, TokenError, TokenStrategy, UserStoreSubjects, VERIFY_AUDIENCE,
 };
 pub use user::{NoProfile, Profile, Roles, User, UserId};
 pub use username::{Username, UsernameError};

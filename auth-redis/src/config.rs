@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use auth_core::env::{Env, EnvError};
 use redis::IntoConnectionInfo;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -14,7 +15,8 @@ use crate::keys::Keys;
 /// How long one connection attempt may take when none is configured.
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Where Redis is and how to talk to it: build one from a URL or from the environment, adjust
+/// Where Redis is and how to talk to it: build one from a URL or from this crate's
+/// environment variables ([`RedisConfig::from_env`], [`RedisConfig::from_lookup`]), adjust
 /// it with the `with_*` methods, then [`connect`](RedisConfig::connect).
 ///
 /// Accepted URLs:
@@ -126,19 +128,55 @@ impl RedisConfig {
         Ok(Self::with_nodes(Nodes::Cluster(nodes)))
     }
 
-    /// A configuration from the environment: `REDIS_URL` (any URL of the table above) and,
-    /// if set, `REDIS_KEY_PREFIX`.
+    /// A configuration from the process environment: `REDIS_URL` (any URL of the table
+    /// above) and, if set, `REDIS_KEY_PREFIX`.
     ///
     /// # Errors
-    /// [`Error::MissingUrl`] without `REDIS_URL`; otherwise as [`RedisConfig::from_url`] and
-    /// [`RedisConfig::with_key_prefix`].
+    /// [`Error::MissingUrl`] without `REDIS_URL`; otherwise as [`RedisConfig::from_lookup`].
     pub fn from_env() -> Result<Self, Error> {
-        let url = std::env::var("REDIS_URL").map_err(|_| Error::MissingUrl)?;
-        let config = Self::from_url(&url)?;
-        match std::env::var("REDIS_KEY_PREFIX") {
-            Ok(prefix) => config.with_key_prefix(&prefix),
-            Err(_) => Ok(config),
-        }
+        Self::from_lookup(&Env::process())?.ok_or(Error::MissingUrl)
+    }
+
+    /// A configuration from this crate's variables in `env`: `REDIS_URL` (any URL of the
+    /// table above) and `REDIS_KEY_PREFIX` (default `auth`); `None` when `REDIS_URL` is unset
+    /// (an app then keeps its sessions elsewhere). Blank values count as unset.
+    ///
+    /// ```
+    /// use auth_core::env::Env;
+    /// use auth_redis::RedisConfig;
+    ///
+    /// let env = Env::from_map([("REDIS_URL", "redis://127.0.0.1:6379"), ("REDIS_KEY_PREFIX", "app")]);
+    /// let config = RedisConfig::from_lookup(&env)?.expect("REDIS_URL is set");
+    /// assert_eq!(config.key_prefix(), "app");
+    /// assert!(RedisConfig::from_lookup(&Env::from_map([("REDIS_URL", " ")]))?.is_none());
+    /// # Ok::<(), auth_redis::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Env`] naming `REDIS_URL` or `REDIS_KEY_PREFIX` when its value is refused (for
+    /// the reasons of [`RedisConfig::from_url`] and [`RedisConfig::with_key_prefix`]).
+    pub fn from_lookup(env: &Env) -> Result<Option<Self>, Error> {
+        let Some(url) = env.string("REDIS_URL") else {
+            return Ok(None);
+        };
+        let config = Self::from_url(&url).map_err(|err| {
+            EnvError::new(
+                "REDIS_URL",
+                err.to_string(),
+                "Use redis://host:6379, or redis+cluster://host:port,host:port for Redis Cluster.",
+            )
+        })?;
+        let config = match env.string("REDIS_KEY_PREFIX") {
+            Some(prefix) => config.with_key_prefix(&prefix).map_err(|err| {
+                EnvError::new(
+                    "REDIS_KEY_PREFIX",
+                    err.to_string(),
+                    "Use a name without { or }, like auth.",
+                )
+            })?,
+            None => config,
+        };
+        Ok(Some(config))
     }
 
     /// Another key prefix (default `auth`): every key starts with `<prefix>:`.
@@ -443,6 +481,24 @@ mod tests {
         assert_eq!(redact("redis://h:1"), "redis://h:1");
         let config = RedisConfig::from_url("redis://:secret@127.0.0.1:6379").unwrap();
         assert!(!format!("{config:?}").contains("secret"));
+    }
+
+    #[test]
+    fn the_environment_names_the_url_and_the_prefix() {
+        let env = |pairs: &[(&str, &str)]| Env::from_map(pairs.iter().copied());
+        assert!(RedisConfig::from_lookup(&env(&[])).unwrap().is_none());
+        let config = RedisConfig::from_lookup(&env(&[("REDIS_URL", " redis://127.0.0.1:6379 ")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.key_prefix(), "auth");
+        let err = RedisConfig::from_lookup(&env(&[("REDIS_URL", "http://x")])).unwrap_err();
+        assert!(err.to_string().starts_with("REDIS_URL: "), "{err}");
+        let err = RedisConfig::from_lookup(&env(&[
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("REDIS_KEY_PREFIX", "a{b}"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().starts_with("REDIS_KEY_PREFIX: "), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use auth_core::StoreError;
+use auth_core::env::EnvError;
 use redis::{ErrorKind, RedisError, ServerErrorKind};
 
 /// What can go wrong while configuring or connecting (store calls answer
@@ -41,6 +42,10 @@ pub enum Error {
     /// Redis did not answer in time.
     #[error("Redis did not answer within {0:?}")]
     Timeout(Duration),
+    /// A variable read by [`RedisConfig::from_lookup`](crate::RedisConfig::from_lookup) is
+    /// wrong; the message names it and how to fix it.
+    #[error(transparent)]
+    Env(#[from] EnvError),
 }
 
 /// A Redis failure as a store answers it: [`StoreError::Unavailable`] when Redis could not be

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use auth_core::env::{Env, EnvError};
+
 use crate::error::Error;
 
 /// Which database a [`DbConfig`] points at.
@@ -33,15 +35,16 @@ pub(crate) enum Source {
 
 /// Where the database is and how to pool connections to it.
 ///
-/// Built from the environment with [`DbConfig::from_env`] (the reference server's variables),
-/// or in code with [`DbConfig::new`] and the `with_*` methods; then
+/// Built from this crate's environment variables (the table below) with [`DbConfig::from_env`]
+/// or, through an [`Env`] (a map, a `.env` file, tests), [`DbConfig::from_lookup`]; or in code
+/// with [`DbConfig::new`] and the `with_*` methods; then
 /// [`connect_postgres`](DbConfig::connect_postgres) or
 /// [`connect_sqlite`](DbConfig::connect_sqlite) opens the pool.
 ///
 /// | variable | meaning | default |
 /// |---|---|---|
 /// | `DATABASE_URL` | `postgres://user:pass@host:5432/db`, `sqlite://path/auth.db` or `sqlite::memory:` | |
-/// | `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASS`, `DB_NAME` | Postgres by parts, when there is no `DATABASE_URL` (no escaping needed in the password) | port 5432; the rest as libpq does |
+/// | `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASS`, `DB_NAME` | Postgres by parts, when there is no `DATABASE_URL`; the parts are kept as they are (no escaping needed in the user or password) | port 5432, user `postgres`, database `postgres`, no password |
 /// | `DB_MAX_CONNECTIONS` | pool size | 10 (SQLite in memory: 1) |
 /// | `DB_MIN_CONNECTIONS` | connections kept open when idle | 0 |
 /// | `DB_ACQUIRE_TIMEOUT` | seconds a query waits for a connection before the store answers [`StoreError::Unavailable`](auth_core::StoreError::Unavailable) | 5 |
@@ -70,6 +73,10 @@ pub struct DbConfig {
 }
 
 const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+/// `DB_USER` when unset.
+const DEFAULT_USER: &str = "postgres";
+/// `DB_NAME` when unset.
+const DEFAULT_DATABASE: &str = "postgres";
 
 impl DbConfig {
     /// A configuration for the database at `url` (`postgres://...`, `sqlite://...`,
@@ -108,67 +115,94 @@ impl DbConfig {
         }
     }
 
-    /// Reads the variables of the table above from the process environment.
+    /// Reads this crate's variables (the table above) from the process environment.
     ///
     /// # Errors
     /// [`Error::Config`] when neither `DATABASE_URL` nor `DB_HOST` is set, or a value does not
     /// parse; the message names the variable.
     pub fn from_env() -> Result<Self, Error> {
-        Self::from_lookup(|name| std::env::var(name).ok(), None)
+        Self::from_lookup(&Env::process(), None)
     }
 
     /// As [`DbConfig::from_env`], but falls back to `default_url` when neither `DATABASE_URL`
-    /// nor `DB_HOST` is set: `DbConfig::from_env_or("sqlite://auth.db")` is the reference
-    /// server's zero-configuration default.
+    /// nor `DB_HOST` is set: `DbConfig::from_env_or("sqlite://auth.db")` is a zero-configuration
+    /// default.
     ///
     /// # Errors
     /// [`Error::Config`] when a value does not parse.
     pub fn from_env_or(default_url: &str) -> Result<Self, Error> {
-        Self::from_lookup(|name| std::env::var(name).ok(), Some(default_url))
+        Self::from_lookup(&Env::process(), Some(default_url))
     }
 
-    /// As [`DbConfig::from_env_or`], reading variables through `lookup` instead of the process
-    /// environment (for a `.env` map, or tests).
+    /// Reads this crate's variables (the table above) from `env`, falling back to
+    /// `default_url` when neither `DATABASE_URL` nor `DB_HOST` is set.
+    ///
+    /// ```
+    /// use auth_core::env::Env;
+    /// use auth_sqlx::{DbConfig, DbKind};
+    ///
+    /// let env = Env::from_map([("DB_HOST", "db.internal"), ("DB_PASS", "p@ss:/word")]);
+    /// assert_eq!(DbConfig::from_lookup(&env, None)?.kind()?, DbKind::Postgres);
+    /// let none = Env::from_map([("DB_MAX_CONNECTIONS", "4")]);
+    /// let config = DbConfig::from_lookup(&none, Some("sqlite::memory:"))?;
+    /// assert_eq!(config.kind()?, DbKind::Sqlite);
+    /// # Ok::<(), auth_sqlx::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::Config`] when no database is named and there is no default, or a value does
-    /// not parse.
-    pub fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-        default_url: Option<&str>,
-    ) -> Result<Self, Error> {
-        let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let mut config = if let Some(url) = var("DATABASE_URL") {
-            Self::new(url.trim())
-        } else if let Some(host) = var("DB_HOST") {
-            let port = match var("DB_PORT") {
-                Some(port) => parse("DB_PORT", &port)?,
-                None => 5432,
-            };
+    /// not parse; the message names the variable and how to fix it.
+    pub fn from_lookup(env: &Env, default_url: Option<&str>) -> Result<Self, Error> {
+        let invalid = |err: EnvError| Error::Config(err.to_string());
+        let mut config = if let Some(url) = env.string("DATABASE_URL") {
+            Self::new(url)
+        } else if let Some(host) = env.string("DB_HOST") {
+            let port = env
+                .parse::<u16>("DB_PORT", "Use a port number from 1 to 65535, like 5432.")
+                .map_err(invalid)?
+                .unwrap_or(5432);
             Self::postgres_parts(
                 host,
                 port,
-                var("DB_USER"),
-                lookup("DB_PASS"),
-                var("DB_NAME"),
+                Some(
+                    env.string("DB_USER")
+                        .unwrap_or_else(|| DEFAULT_USER.to_owned()),
+                ),
+                env.raw("DB_PASS"),
+                Some(
+                    env.string("DB_NAME")
+                        .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
+                ),
             )
         } else if let Some(url) = default_url {
             Self::new(url)
         } else {
-            return Err(Error::Config(
-                "no database configured: set DATABASE_URL (postgres://... or sqlite://...) or \
-                 DB_HOST with DB_PORT, DB_USER, DB_PASS and DB_NAME"
-                    .to_owned(),
-            ));
+            return Err(invalid(EnvError::new(
+                "DATABASE_URL",
+                "no database configured",
+                "Set DATABASE_URL (postgres://... or sqlite://...) or DB_HOST with DB_PORT, \
+                 DB_USER, DB_PASS and DB_NAME.",
+            )));
         };
-        if let Some(max) = var("DB_MAX_CONNECTIONS") {
-            config = config.with_max_connections(parse("DB_MAX_CONNECTIONS", &max)?);
+        if let Some(max) = env
+            .parse(
+                "DB_MAX_CONNECTIONS",
+                "Use a number of connections, like 10.",
+            )
+            .map_err(invalid)?
+        {
+            config = config.with_max_connections(max);
         }
-        if let Some(min) = var("DB_MIN_CONNECTIONS") {
-            config = config.with_min_connections(parse("DB_MIN_CONNECTIONS", &min)?);
+        if let Some(min) = env
+            .parse("DB_MIN_CONNECTIONS", "Use a number of connections, like 0.")
+            .map_err(invalid)?
+        {
+            config = config.with_min_connections(min);
         }
-        if let Some(seconds) = var("DB_ACQUIRE_TIMEOUT") {
-            let seconds: u64 = parse("DB_ACQUIRE_TIMEOUT", &seconds)?;
+        if let Some(seconds) = env
+            .parse::<u64>("DB_ACQUIRE_TIMEOUT", "Use a number of seconds, like 5.")
+            .map_err(invalid)?
+        {
             config = config.with_acquire_timeout(Duration::from_secs(seconds));
         }
         Ok(config)
@@ -265,16 +299,6 @@ impl DbConfig {
     }
 }
 
-fn parse<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, Error>
-where
-    T::Err: fmt::Display,
-{
-    value
-        .trim()
-        .parse()
-        .map_err(|err| Error::Config(format!("{name}={value:?} does not parse: {err}")))
-}
-
 fn scheme(url: &str) -> &str {
     url.split_once(':').map_or("", |(scheme, _)| scheme)
 }
@@ -310,22 +334,16 @@ impl fmt::Debug for DbConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
-    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| vars.get(name).cloned()
+    fn lookup(vars: &[(&str, &str)]) -> Env {
+        Env::from_map(vars.iter().copied())
     }
 
     #[test]
     fn database_url_wins_over_parts() {
         let config = DbConfig::from_lookup(
-            lookup(&[("DATABASE_URL", "sqlite://a.db"), ("DB_HOST", "db")]),
+            &lookup(&[("DATABASE_URL", "sqlite://a.db"), ("DB_HOST", "db")]),
             None,
         )
         .unwrap();
@@ -336,7 +354,7 @@ mod tests {
     #[test]
     fn parts_make_a_postgres_config() {
         let config = DbConfig::from_lookup(
-            lookup(&[
+            &lookup(&[
                 ("DB_HOST", "db.internal"),
                 ("DB_PORT", "6543"),
                 ("DB_USER", "app"),
@@ -357,16 +375,40 @@ mod tests {
     }
 
     #[test]
+    fn parts_default_to_the_postgres_user_and_database_and_keep_the_password() {
+        let config = DbConfig::from_lookup(
+            &lookup(&[("DB_HOST", " db "), ("DB_PASS", " p@ss word ")]),
+            None,
+        )
+        .unwrap();
+        let Source::Parts {
+            host,
+            port,
+            user,
+            password,
+            name,
+        } = &config.source
+        else {
+            panic!("expected parts");
+        };
+        assert_eq!(host, "db");
+        assert_eq!(*port, 5432);
+        assert_eq!(user.as_deref(), Some("postgres"));
+        assert_eq!(password.as_deref(), Some(" p@ss word "));
+        assert_eq!(name.as_deref(), Some("postgres"));
+    }
+
+    #[test]
     fn nothing_configured_is_an_error_unless_there_is_a_default() {
-        let err = DbConfig::from_lookup(lookup(&[]), None).unwrap_err();
+        let err = DbConfig::from_lookup(&lookup(&[]), None).unwrap_err();
         assert!(err.to_string().contains("DATABASE_URL"), "{err}");
-        let config = DbConfig::from_lookup(lookup(&[]), Some("sqlite::memory:")).unwrap();
+        let config = DbConfig::from_lookup(&lookup(&[]), Some("sqlite::memory:")).unwrap();
         assert_eq!(config.url(), Some("sqlite::memory:"));
     }
 
     #[test]
     fn bad_values_name_their_variable() {
-        let err = DbConfig::from_lookup(lookup(&[("DB_HOST", "db"), ("DB_PORT", "http")]), None)
+        let err = DbConfig::from_lookup(&lookup(&[("DB_HOST", "db"), ("DB_PORT", "http")]), None)
             .unwrap_err();
         assert!(err.to_string().contains("DB_PORT"), "{err}");
         let err = DbConfig::new("oracle://x").kind().unwrap_err();

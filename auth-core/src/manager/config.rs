@@ -2,6 +2,7 @@
 
 use time::Duration;
 
+use crate::env::{Env, EnvError};
 use crate::hasher::PasswordPolicy;
 use crate::limiter::RateLimit;
 use crate::mail_queue::MailQueueConfig;
@@ -51,6 +52,23 @@ impl RateLimits {
 
 /// Everything about the manager's behaviour that an app may tune. `Default` gives the
 /// reference server's settings.
+///
+/// From the environment with [`ManagerConfig::from_env`] or [`ManagerConfig::from_lookup`]
+/// (over the defaults), or [`ManagerConfig::with_lookup`] (over a configuration of the
+/// app's own):
+///
+/// | variable | field | default |
+/// |---|---|---|
+/// | `ACCESS_TOKEN_EXPIRE_MINUTES` | `access_lifetime` | 15 |
+/// | `REFRESH_TOKEN_EXPIRE_DAYS` | `refresh_lifetime`; `session_lifetime` is raised to it if shorter | 14 |
+/// | `REQUIRE_VERIFICATION` | `require_verification` | `false` |
+/// | `PUBLIC_URL` | `public_base_url` | `http://127.0.0.1:8000` |
+/// | `RATE_LIMIT_LOGIN_ACCOUNT` | `rate_limits.login_account` | `10/15m` |
+/// | `RATE_LIMIT_LOGIN_IP` | `rate_limits.login_ip` | `100/15m` |
+/// | `RATE_LIMIT_REGISTER_IP` | `rate_limits.register_ip` | `20/1h` |
+/// | `RATE_LIMIT_FORGOT_ACCOUNT` | `rate_limits.mail_account` | `3/1h` |
+/// | `RATE_LIMIT_TOKEN_IP` | `rate_limits.token_ip` | `30/1m` |
+/// | `MAX_SESSIONS_PER_USER` | `max_sessions_per_user` | 32 |
 ///
 /// ```
 /// use auth_core::{ManagerConfig, Roles};
@@ -128,6 +146,165 @@ impl Default for ManagerConfig {
             rate_limits: RateLimits::default(),
             max_sessions_per_user: Some(32),
             mail_queue: MailQueueConfig::default(),
+        }
+    }
+}
+
+impl ManagerConfig {
+    /// The defaults, with the variables of the table above read from the process
+    /// environment.
+    ///
+    /// # Errors
+    /// An [`EnvError`] naming a variable that does not parse.
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::from_lookup(&Env::process())
+    }
+
+    /// The defaults, with the variables of the table above read from `env`.
+    ///
+    /// ```
+    /// use auth_core::ManagerConfig;
+    /// use auth_core::env::Env;
+    ///
+    /// let env = Env::from_map([("ACCESS_TOKEN_EXPIRE_MINUTES", "5")]);
+    /// let config = ManagerConfig::from_lookup(&env)?;
+    /// assert_eq!(config.access_lifetime, time::Duration::minutes(5));
+    /// # Ok::<(), auth_core::env::EnvError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An [`EnvError`] naming a variable that does not parse.
+    pub fn from_lookup(env: &Env) -> Result<Self, EnvError> {
+        Self::default().with_lookup(env)
+    }
+
+    /// This configuration with the variables of the table above that `env` sets: an unset
+    /// variable keeps this configuration's value (a throttle turned off stays off unless its
+    /// variable is set).
+    ///
+    /// # Errors
+    /// An [`EnvError`] naming a variable that does not parse.
+    pub fn with_lookup(mut self, env: &Env) -> Result<Self, EnvError> {
+        let minutes = env.positive_number(
+            "ACCESS_TOKEN_EXPIRE_MINUTES",
+            whole(self.access_lifetime.whole_minutes()),
+        )?;
+        self.access_lifetime = Duration::minutes(signed(minutes));
+        let days = env.positive_number(
+            "REFRESH_TOKEN_EXPIRE_DAYS",
+            whole(self.refresh_lifetime.whole_days()),
+        )?;
+        self.refresh_lifetime = Duration::days(signed(days));
+        self.session_lifetime = self.session_lifetime.max(self.refresh_lifetime);
+        self.require_verification = env.flag("REQUIRE_VERIFICATION", self.require_verification)?;
+        if let Some(url) = env.string("PUBLIC_URL") {
+            self.public_base_url = url;
+        }
+        let defaults = RateLimits::default();
+        let limits = &mut self.rate_limits;
+        for (name, limit, default) in [
+            (
+                "RATE_LIMIT_LOGIN_ACCOUNT",
+                &mut limits.login_account,
+                defaults.login_account,
+            ),
+            (
+                "RATE_LIMIT_LOGIN_IP",
+                &mut limits.login_ip,
+                defaults.login_ip,
+            ),
+            (
+                "RATE_LIMIT_REGISTER_IP",
+                &mut limits.register_ip,
+                defaults.register_ip,
+            ),
+            (
+                "RATE_LIMIT_FORGOT_ACCOUNT",
+                &mut limits.mail_account,
+                defaults.mail_account,
+            ),
+            (
+                "RATE_LIMIT_TOKEN_IP",
+                &mut limits.token_ip,
+                defaults.token_ip,
+            ),
+        ] {
+            if env.string(name).is_some() {
+                let fallback = default
+                    .or(*limit)
+                    .unwrap_or(RateLimit::new(1, Duration::minutes(1)));
+                *limit = Some(env.rate_limit(name, fallback)?);
+            }
+        }
+        if env.string("MAX_SESSIONS_PER_USER").is_some() {
+            let max = env.positive_number(
+                "MAX_SESSIONS_PER_USER",
+                u64::from(self.max_sessions_per_user.unwrap_or(32)),
+            )?;
+            self.max_sessions_per_user = Some(u32::try_from(max).unwrap_or(u32::MAX));
+        }
+        Ok(self)
+    }
+}
+
+/// A count that the defaults keep positive, as the environment getters take it.
+fn whole(count: i64) -> u64 {
+    u64::try_from(count).unwrap_or(1).max(1)
+}
+
+/// A count from the environment, capped where `time` would overflow.
+fn signed(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX).min(1_000_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unset_variables_keep_the_defaults() {
+        let config =
+            ManagerConfig::from_lookup(&Env::from_map(Vec::<(String, String)>::new())).unwrap();
+        let defaults = ManagerConfig::default();
+        assert_eq!(config.access_lifetime, defaults.access_lifetime);
+        assert_eq!(config.refresh_lifetime, defaults.refresh_lifetime);
+        assert_eq!(config.session_lifetime, Duration::days(30));
+        assert_eq!(config.rate_limits, defaults.rate_limits);
+        assert_eq!(config.max_sessions_per_user, Some(32));
+        assert_eq!(config.public_base_url, "http://127.0.0.1:8000");
+        assert!(!config.require_verification);
+    }
+
+    #[test]
+    fn variables_are_read_and_bad_ones_named() {
+        let env = Env::from_map([
+            ("ACCESS_TOKEN_EXPIRE_MINUTES", "5"),
+            ("REFRESH_TOKEN_EXPIRE_DAYS", "60"),
+            ("REQUIRE_VERIFICATION", "on"),
+            ("PUBLIC_URL", "https://accounts.example"),
+            ("RATE_LIMIT_TOKEN_IP", "7/1h"),
+            ("MAX_SESSIONS_PER_USER", "3"),
+        ]);
+        let config = ManagerConfig::from_lookup(&env).unwrap();
+        assert_eq!(config.access_lifetime, Duration::minutes(5));
+        assert_eq!(config.refresh_lifetime, Duration::days(60));
+        assert_eq!(config.session_lifetime, Duration::days(60));
+        assert!(config.require_verification);
+        assert_eq!(config.public_base_url, "https://accounts.example");
+        assert_eq!(
+            config.rate_limits.token_ip,
+            Some(RateLimit::new(7, Duration::hours(1)))
+        );
+        assert_eq!(config.max_sessions_per_user, Some(3));
+        for (name, value) in [
+            ("ACCESS_TOKEN_EXPIRE_MINUTES", "0"),
+            ("REFRESH_TOKEN_EXPIRE_DAYS", "x"),
+            ("REQUIRE_VERIFICATION", "maybe"),
+            ("RATE_LIMIT_LOGIN_IP", "lots"),
+            ("MAX_SESSIONS_PER_USER", "-1"),
+        ] {
+            let err = ManagerConfig::from_lookup(&Env::from_map([(name, value)])).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{err}");
         }
     }
 }

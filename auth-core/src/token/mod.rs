@@ -3,6 +3,7 @@
 mod claims;
 mod jws;
 mod jwt;
+mod jwt_config;
 mod opaque;
 
 use std::fmt::{self, Debug};
@@ -21,6 +22,7 @@ pub use self::jwt::{
     ACCESS_AUDIENCE, JwtAlgorithm, JwtCodec, JwtError, JwtKeys, JwtStrategy, RESET_AUDIENCE,
     VERIFY_AUDIENCE,
 };
+pub use self::jwt_config::{JwtConfig, JwtKeySource};
 pub use self::opaque::{OpaqueTokenStrategy, SubjectSource, UserStoreSubjects};
 
 /// Why a token was refused or could not be made.

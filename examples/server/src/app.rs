@@ -3,10 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_axum::{
-    Auth, AuthConfig, AuthLayer, Backend, BodyLimitLayer, CookieSettings, RequestIdLayer,
-};
-use auth_core::{Argon2Hasher, JwtCodec, ManagerConfig, RateLimits, Roles, UserManager};
+use auth_axum::{Auth, AuthLayer, BodyLimitLayer, RequestIdLayer};
+use auth_core::{Argon2Hasher, JwtCodec, UserManager};
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -47,25 +45,8 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
         .await
         .map_err(AppError::Storage)?;
     let keys = keys::load(settings).map_err(AppError::Keys)?;
-    let codec = JwtCodec::new(keys, settings.jwt_issuer.clone());
-    let config = ManagerConfig {
-        access_lifetime: settings.access_lifetime,
-        refresh_lifetime: settings.refresh_lifetime,
-        session_lifetime: settings.refresh_lifetime.max(time::Duration::days(30)),
-        default_roles: Roles::from_iter(["reader"]),
-        require_verification: settings.require_verification,
-        send_verification_on_register: true,
-        public_base_url: settings.public_url.clone(),
-        rate_limits: RateLimits {
-            login_account: Some(settings.rate_login_account),
-            login_ip: Some(settings.rate_login_ip),
-            register_ip: Some(settings.rate_register_ip),
-            mail_account: Some(settings.rate_forgot_account),
-            token_ip: Some(settings.rate_token_ip),
-        },
-        max_sessions_per_user: Some(settings.max_sessions_per_user),
-        ..ManagerConfig::default()
-    };
+    let codec = JwtCodec::new(keys, settings.jwt.issuer.clone());
+    let config = settings.manager.clone();
     let manager = UserManager::builder(backends.users.clone(), backends.sessions.clone(), codec)
         .with_hasher(Arc::new(Argon2Hasher::default()))
         .with_rate_limiter(backends.limiter.clone())
@@ -81,16 +62,7 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
 /// When a store, the keys or the mailer cannot be set up.
 pub async fn build(settings: &Settings) -> Result<App, AppError> {
     let (manager, backends) = manager(settings).await?;
-    let auth_config = AuthConfig::default()
-        .with_backends([
-            Backend::bearer("jwt"),
-            Backend::cookie(
-                "cookie",
-                CookieSettings::default().with_secure(settings.cookie_secure),
-            ),
-        ])
-        .with_allowed_origins(settings.allowed_origins.clone())
-        .with_trusted_proxies(settings.trusted_proxies.clone());
+    let auth_config = settings.auth.clone();
     let auth = Auth::new(manager.clone(), auth_config);
     let document = docs::document(auth.openapi_with_profile::<Names>());
     let body_limit = auth.config().body_limit;

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use auth_axum::ServeConfig;
 use auth_core::{CreateOptions, Email, NewUser, Password, Roles, Username};
 
 use crate::settings::Settings;
@@ -91,7 +90,7 @@ pub async fn main(args: Vec<String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    crate::init_tracing(settings.log_json);
+    crate::init_tracing(settings.log_json, settings.log_filter.as_deref());
     let result = match command {
         Command::Serve => serve(&settings).await,
         Command::Migrate => stores::Backends::connect(&settings)
@@ -139,13 +138,7 @@ async fn serve(settings: &Settings) -> Result<(), String> {
     tracing::info!(address = %local, "listening");
     println!("listening on http://{local}");
     // Serves with the client's address for the per-IP throttles, and cuts off slow clients.
-    let config = ServeConfig::default()
-        .with_header_timeout(settings.http_header_timeout)
-        .with_body_timeout(settings.http_body_timeout)
-        .with_idle_timeout(settings.http_idle_timeout)
-        .with_write_timeout(settings.http_write_timeout)
-        .with_max_connections(settings.http_max_connections)
-        .with_max_connections_per_ip(settings.http_max_connections_per_ip);
+    let config = settings.serve;
     auth_axum::serve(listener, app.router, config, shutdown())
         .await
         .map_err(|err| err.to_string())?;

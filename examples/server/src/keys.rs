@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::Rng;
 
-use crate::settings::{JwtKeySource, Settings};
+use crate::settings::Settings;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -19,18 +19,11 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// # Errors
 /// When a key file cannot be read or a secret is refused.
 pub fn load(settings: &Settings) -> Result<JwtKeys, BoxError> {
-    match &settings.jwt_keys {
-        JwtKeySource::Secret(secret) => {
-            Ok(JwtKeys::hmac(settings.jwt_algorithm, secret.as_bytes())?)
-        }
-        JwtKeySource::Files { private, public } => Ok(JwtKeys::from_pem_files(
-            settings.jwt_algorithm,
-            private,
-            public,
-        )?),
-        JwtKeySource::Generated => {
+    match settings.jwt.jwt_keys()? {
+        Some(keys) => Ok(keys),
+        None => {
             let secret = development_secret(&settings.data_dir)?;
-            Ok(JwtKeys::hmac(settings.jwt_algorithm, secret.as_bytes())?)
+            Ok(JwtKeys::hmac(settings.jwt.algorithm, secret.as_bytes())?)
         }
     }
 }

@@ -25,11 +25,12 @@ pub struct Names {
     pub second_name: Option<String>,
 }
 
-/// Structured logs: text, or JSON with `LOG_FORMAT=json`; `RUST_LOG` filters.
-pub fn init_tracing(json: bool) {
+/// Structured logs: text, or JSON with `LOG_FORMAT=json`; `filter` (`RUST_LOG`) filters.
+pub fn init_tracing(json: bool, filter: Option<&str>) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let filter = filter
+        .and_then(|filter| EnvFilter::try_new(filter).ok())
+        .unwrap_or_else(|| EnvFilter::new("info,tower_http=info"));
     // Colours only on a terminal: not in files, pipes or a journal.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -9,11 +9,10 @@ use async_trait::async_trait;
 use auth_core::{
     MemoryRateLimiter, RateLimiter, SessionId, SessionStore, SystemClock, UserId, UserStore,
 };
-use auth_redis::{RedisConfig, RedisRateLimiter, RedisSessionStore};
+use auth_redis::{RedisRateLimiter, RedisSessionStore};
 use auth_sqlx::{
-    DbConfig, DbKind, MySqlSessionStore, MySqlUserStore, PgSessionStore, PgUserStore,
-    SqliteSessionStore, SqliteUserStore, migrate_mysql, migrate_postgres, migrate_sqlite,
-    spawn_sweeper,
+    DbKind, MySqlSessionStore, MySqlUserStore, PgSessionStore, PgUserStore, SqliteSessionStore,
+    SqliteUserStore, migrate_mysql, migrate_postgres, migrate_sqlite, spawn_sweeper,
 };
 
 use crate::Names;
@@ -43,17 +42,10 @@ impl Backends {
     /// # Errors
     /// When a database or Redis cannot be reached or migrated.
     pub async fn connect(settings: &Settings) -> Result<Self, BoxError> {
-        let url = match &settings.database_url {
-            Some(url) => url.clone(),
-            None => {
-                std::fs::create_dir_all(&settings.data_dir)?;
-                format!(
-                    "sqlite://{}?mode=rwc",
-                    settings.data_dir.join("accounts.db").display()
-                )
-            }
-        };
-        let config = DbConfig::new(url.clone());
+        if settings.embedded_database {
+            std::fs::create_dir_all(&settings.data_dir)?;
+        }
+        let config = settings.database.clone();
         let (users, sql_sessions): (Arc<dyn UserStore<Names>>, Arc<dyn SessionStore>) =
             match config.kind()? {
                 DbKind::Postgres => {
@@ -77,7 +69,7 @@ impl Backends {
                 DbKind::Sqlite => {
                     let pool = config.connect_sqlite().await?;
                     migrate_sqlite(&pool).await?;
-                    tracing::info!(url = %url, "users in SQLite");
+                    tracing::info!(database = ?config, "users in SQLite");
                     (
                         Arc::new(SqliteUserStore::new(pool.clone())),
                         Arc::new(SqliteSessionStore::new(pool)),
@@ -87,12 +79,8 @@ impl Backends {
             };
         let mut probes: Vec<Arc<dyn Probe>> = vec![Arc::new(DatabaseProbe(users.clone()))];
         let (sessions, limiter, sweep_sql): (Arc<dyn SessionStore>, Arc<dyn RateLimiter>, bool) =
-            match &settings.redis_url {
-                Some(redis_url) => {
-                    let mut config = RedisConfig::from_url(redis_url)?;
-                    if let Some(prefix) = &settings.redis_key_prefix {
-                        config = config.with_key_prefix(prefix)?;
-                    }
+            match &settings.redis {
+                Some(config) => {
                     let connection = config.connect().await?;
                     tracing::info!(
                         cluster = connection.is_cluster(),
