@@ -94,6 +94,11 @@ impl ApiError {
         self.status
     }
 
+    /// The `detail` of the body.
+    pub fn detail(&self) -> &Value {
+        &self.detail
+    }
+
     /// Maps a manager error as `action` answers it.
     pub fn from_auth(err: AuthError, action: Action) -> Self {
         let code = |status: StatusCode, code: &str| Self::new(status, code);
@@ -126,6 +131,11 @@ impl ApiError {
             AuthError::BadResetToken => bad("RESET_PASSWORD_BAD_TOKEN"),
             AuthError::BadCurrentPassword => bad("UPDATE_USER_BAD_CURRENT_PASSWORD"),
             AuthError::UserNotFound | AuthError::SessionNotFound => Self::not_found(),
+            AuthError::OAuthUserAlreadyExists => bad("OAUTH_USER_ALREADY_EXISTS"),
+            AuthError::OAuthNotAvailableEmail => bad("OAUTH_NOT_AVAILABLE_EMAIL"),
+            AuthError::OAuthAccountAlreadyLinked => bad("OAUTH_ACCOUNT_ALREADY_LINKED"),
+            AuthError::OAuthLastLoginMethod => bad("OAUTH_LAST_LOGIN_METHOD"),
+            AuthError::OAuthAccountNotFound => Self::not_found(),
             AuthError::Forbidden => Self::forbidden(),
             AuthError::RateLimited { retry_after } => Self {
                 status: StatusCode::TOO_MANY_REQUESTS,

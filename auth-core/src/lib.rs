@@ -94,6 +94,9 @@ mod username;
 
 #[cfg(feature = "test-suite")]
 pub mod conformance;
+#[cfg(feature = "oauth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
+pub mod oauth;
 
 /// The example test file of docs/WRITING_A_STORE.md, compiled and run as a doc test.
 #[cfg(all(doctest, feature = "test-suite"))]
@@ -121,8 +124,7 @@ pub use mail::{FileMailer, LogMailer, Mail, MailError, MailKind, Mailer, MemoryM
 pub use mail_queue::{MailQueue, MailQueueConfig};
 pub use manager::{
     AdminUpdate, CreateOptions, Login, ManagerConfig, NewUser, OAuthIdentity, RateLimits,
-    Registration, TokenPair,
-    UserManager, UserManagerBuilder, UserUpdate,
+    Registration, TokenPair, UserManager, UserManagerBuilder, UserUpdate,
 };
 pub use memory::{MemorySessionStore, MemoryUserStore};
 pub use secret::{Password, PasswordHash, TokenHash};

@@ -49,7 +49,7 @@ struct BearerResponse<'a> {
     expires_in: i64,
 }
 
-fn tokens_response(transport: &Transport, tokens: &TokenPair) -> Response {
+pub(super) fn tokens_response(transport: &Transport, tokens: &TokenPair) -> Response {
     match transport {
         Transport::Bearer => json_response(
             StatusCode::OK,

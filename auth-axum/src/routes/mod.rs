@@ -3,6 +3,8 @@
 mod admin;
 mod login;
 mod me;
+#[cfg(feature = "oauth")]
+mod oauth;
 mod path_id;
 mod recovery;
 mod register;
@@ -53,6 +55,8 @@ use crate::state::AuthCore;
 pub struct Auth<P: Profile> {
     manager: UserManager<P>,
     core: AuthCore,
+    #[cfg(feature = "oauth")]
+    oauth: Option<std::sync::Arc<auth_core::oauth::OAuthClient>>,
 }
 
 impl<P: Profile> Clone for Auth<P> {
@@ -60,6 +64,8 @@ impl<P: Profile> Clone for Auth<P> {
         Self {
             manager: self.manager.clone(),
             core: self.core.clone(),
+            #[cfg(feature = "oauth")]
+            oauth: self.oauth.clone(),
         }
     }
 }
@@ -74,7 +80,45 @@ impl<P: Profile> Auth<P> {
     /// The state over a manager and the HTTP settings.
     pub fn new(manager: UserManager<P>, config: AuthConfig) -> Self {
         let core = AuthCore::new(&manager, config);
-        Self { manager, core }
+        Self {
+            manager,
+            core,
+            #[cfg(feature = "oauth")]
+            oauth: None,
+        }
+    }
+
+    /// Adds sign-in with the providers of `client` (feature `oauth`): [`Auth::routes`] then
+    /// includes [`Auth::oauth_routes`]. The manager needs an
+    /// [`OAuthAccountStore`](auth_core::OAuthAccountStore)
+    /// ([`UserManagerBuilder::with_oauth_accounts`](auth_core::UserManagerBuilder::with_oauth_accounts)).
+    #[cfg(feature = "oauth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
+    #[must_use]
+    pub fn with_oauth(mut self, client: auth_core::oauth::OAuthClient) -> Self {
+        self.oauth = Some(std::sync::Arc::new(client));
+        self
+    }
+
+    /// The OAuth client, when [`Auth::with_oauth`] gave one.
+    #[cfg(feature = "oauth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
+    pub fn oauth_client(&self) -> Option<&auth_core::oauth::OAuthClient> {
+        self.oauth.as_deref()
+    }
+
+    /// For every provider `{name}` of the OAuth client: `GET /auth/{name}/authorize` and
+    /// `/callback` (tokens in JSON), `GET /auth/cookie/{name}/authorize` and `/callback` (a
+    /// browser: redirects and cookies), `GET /auth/associate/{name}/authorize` and `/callback`
+    /// (link to the signed-in user); and `GET /users/me/oauth-accounts`,
+    /// `DELETE /users/me/oauth-accounts/{name}/{account_id}`. No routes without a client.
+    #[cfg(feature = "oauth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
+    pub fn oauth_routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        match &self.oauth {
+            Some(client) => self.finish(oauth::routes(client)),
+            None => Router::new(),
+        }
     }
 
     /// The profile-free part, for an app state that exposes it to [`CurrentUser`](crate::CurrentUser)
@@ -107,6 +151,10 @@ impl<P: Profile> Auth<P> {
             .merge(self.users_routes());
         for backend in &self.config().backends {
             router = router.merge(self.backend_routes(&backend.name));
+        }
+        #[cfg(feature = "oauth")]
+        {
+            router = router.merge(self.oauth_routes());
         }
         router
     }

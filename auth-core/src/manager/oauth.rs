@@ -51,7 +51,9 @@ impl OAuthIdentity {
 impl<P: Profile> UserManager<P> {
     fn oauth_store(&self) -> Result<&dyn OAuthAccountStore<P>, AuthError> {
         self.inner.oauth_accounts.as_deref().ok_or_else(|| {
-            AuthError::Config("no OAuth account store: see UserManagerBuilder::with_oauth_accounts".to_owned())
+            AuthError::Config(
+                "no OAuth account store: see UserManagerBuilder::with_oauth_accounts".to_owned(),
+            )
         })
     }
 
@@ -102,10 +104,12 @@ impl<P: Profile> UserManager<P> {
             if !(associate_by_email && identity.email_verified) {
                 return Err(AuthError::OAuthUserAlreadyExists);
             }
-            self.oauth_link(&existing, identity).await.map_err(|err| match err {
-                AuthError::OAuthAccountAlreadyLinked => AuthError::OAuthUserAlreadyExists,
-                other => other,
-            })?;
+            self.oauth_link(&existing, identity)
+                .await
+                .map_err(|err| match err {
+                    AuthError::OAuthAccountAlreadyLinked => AuthError::OAuthUserAlreadyExists,
+                    other => other,
+                })?;
             return self.oauth_open(existing.id, client).await;
         }
         let mut user = self.draft(email, None, P::default());
@@ -137,7 +141,11 @@ impl<P: Profile> UserManager<P> {
     }
 
     /// Opens a session for a user a provider vouched for, read afresh with their mark.
-    async fn oauth_open(&self, user_id: UserId, client: &ClientInfo) -> Result<Login<P>, AuthError> {
+    async fn oauth_open(
+        &self,
+        user_id: UserId,
+        client: &ClientInfo,
+    ) -> Result<Login<P>, AuthError> {
         let Some((user, mark)) = self.current_with_mark(user_id).await? else {
             return Err(AuthError::BadCredentials);
         };
