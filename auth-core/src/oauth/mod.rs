@@ -36,9 +36,11 @@ mod client;
 mod http;
 mod keys;
 mod provider;
+mod settings;
 mod state;
 
 pub use client::{Authorization, Callback, CallbackParams, OAuthClient, OAuthError, StateBinding};
 pub use http::HttpError;
 pub use keys::{MIN_SECRET_LEN, OAuthKeys};
 pub use provider::{OAuthProvider, ProviderKind};
+pub use settings::OAuthSettings;

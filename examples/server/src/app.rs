@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_axum::{Auth, AuthLayer, BodyLimitLayer, RequestIdLayer};
+use auth_core::oauth::OAuthClient;
 use auth_core::{Argon2Hasher, JwtCodec, UserManager};
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request, header};
@@ -48,6 +49,7 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
     let codec = JwtCodec::new(keys, settings.jwt.issuer.clone());
     let config = settings.manager.clone();
     let manager = UserManager::builder(backends.users.clone(), backends.sessions.clone(), codec)
+        .with_oauth_accounts(backends.oauth_accounts.clone())
         .with_hasher(Arc::new(Argon2Hasher::default()))
         .with_rate_limiter(backends.limiter.clone())
         .with_mailer(mail::mailer(settings).map_err(AppError::Mail)?)
@@ -63,7 +65,18 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
 pub async fn build(settings: &Settings) -> Result<App, AppError> {
     let (manager, backends) = manager(settings).await?;
     let auth_config = settings.auth.clone();
-    let auth = Auth::new(manager.clone(), auth_config);
+    let mut auth = Auth::new(manager.clone(), auth_config);
+    if !settings.oauth.providers.is_empty() {
+        let keys = keys::oauth_key(settings).map_err(AppError::Keys)?;
+        let client = OAuthClient::new(
+            settings.oauth.providers.clone(),
+            keys,
+            backends.limiter.clone(),
+        )
+        .map_err(|err| AppError::Keys(err.into()))?;
+        tracing::info!(providers = ?settings.oauth.providers.iter().map(|p| p.name()).collect::<Vec<_>>(), "sign-in with providers enabled");
+        auth = auth.with_oauth(client);
+    }
     let document = docs::document(auth.openapi_with_profile::<Names>());
     let body_limit = auth.config().body_limit;
     let router = Router::new()

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use auth_core::JwtKeys;
+use auth_core::oauth::OAuthKeys;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::Rng;
@@ -22,14 +23,29 @@ pub fn load(settings: &Settings) -> Result<JwtKeys, BoxError> {
     match settings.jwt.jwt_keys()? {
         Some(keys) => Ok(keys),
         None => {
-            let secret = development_secret(&settings.data_dir)?;
+            let secret = development_secret(&settings.data_dir, "jwt-secret", "JWT_SECRET_KEY")?;
             Ok(JwtKeys::hmac(settings.jwt.algorithm, secret.as_bytes())?)
         }
     }
 }
 
-fn development_secret(dir: &Path) -> Result<String, BoxError> {
-    let path = dir.join("jwt-secret");
+/// The key that seals provider tokens and signs the OAuth state: `OAUTH_TOKEN_KEY`, or in
+/// development a random one kept in `DATA_DIR/oauth-token-key` (production refuses to start
+/// without it, see the settings).
+///
+/// # Errors
+/// When the generated key cannot be written.
+pub fn oauth_key(settings: &Settings) -> Result<OAuthKeys, BoxError> {
+    let secret = match &settings.oauth.token_key {
+        Some(key) => key.clone(),
+        None => development_secret(&settings.data_dir, "oauth-token-key", "OAUTH_TOKEN_KEY")?,
+    };
+    OAuthKeys::new(secret.as_bytes()).ok_or_else(|| "OAUTH_TOKEN_KEY is too short".into())
+}
+
+/// A random secret kept in `dir/file`, made on first use.
+fn development_secret(dir: &Path, file: &str, variable: &str) -> Result<String, BoxError> {
+    let path = dir.join(file);
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let existing = existing.trim().to_owned();
         if existing.len() >= 32 {
@@ -50,7 +66,8 @@ fn development_secret(dir: &Path) -> Result<String, BoxError> {
     options.open(&path)?.write_all(secret.as_bytes())?;
     tracing::warn!(
         path = %path.display(),
-        "no JWT_SECRET_KEY: generated a development secret and kept it in the data directory; set JWT_SECRET_KEY (and APP_ENV=production) before going live"
+        variable,
+        "no secret configured: generated a development secret and kept it in the data directory; set the variable (and APP_ENV=production) before going live"
     );
     Ok(secret)
 }

@@ -200,6 +200,8 @@ document.getElementById('f').addEventListener('submit', async (e) => {
 #[derive(Debug, serde::Deserialize)]
 struct LoginQuery {
     next: Option<String>,
+    /// The code of a failed provider sign-in, which sends the browser back here.
+    error: Option<String>,
 }
 
 /// Where the login page sends the visitor: the `next` it was given when that passes the one
@@ -213,12 +215,45 @@ fn login_target(query: Result<Query<LoginQuery>, QueryRejection>) -> String {
         .to_owned()
 }
 
-async fn login(query: Result<Query<LoginQuery>, QueryRejection>) -> Response {
-    let next = serde_json::Value::from(login_target(query)).to_string();
-    let form = format!(r#"<form id="f" data-next="{}">"#, escape(&next));
+async fn login(
+    State(auth): State<Auth<Names>>,
+    query: Result<Query<LoginQuery>, QueryRejection>,
+) -> Response {
+    let error = query
+        .as_ref()
+        .ok()
+        .and_then(|Query(query)| query.error.clone())
+        .map(|code| {
+            format!(
+                r#"<p class="err" id="oauth-error">{}</p>"#,
+                escape(&provider_error(&code))
+            )
+        })
+        .unwrap_or_default();
+    let target = login_target(query);
+    let next = serde_json::Value::from(target.clone()).to_string();
+    let form = format!(r#"{error}<form id="f" data-next="{}">"#, escape(&next));
+    let providers: String = auth
+        .oauth_client()
+        .map(|client| {
+            let mut names: Vec<&str> = client.providers().map(|p| p.name()).collect();
+            names.sort_unstable();
+            names
+                .into_iter()
+                .map(|name| {
+                    format!(
+                        r#"<p><a class="provider" href="/auth/cookie/{0}/authorize?next={1}">Continue with {0}</a></p>"#,
+                        escape(name),
+                        escape(&percent(&target)),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     page(
         "Log in",
         &(form
+            + &providers
             + r#"
 <label>E-mail or username <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
@@ -234,6 +269,34 @@ document.getElementById('f').addEventListener('submit', async (e) => {
 });
 </script>"#),
     )
+}
+
+/// What a failed provider sign-in's code means, for the login page.
+fn provider_error(code: &str) -> String {
+    match code {
+        "OAUTH_USER_ALREADY_EXISTS" => {
+            "An account with this e-mail address exists: log in with its password, then link the provider from your account page.".to_owned()
+        }
+        "OAUTH_NOT_AVAILABLE_EMAIL" => "The provider did not share an e-mail address.".to_owned(),
+        "OAUTH_INVALID_STATE" | "ACCESS_TOKEN_DECODE_ERROR" | "ACCESS_TOKEN_ALREADY_EXPIRED" => {
+            "That sign-in link was used or has expired: please try again.".to_owned()
+        }
+        "OAUTH_PROVIDER_ERROR" => "The provider could not be reached: please try again later.".to_owned(),
+        "LOGIN_BAD_CREDENTIALS" => "This account is disabled.".to_owned(),
+        _ => "Sign-in with the provider did not complete.".to_owned(),
+    }
+}
+
+/// Percent-encodes a path for a query parameter.
+fn percent(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 fn session_row(session: &Session, current: &CurrentUser) -> String {
@@ -389,6 +452,7 @@ mod tests {
     fn target(next: &str) -> String {
         login_target(Ok(Query(LoginQuery {
             next: Some(next.to_owned()),
+            error: None,
         })))
     }
 
@@ -399,7 +463,10 @@ mod tests {
             assert_eq!(target(attack), "/account", "{attack}");
         }
         assert_eq!(
-            login_target(Ok(Query(LoginQuery { next: None }))),
+            login_target(Ok(Query(LoginQuery {
+                next: None,
+                error: None
+            }))),
             "/account"
         );
     }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use auth_axum::{AuthConfig, ServeConfig};
 use auth_core::env::{Env, EnvError};
+use auth_core::oauth::OAuthSettings;
 use auth_core::{JwtConfig, ManagerConfig, Roles};
 use auth_redis::RedisConfig;
 use auth_sqlx::DbConfig;
@@ -48,6 +49,8 @@ pub struct Settings {
     pub auth: AuthConfig,
     /// The HTTP serving limits (`auth_axum`'s variables).
     pub serve: ServeConfig,
+    /// Sign-in with OAuth / OpenID providers (`auth_core::oauth`'s variables).
+    pub oauth: OAuthSettings,
     /// `MAIL_OUTBOX_DIR`: each mail written as a file.
     pub mail_outbox_dir: Option<PathBuf>,
     /// `SMTP_URL`: `smtp://user:pass@host:port` (`smtps://` for TLS).
@@ -149,6 +152,16 @@ impl Settings {
         }
         .with_lookup(env)?;
         let serve = ServeConfig::from_lookup(env)?;
+        let oauth = OAuthSettings::from_lookup(env)?;
+        if app_env == AppEnv::Production && !oauth.providers.is_empty() && oauth.token_key.is_none()
+        {
+            return Err(EnvError::new(
+                "OAUTH_TOKEN_KEY",
+                "is missing (APP_ENV=production, OAUTH_PROVIDERS set)",
+                "Set it to 32 or more random bytes: openssl rand -base64 48",
+            )
+            .into());
+        }
 
         // auth_sqlx falls back to the default URL exactly when neither of these is set.
         let embedded_database =
@@ -172,6 +185,7 @@ impl Settings {
             manager,
             auth,
             serve,
+            oauth,
             mail_outbox_dir: env.string("MAIL_OUTBOX_DIR").map(PathBuf::from),
             smtp_url: env.string("SMTP_URL"),
             mail_from: env

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::{
-    MemoryRateLimiter, RateLimiter, SessionId, SessionStore, SystemClock, UserId, UserStore,
+    MemoryRateLimiter, OAuthAccountStore, RateLimiter, SessionId, SessionStore, SystemClock,
+    UserId, UserStore,
 };
 use auth_redis::{RedisRateLimiter, RedisSessionStore};
 use auth_sqlx::{
@@ -24,8 +25,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The stores the settings ask for, and a health probe for each backing service.
 #[derive(Clone)]
 pub struct Backends {
-    /// Users: SQLite or Postgres.
+    /// Users: SQLite, Postgres or MySQL.
     pub users: Arc<dyn UserStore<Names>>,
+    /// The same store, as the keeper of linked provider accounts.
+    pub oauth_accounts: Arc<dyn OAuthAccountStore<Names>>,
     /// Sessions: in the database, or in Redis.
     pub sessions: Arc<dyn SessionStore>,
     /// Throttle counters: in process, or in Redis (shared by every instance).
@@ -46,37 +49,40 @@ impl Backends {
             std::fs::create_dir_all(&settings.data_dir)?;
         }
         let config = settings.database.clone();
-        let (users, sql_sessions): (Arc<dyn UserStore<Names>>, Arc<dyn SessionStore>) =
-            match config.kind()? {
-                DbKind::Postgres => {
-                    let pool = config.connect_postgres().await?;
-                    migrate_postgres(&pool).await?;
-                    tracing::info!("users in Postgres");
-                    (
-                        Arc::new(PgUserStore::new(pool.clone())),
-                        Arc::new(PgSessionStore::new(pool)),
-                    )
-                }
-                DbKind::MySql => {
-                    let pool = config.connect_mysql().await?;
-                    migrate_mysql(&pool).await?;
-                    tracing::info!("users in MySQL");
-                    (
-                        Arc::new(MySqlUserStore::new(pool.clone())),
-                        Arc::new(MySqlSessionStore::new(pool)),
-                    )
-                }
-                DbKind::Sqlite => {
-                    let pool = config.connect_sqlite().await?;
-                    migrate_sqlite(&pool).await?;
-                    tracing::info!(database = ?config, "users in SQLite");
-                    (
-                        Arc::new(SqliteUserStore::new(pool.clone())),
-                        Arc::new(SqliteSessionStore::new(pool)),
-                    )
-                }
-                other => return Err(format!("unsupported database: {other:?}").into()),
-            };
+        let (oauth_accounts, sql_sessions): (
+            Arc<dyn OAuthAccountStore<Names>>,
+            Arc<dyn SessionStore>,
+        ) = match config.kind()? {
+            DbKind::Postgres => {
+                let pool = config.connect_postgres().await?;
+                migrate_postgres(&pool).await?;
+                tracing::info!("users in Postgres");
+                (
+                    Arc::new(PgUserStore::new(pool.clone())),
+                    Arc::new(PgSessionStore::new(pool)),
+                )
+            }
+            DbKind::MySql => {
+                let pool = config.connect_mysql().await?;
+                migrate_mysql(&pool).await?;
+                tracing::info!("users in MySQL");
+                (
+                    Arc::new(MySqlUserStore::new(pool.clone())),
+                    Arc::new(MySqlSessionStore::new(pool)),
+                )
+            }
+            DbKind::Sqlite => {
+                let pool = config.connect_sqlite().await?;
+                migrate_sqlite(&pool).await?;
+                tracing::info!(database = ?config, "users in SQLite");
+                (
+                    Arc::new(SqliteUserStore::new(pool.clone())),
+                    Arc::new(SqliteSessionStore::new(pool)),
+                )
+            }
+            other => return Err(format!("unsupported database: {other:?}").into()),
+        };
+        let users: Arc<dyn UserStore<Names>> = oauth_accounts.clone();
         let mut probes: Vec<Arc<dyn Probe>> = vec![Arc::new(DatabaseProbe(users.clone()))];
         let (sessions, limiter, sweep_sql): (Arc<dyn SessionStore>, Arc<dyn RateLimiter>, bool) =
             match &settings.redis {
@@ -95,6 +101,7 @@ impl Backends {
             };
         Ok(Self {
             users,
+            oauth_accounts,
             sessions,
             limiter,
             probes,
