@@ -49,6 +49,18 @@ pub trait Dialect:
     #[doc(hidden)]
     fn encode_time(time: OffsetDateTime) -> Result<Self::Time, BoxError>;
 
+    /// Adds an optional timestamp to `arguments`: NULL for `None`, else as
+    /// [`Dialect::encode_time`] keeps it. (Here rather than generic code, because sqlx
+    /// implements `Encode` for `Option<T>` once per database, not for every database.)
+    ///
+    /// # Errors
+    /// When the time is outside the database's range, or the driver cannot encode it.
+    #[doc(hidden)]
+    fn add_opt_time(
+        arguments: &mut <Self as Database>::Arguments,
+        time: Option<OffsetDateTime>,
+    ) -> Result<(), BoxDynError>;
+
     /// A stored timestamp back in UTC.
     ///
     /// # Errors

@@ -144,6 +144,7 @@ mod error;
 mod migrate;
 #[cfg(feature = "mysql")]
 mod mysql;
+mod oauth_accounts;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod query;

@@ -55,6 +55,22 @@ mod file_sessions {
     });
 }
 
+mod file_oauth_accounts {
+    use super::*;
+    auth_core::oauth_account_store_conformance!({
+        let (pool, dir) = file_pool().await;
+        Fixture {
+            store: SqliteUserStore::new(pool),
+            guard: dir,
+        }
+    });
+}
+
+mod memory_oauth_accounts {
+    use super::*;
+    auth_core::oauth_account_store_conformance!(SqliteUserStore::new(memory_pool().await));
+}
+
 mod memory_users {
     use super::*;
     auth_core::user_store_conformance!(SqliteUserStore::new(memory_pool().await));
@@ -122,7 +138,7 @@ async fn concurrent_migrations_of_one_file_all_succeed() {
             .fetch_all(&first)
             .await
             .unwrap();
-    assert_eq!(versions, vec![(1,), (2,)]);
+    assert_eq!(versions, vec![(1,), (2,), (3,)]);
     let default_table: Option<(String,)> =
         auth_sqlx::sqlx::query_as("SELECT name FROM sqlite_master WHERE name = '_sqlx_migrations'")
             .fetch_optional(&first)
