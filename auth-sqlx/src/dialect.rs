@@ -32,7 +32,7 @@ pub trait Dialect:
     const SQL: &'static Statements;
 
     /// How a timestamp is kept: `timestamptz` in Postgres; in SQLite and MySQL, integer
-    /// microseconds since the Unix epoch ([`micros`]): SQLite has no time type and compares
+    /// microseconds since the Unix epoch (`micros`): SQLite has no time type and compares
     /// text timestamps as strings, which breaks on fractions of varying length, and MySQL's
     /// `TIMESTAMP` ends in 2038 while its `DATETIME` depends on the session's time zone.
     type Time: for<'q> Encode<'q, Self>
