@@ -205,6 +205,22 @@ async fn times_keep_microseconds() {
     users.create(&user).await.unwrap();
     let loaded: User<TestProfile> = users.get(user.id).await.unwrap().unwrap();
     assert_eq!(loaded.created_at, now);
+    let mut account =
+        auth_core::conformance::oauth::sample_account(user.id, "google", &unique_tag());
+    account.expires_at = Some(now + time::Duration::microseconds(1));
+    account.created_at = now;
+    account.updated_at = now;
+    auth_core::OAuthAccountStore::<TestProfile>::link_account(&users, &account)
+        .await
+        .unwrap();
+    let found = auth_core::OAuthAccountStore::<TestProfile>::find_account(
+        &users,
+        "google",
+        &account.account_id,
+    )
+    .await
+    .unwrap();
+    assert_eq!(found, Some(account));
 }
 
 #[tokio::test]
