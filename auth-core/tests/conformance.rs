@@ -8,6 +8,19 @@ mod users {
     auth_core::user_store_conformance!(MemoryUserStore::<TestProfile>::new());
 }
 
+mod oauth_accounts {
+    use super::*;
+    auth_core::oauth_account_store_conformance!(MemoryUserStore::<TestProfile>::new());
+}
+
+mod oauth_accounts_with_a_guard {
+    use super::*;
+    auth_core::oauth_account_store_conformance!((
+        MemoryUserStore::<TestProfile>::new(),
+        TempDatabase
+    ));
+}
+
 mod sessions {
     use super::*;
     auth_core::session_store_conformance!(MemorySessionStore::new());

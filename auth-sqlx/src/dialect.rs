@@ -32,7 +32,7 @@ pub trait Dialect:
     const SQL: &'static Statements;
 
     /// How a timestamp is kept: `timestamptz` in Postgres; in SQLite and MySQL, integer
-    /// microseconds since the Unix epoch ([`micros`]): SQLite has no time type and compares
+    /// microseconds since the Unix epoch (`micros`): SQLite has no time type and compares
     /// text timestamps as strings, which breaks on fractions of varying length, and MySQL's
     /// `TIMESTAMP` ends in 2038 while its `DATETIME` depends on the session's time zone.
     type Time: for<'q> Encode<'q, Self>
@@ -48,6 +48,18 @@ pub trait Dialect:
     /// When the time is outside the database's range.
     #[doc(hidden)]
     fn encode_time(time: OffsetDateTime) -> Result<Self::Time, BoxError>;
+
+    /// Adds an optional timestamp to `arguments`: NULL for `None`, else as
+    /// [`Dialect::encode_time`] keeps it. (Here rather than generic code, because sqlx
+    /// implements `Encode` for `Option<T>` once per database, not for every database.)
+    ///
+    /// # Errors
+    /// When the time is outside the database's range, or the driver cannot encode it.
+    #[doc(hidden)]
+    fn add_opt_time(
+        arguments: &mut <Self as Database>::Arguments,
+        time: Option<OffsetDateTime>,
+    ) -> Result<(), BoxDynError>;
 
     /// A stored timestamp back in UTC.
     ///

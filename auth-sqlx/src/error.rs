@@ -29,8 +29,11 @@ pub enum Error {
 
 /// Maps a driver error of backend `DB` to the store error the traits promise.
 ///
-/// - a unique violation on the e-mail or username key becomes [`StoreError::Conflict`], decided
-///   by the index that fired, never by a prior read;
+/// - a unique violation on the e-mail or username key, or on the provider account, becomes
+///   [`StoreError::Conflict`], decided by the index that fired, never by a prior read;
+/// - a foreign key violation becomes [`StoreError::NotFound`]: the only foreign key is that of
+///   a provider account's link to its user, so it means the user does not exist (or was
+///   deleted at the same moment);
 /// - failures to reach the database (I/O, TLS, pool timeout, a server shutting down, a busy
 ///   SQLite file) become [`StoreError::Unavailable`], so callers answer 503 and fail closed;
 /// - everything else is [`StoreError::Backend`], with the driver error kept as the source.
@@ -39,6 +42,9 @@ pub(crate) fn store_error<DB: Dialect>(err: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) => {
             if let Some(field) = unique_field(db.as_ref()) {
                 return StoreError::Conflict(field);
+            }
+            if db.kind() == ErrorKind::ForeignKeyViolation {
+                return StoreError::NotFound;
             }
             if DB::is_unavailable(db.as_ref()) {
                 return StoreError::unavailable(err);
@@ -60,8 +66,11 @@ pub(crate) fn store_error<DB: Dialect>(err: sqlx::Error) -> StoreError {
 /// name, only its message `UNIQUE constraint failed: auth_users.email_key`; MySQL neither,
 /// only `Duplicate entry '<value>' for key '<key name>'`, whose value is the user's input and
 /// may spell anything, so only the part after the value is read. Each names the column, which
-/// is what we look for. A clash on the primary key (a duplicate id) is not a conflict the user
-/// can resolve, so it stays a backend error.
+/// is what we look for; for a provider account, the table (`auth_oauth_accounts`, whose one
+/// unique key is (provider, account id), named `auth_oauth_accounts_oauth_account_unique`),
+/// as SQLite names it `auth_oauth_accounts.provider, auth_oauth_accounts.account_id`. A clash
+/// on the primary key (a duplicate id) is not a conflict the user can resolve, so it stays a
+/// backend error.
 fn unique_field(err: &dyn DatabaseError) -> Option<UniqueField> {
     if err.kind() != ErrorKind::UniqueViolation {
         return None;
@@ -79,6 +88,8 @@ fn unique_field(err: &dyn DatabaseError) -> Option<UniqueField> {
         Some(UniqueField::Username)
     } else if name.contains("email_key") {
         Some(UniqueField::Email)
+    } else if name.contains("oauth_account") {
+        Some(UniqueField::OAuthAccount)
     } else {
         None
     }

@@ -9,7 +9,9 @@
 //!   [`SqliteUserStore`], [`SqliteSessionStore`]: the
 //!   `auth_core` [`UserStore`](auth_core::UserStore) and
 //!   [`SessionStore`](auth_core::SessionStore) traits, written once ([`SqlUserStore`],
-//!   [`SqlSessionStore`]), each database spelling the statements in a file of its own.
+//!   [`SqlSessionStore`]), each database spelling the statements in a file of its own. The
+//!   user stores are also [`OAuthAccountStore`](auth_core::OAuthAccountStore)s: provider
+//!   accounts linked to users, in the same database.
 //! - Embedded migrations, one call each: [`migrate_postgres`], [`migrate_mysql`],
 //!   [`migrate_sqlite`].
 //! - [`DbConfig`]: `DATABASE_URL`, or `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASS`, `DB_NAME`,
@@ -71,7 +73,8 @@
 //!
 //! ## Migrations beside the app's own
 //!
-//! Our tables are `auth_users`, `auth_sessions` and `auth_session_marks`, and our applied
+//! Our tables are `auth_users`, `auth_sessions`, `auth_session_marks` and
+//! `auth_oauth_accounts`, and our applied
 //! migrations are recorded in `_auth_sqlx_migrations`, not in sqlx's default
 //! `_sqlx_migrations`. So the app keeps its own `sqlx::migrate!()` or `sqlx migrate run` untouched, and runs ours with one more call;
 //! neither migrator sees the other's versions, and they may run in either order. To keep our
@@ -94,11 +97,19 @@
 //!   be used alone.
 //! - `auth_session_marks`: each user's session mark (no row: mark 0), moved by "log out
 //!   everywhere"; its row lock orders a user's logins and revocations.
+//! - `auth_oauth_accounts`: the provider accounts linked to users: user id (a foreign key to
+//!   `auth_users`, `ON DELETE CASCADE`, indexed with the creation time), provider and account
+//!   id (unique together, compared exactly), the address the provider gave, the sealed access
+//!   and refresh tokens (bytes, opaque to the store), their expiry, and created/updated times.
+//!   A link to a missing user is refused by the foreign key; unlinking while keeping one login
+//!   method locks the user's row first, so concurrent unlinks cannot remove a user's last two
+//!   links both.
 //!
 //! ## Failures
 //!
-//! A unique violation on the e-mail address or username is
-//! [`StoreError::Conflict`](auth_core::StoreError::Conflict); a database that is down,
+//! A unique violation on the e-mail address, the username or a provider account is
+//! [`StoreError::Conflict`](auth_core::StoreError::Conflict); a link to a user that does not
+//! exist is [`StoreError::NotFound`](auth_core::StoreError::NotFound); a database that is down,
 //! unreachable or overloaded is [`StoreError::Unavailable`](auth_core::StoreError::Unavailable)
 //! after the pool's acquire timeout (5 s by default), so requests fail closed instead of
 //! hanging; anything else is [`StoreError::Backend`](auth_core::StoreError::Backend). The
@@ -144,6 +155,7 @@ mod error;
 mod migrate;
 #[cfg(feature = "mysql")]
 mod mysql;
+mod oauth_accounts;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod query;

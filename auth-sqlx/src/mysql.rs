@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use auth_core::BoxError;
-use sqlx::error::DatabaseError;
+use sqlx::error::{BoxDynError, DatabaseError};
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlQueryResult};
 use sqlx::{AssertSqlSafe, Connection, Executor, MySql, MySqlConnection, Pool};
 use time::OffsetDateTime;
@@ -33,10 +33,15 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         description: "versions marks rotations",
         sql: include_str!("../migrations/mysql/0002_versions_marks_rotations.sql"),
     },
+    EmbeddedMigration {
+        version: 3,
+        description: "oauth accounts",
+        sql: include_str!("../migrations/mysql/0003_oauth_accounts.sql"),
+    },
 ];
 
 /// Creates or updates this crate's tables (`auth_users`, `auth_sessions`,
-/// `auth_session_marks`) in `pool`'s database (MySQL 8 or MariaDB 10.5 and later, InnoDB).
+/// `auth_session_marks`, `auth_oauth_accounts`) in `pool`'s database (MySQL 8 or MariaDB 10.5 and later, InnoDB).
 /// Call it at every start-up, before building the stores.
 ///
 /// - Safe to repeat: applied migrations are recorded and skipped.
@@ -150,6 +155,13 @@ impl Dialect for MySql {
 
     fn encode_time(time: OffsetDateTime) -> Result<i64, BoxError> {
         micros::encode(time)
+    }
+
+    fn add_opt_time(
+        arguments: &mut <Self as sqlx::Database>::Arguments,
+        time: Option<OffsetDateTime>,
+    ) -> Result<(), BoxDynError> {
+        sqlx::Arguments::add(arguments, time.map(Self::encode_time).transpose()?)
     }
 
     fn decode_time(stored: i64) -> Result<OffsetDateTime, BoxError> {

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use auth_core::BoxError;
-use sqlx::error::DatabaseError;
+use sqlx::error::{BoxDynError, DatabaseError};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgQueryResult};
 use sqlx::{Connection, Executor, Pool, Postgres};
 use time::{OffsetDateTime, UtcOffset};
@@ -33,10 +33,15 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         description: "versions marks rotations",
         sql: include_str!("../migrations/postgres/0002_versions_marks_rotations.sql"),
     },
+    EmbeddedMigration {
+        version: 3,
+        description: "oauth accounts",
+        sql: include_str!("../migrations/postgres/0003_oauth_accounts.sql"),
+    },
 ];
 
 /// Creates or updates this crate's tables (`auth_users`, `auth_sessions`,
-/// `auth_session_marks`) in the current schema of `pool`'s database. Call it at every start-up, before building the stores.
+/// `auth_session_marks`, `auth_oauth_accounts`) in the current schema of `pool`'s database. Call it at every start-up, before building the stores.
 ///
 /// - Safe to repeat: applied migrations are recorded and skipped.
 /// - Safe from several instances at once: the migrator holds a Postgres advisory lock while it
@@ -137,6 +142,13 @@ impl Dialect for Postgres {
 
     fn encode_time(time: OffsetDateTime) -> Result<OffsetDateTime, BoxError> {
         Ok(time)
+    }
+
+    fn add_opt_time(
+        arguments: &mut <Self as sqlx::Database>::Arguments,
+        time: Option<OffsetDateTime>,
+    ) -> Result<(), BoxDynError> {
+        sqlx::Arguments::add(arguments, time.map(Self::encode_time).transpose()?)
     }
 
     fn decode_time(stored: OffsetDateTime) -> Result<OffsetDateTime, BoxError> {

@@ -45,6 +45,16 @@ impl<DB: Dialect> Sql<DB> {
         self
     }
 
+    /// Binds an optional timestamp: NULL for `None`, else as [`Sql::bind_time`].
+    pub(crate) fn bind_opt_time(mut self, time: Option<OffsetDateTime>) -> Self {
+        if let Ok(arguments) = &mut self.arguments
+            && let Err(err) = DB::add_opt_time(arguments, time)
+        {
+            self.arguments = Err(err);
+        }
+        self
+    }
+
     fn query(self) -> Result<sqlx::query::Query<'static, DB, DB::Arguments>, StoreError> {
         let arguments = self
             .arguments

@@ -1,11 +1,11 @@
-//! Users and sessions to and from rows: one place for every database, so that a field is
+//! Users, sessions and provider accounts to and from rows: one place for every database, so that a field is
 //! stored and read back the same way everywhere.
 
 use std::net::IpAddr;
 
 use auth_core::{
-    Email, PasswordHash, Profile, Roles, Session, SessionId, StoreError, TokenHash, User, UserId,
-    Username,
+    Email, OAuthAccount, PasswordHash, Profile, Roles, SealedToken, Session, SessionId, StoreError,
+    TokenHash, User, UserId, Username,
 };
 use serde_json::Value as JsonValue;
 use time::OffsetDateTime;
@@ -32,6 +32,16 @@ macro_rules! session_columns {
     };
 }
 pub(crate) use session_columns;
+
+/// The provider-account columns, in the order [`bind_oauth_account`] binds them and
+/// [`read_oauth_account`] reads them, for `concat!` into a statement.
+macro_rules! oauth_account_columns {
+    () => {
+        "user_id, provider, account_id, account_email, access_token, refresh_token, \
+         expires_at, created_at, updated_at"
+    };
+}
+pub(crate) use oauth_account_columns;
 
 /// Binds the twelve fields of a user row that follow its id, in the order of the statements
 /// "user fields" ([`crate::sql::Statements`]): email, email_key, username, username_key,
@@ -129,6 +139,62 @@ pub(crate) fn read_session<DB: Dialect>(row: &DB::Row) -> Result<Session, StoreE
             .transpose()
             .map_err(|err| corrupt("ip", err))?,
     })
+}
+
+/// Binds the nine values of a link of `user_id` to `account`'s provider account, in the
+/// order of [`oauth_account_columns!`] (`account.user_id` is not read: the caller says whose
+/// link it is).
+pub(crate) fn bind_oauth_account<DB: Dialect>(
+    sql: Sql<DB>,
+    user_id: UserId,
+    account: &OAuthAccount,
+) -> Sql<DB> {
+    sql.bind(*user_id.as_uuid())
+        .bind(account.provider.clone())
+        .bind(account.account_id.clone())
+        .bind(account.account_email.clone())
+        .bind(sealed_bytes(account.access_token.as_ref()))
+        .bind(sealed_bytes(account.refresh_token.as_ref()))
+        .bind_opt_time(account.expires_at)
+        .bind_time(account.created_at)
+        .bind_time(account.updated_at)
+}
+
+/// A sealed token as the bytes a column keeps.
+pub(crate) fn sealed_bytes(token: Option<&SealedToken>) -> Option<Vec<u8>> {
+    token.map(|token| token.as_bytes().to_vec())
+}
+
+/// A link from a row of [`oauth_account_columns!`].
+pub(crate) fn read_oauth_account<DB: Dialect>(row: &DB::Row) -> Result<OAuthAccount, StoreError> {
+    let column = |err: sqlx::Error| StoreError::backend(err);
+    Ok(OAuthAccount {
+        user_id: UserId::from_uuid(row.uuid("user_id").map_err(column)?),
+        provider: row.text("provider").map_err(column)?,
+        account_id: row.text("account_id").map_err(column)?,
+        account_email: row.opt_text("account_email").map_err(column)?,
+        access_token: row
+            .opt_bytes("access_token")
+            .map_err(column)?
+            .map(SealedToken::from_bytes),
+        refresh_token: row
+            .opt_bytes("refresh_token")
+            .map_err(column)?
+            .map(SealedToken::from_bytes),
+        expires_at: read_opt_time::<DB>(row, "expires_at")?,
+        created_at: read_time::<DB>(row, "created_at")?,
+        updated_at: read_time::<DB>(row, "updated_at")?,
+    })
+}
+
+fn read_opt_time<DB: Dialect>(
+    row: &DB::Row,
+    column: &'static str,
+) -> Result<Option<OffsetDateTime>, StoreError> {
+    row.other::<Option<DB::Time>>(column)
+        .map_err(StoreError::backend)?
+        .map(|stored| DB::decode_time(stored).map_err(|err| corrupt(column, err)))
+        .transpose()
 }
 
 fn read_time<DB: Dialect>(

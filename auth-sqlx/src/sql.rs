@@ -18,7 +18,8 @@ pub(crate) mod sqlite;
 
 /// The statements of one database. Parameters in brackets, in binding order; "user fields"
 /// are the twelve columns of [`crate::row::bind_user_fields`], "session" the ten of
-/// [`crate::row::session_columns!`].
+/// [`crate::row::session_columns!`], "account" the nine of
+/// [`crate::row::oauth_account_columns!`].
 #[doc(hidden)]
 #[derive(Debug)]
 #[allow(unreachable_pub)] // named in `Dialect`, so `pub`; the module is private
@@ -75,6 +76,30 @@ pub struct Statements {
     pub session_least_recently_used: &'static str,
     /// Deletes the sessions no longer live: `[now]`.
     pub session_sweep: &'static str,
+
+    /// Inserts a provider account's link: `[account]`. A `user_id` with no user is a foreign
+    /// key violation; a taken (provider, account id) violates the unique key whose name
+    /// contains `oauth_account`.
+    pub oauth_insert: &'static str,
+    /// [`crate::row::oauth_account_columns!`] of one link: `[provider, account_id]`, compared
+    /// exactly.
+    pub oauth_by_key: &'static str,
+    /// The same, of every link of a user, by `created_at`, then `provider`, then
+    /// `account_id`, the texts in byte order: `[user_id]`.
+    pub oauth_list: &'static str,
+    /// Replaces the e-mail address, tokens, expiry and `updated_at` of a link, only if the
+    /// user holds it: `[account_email, access_token, refresh_token, expires_at, updated_at,
+    /// user_id, provider, account_id]`.
+    pub oauth_update: &'static str,
+    /// Deletes a link, only if the user holds it: `[user_id, provider, account_id]`.
+    pub oauth_delete: &'static str,
+    /// Locks a user's row for the rest of the transaction (SQLite: a plain read, the
+    /// transaction's write lock already excluding every other writer), one row when the user
+    /// exists: `[id]`.
+    pub oauth_lock_user: &'static str,
+    /// `total`, how many links a user holds, and `this_one`, how many of them (0 or 1) are
+    /// the given one: `[provider, account_id, user_id]`.
+    pub oauth_count: &'static str,
 
     /// A user's `mark`, no row meaning 0: `[user_id]`.
     pub mark_get: &'static str,

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use auth_core::BoxError;
-use sqlx::error::DatabaseError;
+use sqlx::error::{BoxDynError, DatabaseError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteQueryResult};
 use sqlx::{Executor, Pool, Sqlite};
 use time::OffsetDateTime;
@@ -33,10 +33,15 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         description: "versions marks rotations",
         sql: include_str!("../migrations/sqlite/0002_versions_marks_rotations.sql"),
     },
+    EmbeddedMigration {
+        version: 3,
+        description: "oauth accounts",
+        sql: include_str!("../migrations/sqlite/0003_oauth_accounts.sql"),
+    },
 ];
 
 /// Creates or updates this crate's tables (`auth_users`, `auth_sessions`,
-/// `auth_session_marks`) in `pool`'s database. Call it at every start-up, before building the stores.
+/// `auth_session_marks`, `auth_oauth_accounts`) in `pool`'s database. Call it at every start-up, before building the stores.
 ///
 /// - Safe to repeat: applied migrations are recorded and skipped.
 /// - Safe from several processes at once: the whole run happens in one `BEGIN IMMEDIATE`
@@ -128,6 +133,13 @@ impl Dialect for Sqlite {
 
     fn encode_time(time: OffsetDateTime) -> Result<i64, BoxError> {
         micros::encode(time)
+    }
+
+    fn add_opt_time(
+        arguments: &mut <Self as sqlx::Database>::Arguments,
+        time: Option<OffsetDateTime>,
+    ) -> Result<(), BoxDynError> {
+        sqlx::Arguments::add(arguments, time.map(Self::encode_time).transpose()?)
     }
 
     fn decode_time(stored: i64) -> Result<OffsetDateTime, BoxError> {

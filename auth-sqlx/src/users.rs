@@ -24,6 +24,9 @@ use crate::row::{bind_user_fields, read_user, stored_version};
 ///   the version moved and change nothing.
 /// - Listing is in id order, which is creation order for the time-ordered ids of
 ///   [`UserId::new`].
+/// - It keeps the users' provider accounts too
+///   ([`OAuthAccountStore`](auth_core::OAuthAccountStore)), in `auth_oauth_accounts`, whose
+///   foreign key deletes a user's links with the user.
 ///
 /// The tables must exist: run the crate's migrations first (see the crate docs).
 pub struct SqlUserStore<DB: Dialect> {
@@ -60,12 +63,7 @@ impl<DB: Dialect> fmt::Debug for SqlUserStore<DB> {
 #[async_trait]
 impl<DB: Dialect, P: Profile> UserStore<P> for SqlUserStore<DB> {
     async fn create(&self, user: &User<P>) -> Result<(), StoreError> {
-        let sql = Sql::new(DB::SQL.user_insert).bind(*user.id.as_uuid());
-        bind_user_fields(sql, user)?
-            .bind(stored_version(user.version))
-            .execute(&self.pool)
-            .await
-            .map(drop)
+        insert_user(user)?.execute(&self.pool).await.map(drop)
     }
 
     async fn get(&self, id: UserId) -> Result<Option<User<P>>, StoreError> {
@@ -148,6 +146,13 @@ impl<DB: Dialect> SqlUserStore<DB> {
             .map(|row| read_user::<DB, P>(&row))
             .transpose()
     }
+}
+
+/// The insert of `user`, bound: [`UserStore::create`], and the first step of
+/// [`OAuthAccountStore::create_with_account`](auth_core::OAuthAccountStore::create_with_account).
+pub(crate) fn insert_user<DB: Dialect, P: Profile>(user: &User<P>) -> Result<Sql<DB>, StoreError> {
+    let sql = Sql::new(DB::SQL.user_insert).bind(*user.id.as_uuid());
+    Ok(bind_user_fields(sql, user)?.bind(stored_version(user.version)))
 }
 
 /// The `LIKE` pattern for "the e-mail key contains `needle`, case-insensitively": the needle

@@ -126,6 +126,11 @@ mod users {
     auth_core::user_store_conformance!(user_store().await);
 }
 
+mod oauth_accounts {
+    use super::*;
+    auth_core::oauth_account_store_conformance!(user_store().await);
+}
+
 mod sessions {
     use super::*;
     auth_core::session_store_conformance!(session_store().await);
@@ -195,7 +200,7 @@ async fn concurrent_migrations_beside_the_apps_own_all_succeed() {
             .fetch_all(&first)
             .await
             .unwrap();
-    assert_eq!(ours, vec![(1,), (2,)]);
+    assert_eq!(ours, vec![(1,), (2,), (3,)]);
     let theirs: Vec<(String,)> =
         auth_sqlx::sqlx::query_as("SELECT description FROM _sqlx_migrations")
             .fetch_all(&first)
@@ -301,6 +306,11 @@ async fn races_on_thirty_connections_still_have_one_winner() {
             .await;
         auth_core::conformance::sessions::concurrent_creations_respect_the_session_limit(&sessions)
             .await;
+        auth_core::conformance::oauth::concurrent_links_of_one_account_have_one_winner(&users)
+            .await;
+        auth_core::conformance::oauth::concurrent_creations_with_one_account_leave_one_user(&users)
+            .await;
+        auth_core::conformance::oauth::concurrent_unlinks_keeping_one_leave_one_link(&users).await;
     }
 }
 
@@ -319,6 +329,22 @@ async fn times_keep_microseconds() {
     users.create(&user).await.unwrap();
     let loaded: auth_core::User<TestProfile> = users.get(user.id).await.unwrap().unwrap();
     assert_eq!(loaded.created_at, now);
+    let mut account =
+        auth_core::conformance::oauth::sample_account(user.id, "google", &unique_tag());
+    account.expires_at = Some(now + time::Duration::microseconds(1));
+    account.created_at = now;
+    account.updated_at = now;
+    auth_core::OAuthAccountStore::<TestProfile>::link_account(&users, &account)
+        .await
+        .unwrap();
+    let found = auth_core::OAuthAccountStore::<TestProfile>::find_account(
+        &users,
+        "google",
+        &account.account_id,
+    )
+    .await
+    .unwrap();
+    assert_eq!(found, Some(account));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,6 +55,22 @@ mod file_sessions {
     });
 }
 
+mod file_oauth_accounts {
+    use super::*;
+    auth_core::oauth_account_store_conformance!({
+        let (pool, dir) = file_pool().await;
+        Fixture {
+            store: SqliteUserStore::new(pool),
+            guard: dir,
+        }
+    });
+}
+
+mod memory_oauth_accounts {
+    use super::*;
+    auth_core::oauth_account_store_conformance!(SqliteUserStore::new(memory_pool().await));
+}
+
 mod memory_users {
     use super::*;
     auth_core::user_store_conformance!(SqliteUserStore::new(memory_pool().await));
@@ -122,7 +138,7 @@ async fn concurrent_migrations_of_one_file_all_succeed() {
             .fetch_all(&first)
             .await
             .unwrap();
-    assert_eq!(versions, vec![(1,), (2,)]);
+    assert_eq!(versions, vec![(1,), (2,), (3,)]);
     let default_table: Option<(String,)> =
         auth_sqlx::sqlx::query_as("SELECT name FROM sqlite_master WHERE name = '_sqlx_migrations'")
             .fetch_optional(&first)
@@ -189,6 +205,22 @@ async fn times_keep_microseconds() {
     users.create(&user).await.unwrap();
     let loaded: User<TestProfile> = users.get(user.id).await.unwrap().unwrap();
     assert_eq!(loaded.created_at, now);
+    let mut account =
+        auth_core::conformance::oauth::sample_account(user.id, "google", &unique_tag());
+    account.expires_at = Some(now + time::Duration::microseconds(1));
+    account.created_at = now;
+    account.updated_at = now;
+    auth_core::OAuthAccountStore::<TestProfile>::link_account(&users, &account)
+        .await
+        .unwrap();
+    let found = auth_core::OAuthAccountStore::<TestProfile>::find_account(
+        &users,
+        "google",
+        &account.account_id,
+    )
+    .await
+    .unwrap();
+    assert_eq!(found, Some(account));
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@
 //! // in auth-sqlx/tests/postgres.rs
 //! auth_core::user_store_conformance!(fresh_pg_user_store().await);
 //! auth_core::session_store_conformance!(fresh_pg_session_store().await);
+//! auth_core::oauth_account_store_conformance!(fresh_pg_user_store().await);
 //! ```
 //!
 //! A store that needs cleaning up after each test (a temporary database, a schema to drop)
@@ -32,6 +33,7 @@
 
 mod counting_hasher;
 pub mod limiter;
+pub mod oauth;
 pub mod sessions;
 pub mod users;
 
@@ -40,7 +42,7 @@ pub use counting_hasher::CountingHasher;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{RateLimiter, SessionStore, UserStore};
+use crate::{OAuthAccountStore, RateLimiter, SessionStore, UserStore};
 
 /// A store under test and whatever keeps its database alive: the conformance macros run the
 /// test against `store`, then drop both, so `guard`'s `Drop` can delete the temporary database
@@ -77,6 +79,37 @@ impl<S: UserStore<TestProfile>, G> UserStoreUnderTest for Fixture<S, G> {
 }
 
 impl<S: UserStore<TestProfile>, G> UserStoreUnderTest for (S, G) {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.0
+    }
+}
+
+/// What [`oauth_account_store_conformance!`](crate::oauth_account_store_conformance) accepts:
+/// a user store that keeps provider accounts, a [`Fixture`] holding one, or a
+/// `(store, guard)` pair.
+pub trait OAuthAccountStoreUnderTest {
+    /// The store the tests run against.
+    type Store: OAuthAccountStore<TestProfile>;
+    /// The store, borrowed for one test.
+    fn store(&self) -> &Self::Store;
+}
+
+impl<S: OAuthAccountStore<TestProfile>> OAuthAccountStoreUnderTest for S {
+    type Store = S;
+    fn store(&self) -> &S {
+        self
+    }
+}
+
+impl<S: OAuthAccountStore<TestProfile>, G> OAuthAccountStoreUnderTest for Fixture<S, G> {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.store
+    }
+}
+
+impl<S: OAuthAccountStore<TestProfile>, G> OAuthAccountStoreUnderTest for (S, G) {
     type Store = S;
     fn store(&self) -> &S {
         &self.0
@@ -195,6 +228,39 @@ macro_rules! user_store_conformance {
                 delete_removes_the_user_and_frees_the_email,
                 list_pages_in_creation_order_with_a_total,
                 list_filters_by_email_substring_case_insensitively,
+            ]
+        );
+    };
+}
+
+/// Instantiates every provider-account behaviour of a user store as its own `#[tokio::test]`.
+/// `$make` is an expression (it may `.await`) giving a fresh
+/// `impl OAuthAccountStore<TestProfile>`, or a [`Fixture`] / `(store, guard)` pair holding one
+/// (see [`OAuthAccountStoreUnderTest`](crate::conformance::OAuthAccountStoreUnderTest)).
+#[macro_export]
+macro_rules! oauth_account_store_conformance {
+    ($make:expr) => {
+        $crate::__conformance_tests!(
+            oauth,
+            OAuthAccountStoreUnderTest,
+            $make,
+            [
+                link_then_find_round_trips_every_field,
+                find_account_compares_exactly,
+                concurrent_links_of_one_account_have_one_winner,
+                linking_an_account_twice_to_one_user_is_a_conflict,
+                linking_to_a_missing_user_is_not_found,
+                create_with_account_creates_both,
+                create_with_account_with_a_taken_email_links_nothing,
+                create_with_account_with_a_taken_account_creates_no_user,
+                concurrent_creations_with_one_account_leave_one_user,
+                deleting_a_user_deletes_their_links,
+                update_account_replaces_the_tokens_and_expiry,
+                update_account_of_a_link_not_held_is_not_found,
+                list_accounts_is_ordered_and_only_the_users,
+                unlink_removes_only_the_users_own_link,
+                keep_one_keeps_the_last_link,
+                concurrent_unlinks_keeping_one_leave_one_link,
             ]
         );
     };

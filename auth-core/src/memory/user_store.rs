@@ -5,18 +5,23 @@ use std::sync::RwLock;
 
 use async_trait::async_trait;
 
+use super::oauth_accounts::Accounts;
 use crate::email::Email;
 use crate::error::{StoreError, UniqueField};
 use crate::store::{Page, UserQuery, UserStore};
 use crate::user::{NoProfile, Profile, User, UserId};
 use crate::username::Username;
 
+/// Everything the store keeps, behind its one lock: a write that touches users and provider
+/// accounts both (a creation with a first link, a deletion) is one step.
 #[derive(Debug)]
-struct Tables<P> {
+pub(super) struct Tables<P> {
     // Ordered by id, and ids are time-ordered (UUIDv7): iteration is creation order.
-    users: BTreeMap<UserId, User<P>>,
+    pub(super) users: BTreeMap<UserId, User<P>>,
     by_email: HashMap<String, UserId>,
     by_username: HashMap<String, UserId>,
+    /// The provider accounts linked to the users.
+    pub(super) accounts: Accounts,
 }
 
 impl<P> Default for Tables<P> {
@@ -25,13 +30,14 @@ impl<P> Default for Tables<P> {
             users: BTreeMap::new(),
             by_email: HashMap::new(),
             by_username: HashMap::new(),
+            accounts: Accounts::default(),
         }
     }
 }
 
 impl<P: Profile> Tables<P> {
     /// The unique field `user` would collide on, ignoring its own row.
-    fn clash(&self, user: &User<P>) -> Option<UniqueField> {
+    pub(super) fn clash(&self, user: &User<P>) -> Option<UniqueField> {
         if self
             .by_email
             .get(&user.email.key())
@@ -53,7 +59,7 @@ impl<P: Profile> Tables<P> {
         }
     }
 
-    fn index(&mut self, user: &User<P>) {
+    pub(super) fn index(&mut self, user: &User<P>) {
         self.by_email.insert(user.email.key(), user.id);
         if let Some(name) = &user.username {
             self.by_username.insert(name.key(), user.id);
@@ -64,6 +70,10 @@ impl<P: Profile> Tables<P> {
 /// A [`UserStore`] in process memory: unique indexes on the e-mail and username keys, one lock
 /// per write, so concurrent registrations of one address have exactly one winner. Nothing
 /// survives a restart.
+///
+/// It keeps the users' provider accounts too
+/// ([`OAuthAccountStore`](crate::OAuthAccountStore)), under the same lock: deleting a user
+/// deletes their links in the same step.
 ///
 /// ```
 /// use auth_core::{MemoryUserStore, NoProfile};
@@ -88,13 +98,13 @@ impl<P: Profile> MemoryUserStore<P> {
         Self::default()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Tables<P>> {
+    pub(super) fn read(&self) -> std::sync::RwLockReadGuard<'_, Tables<P>> {
         self.tables
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables<P>> {
+    pub(super) fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables<P>> {
         self.tables
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -165,6 +175,7 @@ impl<P: Profile> UserStore<P> for MemoryUserStore<P> {
             return Ok(false);
         };
         tables.unindex(&old);
+        tables.accounts.remove_user(id);
         Ok(true)
     }
 

@@ -101,7 +101,8 @@ pub enum Unlinked {
 #[async_trait]
 pub trait OAuthAccountStore<P: Profile>: UserStore<P> {
     /// Creates `user` and links `account` to them, both or neither: a conflict on the e-mail
-    /// address or username, or on the provider account, stores nothing.
+    /// address or username, or on the provider account, stores nothing. The link goes to
+    /// `user.id`, whatever `account.user_id` says.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] naming the field that clashed; [`StoreError::Unavailable`],

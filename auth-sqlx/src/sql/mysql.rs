@@ -1,7 +1,7 @@
 //! The statements in MySQL and MariaDB.
 
 use super::Statements;
-use crate::row::{session_columns, user_columns};
+use crate::row::{oauth_account_columns, session_columns, user_columns};
 
 /// MySQL and MariaDB: `?` parameters, `CONCAT` (`||` is "or" unless the connection sets
 /// `PIPES_AS_CONCAT`), `ON DUPLICATE KEY UPDATE` for upserts, and `SELECT ... FOR UPDATE`, a
@@ -78,6 +78,32 @@ pub(crate) const STATEMENTS: Statements = Statements {
     session_least_recently_used: "SELECT id FROM auth_sessions \
         WHERE user_id = ? AND live_until > ? ORDER BY last_used_at, id",
     session_sweep: "DELETE FROM auth_sessions WHERE live_until <= ?",
+
+    oauth_insert: concat!(
+        "INSERT INTO auth_oauth_accounts (",
+        oauth_account_columns!(),
+        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    oauth_by_key: concat!(
+        "SELECT ",
+        oauth_account_columns!(),
+        " FROM auth_oauth_accounts WHERE provider = ? AND account_id = ?"
+    ),
+    oauth_list: concat!(
+        "SELECT ",
+        oauth_account_columns!(),
+        " FROM auth_oauth_accounts WHERE user_id = ? \
+        ORDER BY created_at, provider, account_id"
+    ),
+    oauth_update: "UPDATE auth_oauth_accounts SET account_email = ?, access_token = ?, \
+        refresh_token = ?, expires_at = ?, updated_at = ? \
+        WHERE user_id = ? AND provider = ? AND account_id = ?",
+    oauth_delete: "DELETE FROM auth_oauth_accounts \
+        WHERE user_id = ? AND provider = ? AND account_id = ?",
+    oauth_lock_user: "SELECT id FROM auth_users WHERE id = ? FOR UPDATE",
+    oauth_count: "SELECT COUNT(*) AS total, \
+        COUNT(CASE WHEN provider = ? AND account_id = ? THEN 1 END) AS this_one \
+        FROM auth_oauth_accounts WHERE user_id = ?",
 
     mark_get: "SELECT mark FROM auth_session_marks WHERE user_id = ?",
     // An upsert whose update changes nothing: unlike `INSERT IGNORE`, it hides no other error.

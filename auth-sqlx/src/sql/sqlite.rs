@@ -1,7 +1,7 @@
 //! The statements in SQLite.
 
 use super::Statements;
-use crate::row::{session_columns, user_columns};
+use crate::row::{oauth_account_columns, session_columns, user_columns};
 
 /// SQLite: `$n` parameters and the two-argument `min`. SQLite has no row locks and no
 /// `FOR UPDATE`: a transaction that writes is begun with `BEGIN IMMEDIATE`, which takes the
@@ -69,6 +69,32 @@ pub(crate) const STATEMENTS: Statements = Statements {
     session_least_recently_used: "SELECT id FROM auth_sessions \
         WHERE user_id = $1 AND live_until > $2 ORDER BY last_used_at, id",
     session_sweep: "DELETE FROM auth_sessions WHERE live_until <= $1",
+
+    oauth_insert: concat!(
+        "INSERT INTO auth_oauth_accounts (",
+        oauth_account_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ),
+    oauth_by_key: concat!(
+        "SELECT ",
+        oauth_account_columns!(),
+        " FROM auth_oauth_accounts WHERE provider = $1 AND account_id = $2"
+    ),
+    oauth_list: concat!(
+        "SELECT ",
+        oauth_account_columns!(),
+        " FROM auth_oauth_accounts WHERE user_id = $1 \
+        ORDER BY created_at, provider, account_id"
+    ),
+    oauth_update: "UPDATE auth_oauth_accounts SET account_email = $1, access_token = $2, \
+        refresh_token = $3, expires_at = $4, updated_at = $5 \
+        WHERE user_id = $6 AND provider = $7 AND account_id = $8",
+    oauth_delete: "DELETE FROM auth_oauth_accounts \
+        WHERE user_id = $1 AND provider = $2 AND account_id = $3",
+    oauth_lock_user: "SELECT id FROM auth_users WHERE id = $1",
+    oauth_count: "SELECT COUNT(*) AS total, \
+        COUNT(CASE WHEN provider = $1 AND account_id = $2 THEN 1 END) AS this_one \
+        FROM auth_oauth_accounts WHERE user_id = $3",
 
     mark_get: "SELECT mark FROM auth_session_marks WHERE user_id = $1",
     mark_ensure: "INSERT INTO auth_session_marks (user_id, mark) VALUES ($1, 0) \

@@ -1,0 +1,28 @@
+-- auth-sqlx: provider accounts linked to users (SQLite).
+
+-- One row per link of a provider account (Google, GitHub, any OpenID Connect provider) to a
+-- user. A user's links go with the user (ON DELETE CASCADE), and a link to a user that does
+-- not exist is refused by the foreign key (sqlx turns `foreign_keys` on for every
+-- connection).
+CREATE TABLE auth_oauth_accounts (
+    user_id       BLOB    NOT NULL REFERENCES auth_users (id) ON DELETE CASCADE,
+    -- The provider's configured name, and its stable id of the account, compared exactly.
+    provider      TEXT    NOT NULL,
+    account_id    TEXT    NOT NULL,
+    -- The address the provider gave, as it gave it.
+    account_email TEXT,
+    -- The provider's tokens, sealed by the application: ciphertext, never the tokens.
+    access_token  BLOB,
+    refresh_token BLOB,
+    -- Microseconds since the Unix epoch (UTC), as every time here.
+    expires_at    INTEGER,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    -- A provider account belongs to one user at a time, decided here, atomically. SQLite's
+    -- message names the table (`auth_oauth_accounts.provider, ...`), which is how a violation
+    -- is told from the users' keys.
+    CONSTRAINT auth_oauth_accounts_oauth_account_unique UNIQUE (provider, account_id)
+) STRICT;
+
+-- A user's links, listed oldest first; also what the cascade from `auth_users` looks up.
+CREATE INDEX auth_oauth_accounts_user_id_idx ON auth_oauth_accounts (user_id, created_at);
