@@ -20,6 +20,8 @@ const CSRF: &str = "fastapiusersoauthcsrf";
 struct Setup {
     provider: Provider,
     server: Server,
+    /// Holds the server's data directory.
+    _config: Config,
 }
 
 async fn setup(accounts: &[(&str, &str, bool)]) -> Setup {
@@ -65,7 +67,11 @@ async fn setup(accounts: &[(&str, &str, bool)]) -> Setup {
             }))
             .await;
     }
-    Setup { provider, server }
+    Setup {
+        provider,
+        server,
+        _config: config,
+    }
 }
 
 /// The value of the CSRF cookie a response sets.
@@ -189,7 +195,6 @@ async fn sign_up_then_sign_in_again_through_the_provider() {
         "no provider token is shown: {text}"
     );
     // The user has no password: a password login cannot work.
-    assert_eq!(server.login("alice@example.com", "").await.status(), 422);
     assert_eq!(
         server.login("alice@example.com", PASSWORD).await.status(),
         400

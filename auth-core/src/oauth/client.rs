@@ -251,6 +251,11 @@ impl OAuthClient {
             ProviderKind::OpenId { .. } => {
                 let client = self.oidc_client(provider, redirect).await?;
                 let nonce = self.nonce(&claims.jti, &csrf);
+                // `openid` is always asked for by the client itself.
+                let scopes: Vec<Scope> = scopes
+                    .into_iter()
+                    .filter(|scope| scope.as_str() != "openid")
+                    .collect();
                 let (url, _, _) = client
                     .authorize_url(
                         AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
@@ -450,9 +455,7 @@ impl OAuthClient {
         let id_token = token
             .id_token()
             .ok_or_else(|| OAuthError::Provider("no ID token".to_owned()))?;
-        let verified = id_token
-            .claims(&client.id_token_verifier(), nonce)
-            .map(Clone::clone);
+        let verified = id_token.claims(&client.id_token_verifier(), nonce).cloned();
         let claims = match verified {
             Ok(claims) => claims,
             Err(ClaimsVerificationError::SignatureVerification(
@@ -461,7 +464,7 @@ impl OAuthClient {
                 let client = self.oidc_client(provider, redirect).await?;
                 id_token
                     .claims(&client.id_token_verifier(), nonce)
-                    .map(Clone::clone)
+                    .cloned()
                     .map_err(id_token_error)?
             }
             Err(err) => return Err(id_token_error(err)),
