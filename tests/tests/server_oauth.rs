@@ -25,7 +25,14 @@ struct Setup {
 }
 
 async fn setup(accounts: &[(&str, &str, bool)]) -> Setup {
-    let mut provider_config = ProviderConfig::new();
+    setup_with(accounts, false, "client_secret_basic").await
+}
+
+/// As [`setup`], with the provider keeping `email` out of ID tokens (`conform`: only the
+/// userinfo endpoint tells it) and the clients registered for `auth_method` at its token
+/// endpoint.
+async fn setup_with(accounts: &[(&str, &str, bool)], conform: bool, auth_method: &str) -> Setup {
+    let mut provider_config = ProviderConfig::new().conform_id_token_claims(conform);
     for (sub, email, verified) in accounts {
         provider_config = provider_config.account_claims(
             sub,
@@ -56,7 +63,7 @@ async fn setup(accounts: &[(&str, &str, bool)]) -> Setup {
             .add_client(&json!({
                 "client_id": id,
                 "client_secret": secret,
-                "token_endpoint_auth_method": "client_secret_basic",
+                "token_endpoint_auth_method": auth_method,
                 "grant_types": ["authorization_code", "refresh_token"],
                 "response_types": ["code"],
                 "redirect_uris": [
@@ -591,4 +598,20 @@ async fn the_browser_flow_sets_the_cookies_and_returns_to_a_safe_page() {
         .await
         .unwrap();
     assert_eq!(done.headers()[LOCATION], "/account");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_registered_for_secret_post_and_addresses_only_in_userinfo_work() {
+    let setup = setup_with(
+        &[("alice", "alice@example.com", true)],
+        true,
+        "client_secret_post",
+    )
+    .await;
+    let access = access_of(sign_in(&setup, "corp", "alice").await).await;
+    let me: Value = setup.server.me(&access).await.json().await.unwrap();
+    assert_eq!(me["email"], "alice@example.com");
+    assert_eq!(me["is_verified"], true);
+    // Learnt once, used from then on.
+    access_of(sign_in(&setup, "corp", "alice").await).await;
 }

@@ -3,16 +3,20 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use oauth2::basic::BasicClient;
+use oauth2::basic::{BasicClient, BasicErrorResponse, BasicErrorResponseType};
 use oauth2::{AuthType, AuthUrl, TokenUrl};
-use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims};
+use openidconnect::core::{
+    CoreClient, CoreClientAuthMethod, CoreProviderMetadata, CoreResponseType, CoreTokenResponse,
+    CoreUserInfoClaims,
+};
 use openidconnect::{
     AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
     CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, JsonWebKeySet, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    SignatureVerificationError, TokenResponse,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
+    Scope, SignatureVerificationError, TokenResponse,
 };
 use rand::Rng;
 use time::OffsetDateTime;
@@ -124,6 +128,9 @@ pub struct CallbackParams {
 
 struct Provider {
     config: OAuthProvider,
+    /// Whether the client's secret goes in the token request's body (`client_secret_post`)
+    /// rather than a Basic header.
+    secret_in_body: AtomicBool,
     metadata: Mutex<Option<(CoreProviderMetadata, Instant)>>,
     last_jwks_fetch: Mutex<Option<Instant>>,
 }
@@ -174,6 +181,7 @@ impl OAuthClient {
                     config.name().to_owned(),
                     Arc::new(Provider {
                         config,
+                        secret_in_body: AtomicBool::new(false),
                         metadata: Mutex::new(None),
                         last_jwks_fetch: Mutex::new(None),
                     }),
@@ -418,6 +426,20 @@ impl OAuthClient {
         redirect: RedirectUrl,
     ) -> Result<OidcClient, OAuthError> {
         let metadata = self.metadata(provider).await?;
+        // Basic unless the provider says it takes only `client_secret_post`, or a refusal
+        // taught us that this client was registered for it.
+        let post_only = metadata
+            .token_endpoint_auth_methods_supported()
+            .is_some_and(|methods| {
+                let has = |method: &CoreClientAuthMethod| methods.contains(method);
+                has(&CoreClientAuthMethod::ClientSecretPost)
+                    && !has(&CoreClientAuthMethod::ClientSecretBasic)
+            });
+        let auth_type = if post_only || provider.secret_in_body.load(Ordering::Relaxed) {
+            AuthType::RequestBody
+        } else {
+            AuthType::BasicAuth
+        };
         Ok(CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(provider.config.client_id().to_owned()),
@@ -425,7 +447,25 @@ impl OAuthClient {
                 provider.config.client_secret().to_owned(),
             )),
         )
+        .set_auth_type(auth_type)
         .set_redirect_uri(redirect))
+    }
+
+    /// Exchanges `code` at the token endpoint; the outer error when there is none.
+    async fn exchange(
+        &self,
+        client: &OidcClient,
+        code: &str,
+        verifier: &PkceCodeVerifier,
+    ) -> Result<
+        Result<CoreTokenResponse, RequestTokenError<super::HttpError, BasicErrorResponse>>,
+        OAuthError,
+    > {
+        let request = client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .map_err(|err| OAuthError::Provider(format!("no token endpoint: {err}")))?
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.secret().clone()));
+        Ok(request.request_async(&self.http).await)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -444,14 +484,23 @@ impl OAuthClient {
         {
             return Err(OAuthError::InvalidState);
         }
-        let client = self.oidc_client(provider, redirect.clone()).await?;
-        let token = client
-            .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .map_err(|err| OAuthError::Provider(format!("no token endpoint: {err}")))?
-            .set_pkce_verifier(verifier)
-            .request_async(&self.http)
-            .await
-            .map_err(|err| OAuthError::Provider(format!("token exchange: {err}")))?;
+        let mut client = self.oidc_client(provider, redirect.clone()).await?;
+        let token = match self.exchange(&client, code, &verifier).await? {
+            Ok(token) => token,
+            // The client was registered to send its secret in the body
+            // (`client_secret_post`), not in a Basic header: the provider refused it before
+            // looking at the code, which is still good. Learn it, and send it that way.
+            Err(RequestTokenError::ServerResponse(response))
+                if *response.error() == BasicErrorResponseType::InvalidClient
+                    && !provider.secret_in_body.swap(true, Ordering::Relaxed) =>
+            {
+                client = self.oidc_client(provider, redirect.clone()).await?;
+                self.exchange(&client, code, &verifier)
+                    .await?
+                    .map_err(|err| OAuthError::Provider(format!("token exchange: {err}")))?
+            }
+            Err(err) => return Err(OAuthError::Provider(format!("token exchange: {err}"))),
+        };
         let id_token = token
             .id_token()
             .ok_or_else(|| OAuthError::Provider("no ID token".to_owned()))?;
