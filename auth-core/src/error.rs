@@ -20,6 +20,8 @@ pub enum UniqueField {
     Username,
     /// A provider account (provider and account id), already linked to a user.
     OAuthAccount,
+    /// A passkey's credential id, already registered.
+    Passkey,
 }
 
 impl std::fmt::Display for UniqueField {
@@ -28,6 +30,7 @@ impl std::fmt::Display for UniqueField {
             Self::Email => "e-mail address",
             Self::Username => "username",
             Self::OAuthAccount => "provider account",
+            Self::Passkey => "passkey",
         })
     }
 }

@@ -133,8 +133,8 @@ pub use session::{
     Session, SessionId, SessionMark,
 };
 pub use store::{
-    OAuthAccount, OAuthAccountStore, Page, SealedToken, SessionStore, Unlinked, UserQuery,
-    UserStore,
+    MfaStore, OAuthAccount, OAuthAccountStore, Page, PasskeyRecord, SealedToken, SessionStore,
+    TotpFactor, Unlinked, UserQuery, UserStore,
 };
 pub use token::{
     ACCESS_AUDIENCE, AccessClaims, AccessSubject, Authentication, IssuedToken, JwtAlgorithm,

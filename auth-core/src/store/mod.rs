@@ -1,9 +1,11 @@
 //! The store traits: where users, their linked provider accounts and sessions live.
 
+mod mfa_store;
 mod oauth_account_store;
 mod session_store;
 mod user_store;
 
+pub use mfa_store::{MfaStore, PasskeyRecord, TotpFactor};
 pub use oauth_account_store::{OAuthAccount, OAuthAccountStore, SealedToken, Unlinked};
 pub use session_store::SessionStore;
 pub use user_store::{Page, UserQuery, UserStore};
