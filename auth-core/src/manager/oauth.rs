@@ -67,7 +67,8 @@ impl<P: Profile> UserManager<P> {
     ///    with the account linked in the same step.
     ///
     /// `on_after_register` (for a new user), `on_after_oauth_link` (for a new link) and
-    /// `on_after_login` fire as for password users.
+    /// `on_after_login` fire as for password users. Concurrent sign-ins of one new account
+    /// create one user, and every one of them logs into it.
     ///
     /// # Errors
     /// [`AuthError::OAuthNotAvailableEmail`] when the provider gave no usable address;
@@ -102,14 +103,19 @@ impl<P: Profile> UserManager<P> {
             .ok_or(AuthError::OAuthNotAvailableEmail)?;
         if let Some(existing) = self.inner.users.find_by_email(&email).await? {
             if !(associate_by_email && identity.email_verified) {
-                return Err(AuthError::OAuthUserAlreadyExists);
+                return self
+                    .oauth_after_race(identity, client, AuthError::OAuthUserAlreadyExists)
+                    .await;
             }
-            self.oauth_link(&existing, identity)
-                .await
-                .map_err(|err| match err {
-                    AuthError::OAuthAccountAlreadyLinked => AuthError::OAuthUserAlreadyExists,
-                    other => other,
-                })?;
+            match self.oauth_link(&existing, identity).await {
+                Ok(()) => {}
+                Err(AuthError::OAuthAccountAlreadyLinked) => {
+                    return self
+                        .oauth_after_race(identity, client, AuthError::OAuthUserAlreadyExists)
+                        .await;
+                }
+                Err(err) => return Err(err),
+            }
             return self.oauth_open(existing.id, client).await;
         }
         let mut user = self.draft(email, None, P::default());
@@ -119,18 +125,17 @@ impl<P: Profile> UserManager<P> {
         match store.create_with_account(&user, &account).await {
             Ok(()) => {}
             // The same provider account signing up twice at once: the other won; log in as
-            // the user it created.
+            // the user it created. A store may name the address rather than the account when
+            // both clash (the user row goes in first), so a clash on the address asks too.
             Err(StoreError::Conflict(UniqueField::OAuthAccount)) => {
-                return match store
-                    .find_account(&identity.provider, &identity.account_id)
-                    .await?
-                {
-                    Some(linked) => self.oauth_open(linked.user_id, client).await,
-                    None => Err(AuthError::BadCredentials),
-                };
+                return self
+                    .oauth_after_race(identity, client, AuthError::BadCredentials)
+                    .await;
             }
             Err(StoreError::Conflict(UniqueField::Email)) => {
-                return Err(AuthError::OAuthUserAlreadyExists);
+                return self
+                    .oauth_after_race(identity, client, AuthError::OAuthUserAlreadyExists)
+                    .await;
             }
             Err(err) => return Err(conflict(err)),
         }
@@ -138,6 +143,26 @@ impl<P: Profile> UserManager<P> {
         self.inner.hooks.on_after_register(&user).await;
         self.inner.hooks.on_after_oauth_link(&user, &account).await;
         self.oauth_open(user.id, client).await
+    }
+
+    /// Answers a sign-in that found the provider account unlinked and then ran into a user or
+    /// a link in its way. If the account is linked now, a concurrent sign-in of the same
+    /// account (a second tab, a retried callback) created or linked it in between, and its user
+    /// is logged in as step 1 would have done; otherwise the answer is `refusal`.
+    async fn oauth_after_race(
+        &self,
+        identity: &OAuthIdentity,
+        client: &ClientInfo,
+        refusal: AuthError,
+    ) -> Result<Login<P>, AuthError> {
+        match self
+            .oauth_store()?
+            .find_account(&identity.provider, &identity.account_id)
+            .await?
+        {
+            Some(linked) => self.oauth_open(linked.user_id, client).await,
+            None => Err(refusal),
+        }
     }
 
     /// Opens a session for a user a provider vouched for, read afresh with their mark.

@@ -88,6 +88,16 @@ impl UserHooks<TestProfile> for RecordingHooks {
     async fn on_throttled(&self, throttle: Throttle, _c: &ClientInfo) {
         self.record(format!("throttled:{throttle:?}"));
     }
+    async fn on_after_oauth_link(&self, _u: &User<TestProfile>, account: &OAuthAccount) {
+        assert!(
+            !format!("{account:?}").contains("secret"),
+            "a hook never sees a provider token in the clear"
+        );
+        self.record(format!("oauth_link:{}", account.provider));
+    }
+    async fn on_after_oauth_unlink(&self, _u: &User<TestProfile>, provider: &str, _a: &str) {
+        self.record(format!("oauth_unlink:{provider}"));
+    }
 }
 
 pub(crate) const PASSWORD: &str = "a quiet river at dawn";
@@ -115,6 +125,19 @@ impl Harness {
         configure: impl FnOnce(ManagerConfig) -> ManagerConfig,
         veto_delete: bool,
     ) -> Self {
+        Self::build(configure, veto_delete, false)
+    }
+
+    /// A manager that keeps provider accounts too (in the same memory store as the users).
+    pub(crate) fn with_oauth(configure: impl FnOnce(ManagerConfig) -> ManagerConfig) -> Self {
+        Self::build(configure, false, true)
+    }
+
+    fn build(
+        configure: impl FnOnce(ManagerConfig) -> ManagerConfig,
+        veto_delete: bool,
+        oauth: bool,
+    ) -> Self {
         let hasher = Arc::new(CountingHasher::new());
         let hooks = Arc::new(RecordingHooks {
             calls: Mutex::default(),
@@ -127,17 +150,17 @@ impl Harness {
             default_roles: Roles::from_iter(["reader"]),
             ..ManagerConfig::default()
         });
-        let manager = UserManager::builder(
-            Arc::new(MemoryUserStore::<TestProfile>::new()),
-            sessions,
-            codec(),
-        )
-        .with_hasher(hasher.clone())
-        .with_hooks(hooks.clone())
-        .with_clock(Arc::new(clock.clone()))
-        .with_mailer(Arc::new(mailer.clone()))
-        .with_config(config)
-        .build();
+        let users = Arc::new(MemoryUserStore::<TestProfile>::new());
+        let mut builder = UserManager::builder(users.clone(), sessions, codec())
+            .with_hasher(hasher.clone())
+            .with_hooks(hooks.clone())
+            .with_clock(Arc::new(clock.clone()))
+            .with_mailer(Arc::new(mailer.clone()))
+            .with_config(config);
+        if oauth {
+            builder = builder.with_oauth_accounts(users);
+        }
+        let manager = builder.build();
         Self {
             manager,
             hasher,

@@ -3,6 +3,7 @@
 
 mod harness;
 mod login;
+mod oauth;
 mod races;
 mod recovery;
 mod register;
