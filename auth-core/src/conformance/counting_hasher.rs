@@ -48,7 +48,11 @@ impl PasswordHasher for CountingHasher {
         password: &Password,
         hash: &PasswordHash,
     ) -> Result<Verification, HashError> {
-        self.runs.fetch_add(1, Ordering::SeqCst);
+        // An unusable hash (an account without a password) is refused without hashing: no
+        // run, as with the real hasher.
+        if hash.is_usable() {
+            self.runs.fetch_add(1, Ordering::SeqCst);
+        }
         self.inner.verify(password, hash).await
     }
 

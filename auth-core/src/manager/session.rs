@@ -202,6 +202,16 @@ impl<P: Profile> UserManager<P> {
                 .map_err(|err| Refusal::internal(err.into()))?;
             return Err(Refusal::bad(LoginFailure::UnknownUser));
         };
+        if !user.password_hash.is_usable() {
+            // An account created through a provider has no password: the same hashing work
+            // as for a wrong one, so that timing does not tell such accounts apart.
+            self.inner
+                .hasher
+                .dummy_verify(password)
+                .await
+                .map_err(|err| Refusal::internal(err.into()))?;
+            return Err(Refusal::bad(LoginFailure::WrongPassword));
+        }
         let verification = self
             .inner
             .hasher

@@ -1041,3 +1041,50 @@ async fn a_sign_in_racing_a_deletion_gets_no_session() {
     );
     assert!(all_users(&rig.manager).await.is_empty());
 }
+
+/// A password login to an account created through a provider does the same hashing work as
+/// a wrong password for an account that has one: timing does not tell such accounts apart.
+#[tokio::test]
+async fn password_logins_to_provider_only_accounts_cost_one_hash_like_wrong_passwords() {
+    let store = Arc::new(MemoryUserStore::<TestProfile>::new());
+    let hasher = Arc::new(CountingHasher::new());
+    let manager = UserManager::builder(store.clone(), Arc::new(MemorySessionStore::new()), codec())
+        .with_oauth_accounts(store)
+        .with_hasher(hasher.clone())
+        .build();
+    let client = ClientInfo::default();
+    manager
+        .oauth_login(&alice_at_google(), false, &client)
+        .await
+        .unwrap();
+    manager
+        .register(
+            NewUser::new(
+                Email::parse("bob@example.com").unwrap(),
+                Password::new(PASSWORD),
+            ),
+            &client,
+        )
+        .await
+        .unwrap();
+    let before = hasher.runs();
+    let refused = manager
+        .login("alice@example.com", &Password::new(PASSWORD), &client)
+        .await;
+    assert!(
+        matches!(refused, Err(AuthError::BadCredentials)),
+        "{refused:?}"
+    );
+    let provider_only = hasher.runs() - before;
+    let before = hasher.runs();
+    let wrong = manager
+        .login(
+            "bob@example.com",
+            &Password::new("not the password"),
+            &client,
+        )
+        .await;
+    assert!(matches!(wrong, Err(AuthError::BadCredentials)), "{wrong:?}");
+    assert_eq!(provider_only, hasher.runs() - before);
+    assert_eq!(provider_only, 1);
+}
