@@ -89,6 +89,11 @@ impl<P: Profile> UserManager<P> {
         {
             let mut account = identity.account(linked.user_id, linked.created_at);
             account.updated_at = now;
+            // Providers send a refresh token only at the first consent (Google): a sign-in
+            // without one keeps the one stored.
+            if account.refresh_token.is_none() {
+                account.refresh_token = linked.refresh_token;
+            }
             match store.update_account(&account).await {
                 // Unlinked or deleted in between: nobody to log in.
                 Err(StoreError::NotFound) => return Err(AuthError::BadCredentials),

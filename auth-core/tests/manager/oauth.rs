@@ -184,6 +184,27 @@ async fn signing_in_again_logs_in_the_same_user_and_replaces_the_tokens() {
     assert_eq!(account.expires_at, Some(expires_at));
     assert_eq!(account.created_at, linked_at, "still the same link");
     assert_eq!(account.updated_at, h.manager.now());
+
+    // A provider that sends no refresh token this time (Google, after the first consent):
+    // the stored one stays.
+    let without = OAuthIdentity {
+        access_token: Some(sealed("secret access token three")),
+        refresh_token: None,
+        ..alice_at_google()
+    };
+    h.manager
+        .oauth_login(&without, false, &h.client)
+        .await
+        .unwrap();
+    let account = &h.manager.oauth_accounts(first.user.id).await.unwrap()[0];
+    assert_eq!(
+        account.access_token,
+        Some(sealed("secret access token three"))
+    );
+    assert_eq!(
+        account.refresh_token,
+        Some(sealed("secret refresh token two"))
+    );
 }
 
 #[tokio::test]
