@@ -8,10 +8,12 @@
 //! [`server`] runs the reference server's binary as a process; [`mod@server_suite`] drives it
 //! over HTTP, and [`server_suite!`] instantiates those flows per backend. [`smtp`] is a
 //! local SMTP sink for the mail tests. [`oidc`] runs a real OpenID Connect provider
-//! (oidc-provider, from npm) on loopback for the "sign in with a provider" flows.
+//! (oidc-provider, from npm) on loopback for the "sign in with a provider" flows. [`browser`]
+//! runs the Chromium scripts of `tests/browser`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 pub mod app;
+pub mod browser;
 pub mod oidc;
 pub mod server;
 pub mod server_suite;
