@@ -126,6 +126,27 @@ pub enum AuthError {
     /// Unlinking would leave the user no way to sign in.
     #[error("the last way to sign in cannot be removed")]
     OAuthLastLoginMethod,
+    /// The password was right and the user has a second factor: no session yet. The login
+    /// finishes with `mfa_token` and a code (within five minutes, once).
+    #[error("a second factor is required")]
+    MfaRequired {
+        /// The single-use token of the second step.
+        mfa_token: String,
+        /// The factors the user can finish with: `totp`, `recovery_code`, `passkey`.
+        methods: Vec<&'static str>,
+    },
+    /// A TOTP or recovery code that is wrong, used already, or for no enrolled factor.
+    #[error("wrong or used code")]
+    MfaBadCode,
+    /// An `mfa_token` that is malformed, expired, used, or no longer matches the user.
+    #[error("invalid second-step token")]
+    MfaTokenInvalid,
+    /// Enrolment asked for while a TOTP factor is confirmed already.
+    #[error("a TOTP factor is enabled already")]
+    MfaAlreadyEnabled,
+    /// An action on a TOTP factor the user does not have.
+    #[error("no TOTP factor is enabled")]
+    MfaNotEnabled,
     /// The user holds no such provider account.
     #[error("no such provider account")]
     OAuthAccountNotFound,

@@ -25,6 +25,8 @@ pub enum LoginFailure {
     NotVerified,
     /// The account or address is throttled.
     Throttled,
+    /// The second step of a login got a wrong or used code.
+    WrongSecondFactor,
 }
 
 /// The app's code around every step of the [`UserManager`](crate::UserManager).
@@ -185,6 +187,11 @@ pub trait UserHooks<P: Profile = NoProfile>: std::fmt::Debug + Send + Sync + 'st
     /// A provider account was linked to `user` (at sign-up through the provider, by e-mail,
     /// or by the associate flow).
     async fn on_after_oauth_link(&self, user: &User<P>, account: &OAuthAccount) {}
+
+    /// A second factor of `user` was added or removed, or their recovery codes replaced;
+    /// `what` says which, in words fit for the user. The manager has already ended the other
+    /// sessions and mailed a notice.
+    async fn on_mfa_changed(&self, user: &User<P>, what: &str) {}
 
     /// A provider account was unlinked from `user`.
     async fn on_after_oauth_unlink(&self, user: &User<P>, provider: &str, account_id: &str) {}

@@ -85,6 +85,8 @@ mod mail;
 mod mail_queue;
 mod manager;
 mod memory;
+#[cfg(any(feature = "oauth", feature = "mfa"))]
+mod sealing;
 mod secret;
 mod session;
 mod store;
@@ -94,6 +96,9 @@ mod username;
 
 #[cfg(feature = "test-suite")]
 pub mod conformance;
+#[cfg(feature = "mfa")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mfa")))]
+pub mod mfa;
 #[cfg(feature = "oauth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 pub mod oauth;

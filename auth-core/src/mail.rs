@@ -27,6 +27,9 @@ pub enum MailKind {
         /// The new address.
         new_email: Email,
     },
+    /// A notice that the account's sign-in factors changed (a second factor added or removed,
+    /// recovery codes replaced).
+    SecurityNotice,
 }
 
 impl Debug for MailKind {
@@ -38,6 +41,7 @@ impl Debug for MailKind {
                 .debug_struct("EmailChanged")
                 .field("new_email", new_email)
                 .finish(),
+            Self::SecurityNotice => f.write_str("SecurityNotice"),
         }
     }
 }
@@ -94,6 +98,25 @@ impl Mail {
             to,
             kind: MailKind::ResetPassword { link },
             subject: "Reset your password".to_owned(),
+            text,
+        }
+    }
+
+    /// A notice to the account's address that `what` happened to its sign-in (a second factor
+    /// added or removed), when, and what to do if it was not the owner.
+    pub fn security_notice(to: Email, what: &str, at: time::OffsetDateTime) -> Self {
+        let when = at
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap_or_else(|_| at.to_string());
+        let text = format!(
+            "On {when}, {what}. Every other session of the account was signed out.\n\n\
+             If this was not you, someone else may have your password: change it, and contact \
+             the site's support.\n"
+        );
+        Self {
+            to,
+            kind: MailKind::SecurityNotice,
+            subject: "The sign-in of your account changed".to_owned(),
             text,
         }
     }
@@ -241,6 +264,7 @@ impl Mailer for FileMailer {
             MailKind::Verify { .. } => "verify",
             MailKind::ResetPassword { .. } => "reset",
             MailKind::EmailChanged { .. } => "email-changed",
+            MailKind::SecurityNotice => "security-notice",
         };
         let name = format!(
             "{}-{kind}-{}.eml",

@@ -69,7 +69,7 @@ pub(super) fn tokens_response(transport: &Transport, tokens: &TokenPair) -> Resp
 }
 
 /// Refuses cookie-backend requests that come cross-site (login CSRF included).
-fn guard_cookie_backend(
+pub(super) fn guard_cookie_backend(
     parts: &Parts,
     auth_config: &crate::AuthConfig,
     backend: &Backend,

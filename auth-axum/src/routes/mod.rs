@@ -3,6 +3,8 @@
 mod admin;
 mod login;
 mod me;
+#[cfg(feature = "mfa")]
+mod mfa;
 #[cfg(feature = "oauth")]
 mod oauth;
 mod path_id;
@@ -168,6 +170,11 @@ impl<P: Profile> Auth<P> {
     /// routes when there is no such backend.
     pub fn backend_routes<S: Clone + Send + Sync + 'static>(&self, name: &str) -> Router<S> {
         match self.config().backends.iter().find(|b| b.name == name) {
+            #[cfg(feature = "mfa")]
+            Some(backend) => {
+                self.finish(login::routes(backend).merge(mfa::backend_routes(backend)))
+            }
+            #[cfg(not(feature = "mfa"))]
             Some(backend) => self.finish(login::routes(backend)),
             None => Router::new(),
         }
@@ -185,7 +192,10 @@ impl<P: Profile> Auth<P> {
 
     /// `/users/me`, its sessions, and the superusers' `/users` and `/users/{id}`.
     pub fn users_routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        self.finish(me::routes().merge(admin::routes()))
+        let router = me::routes().merge(admin::routes());
+        #[cfg(feature = "mfa")]
+        let router = router.merge(mfa::routes());
+        self.finish(router)
     }
 
     /// A JSON `405` for a known path with another method, the body limit (a declared length

@@ -148,7 +148,7 @@ impl<P: Profile> UserManager<P> {
 
     /// Checks a self-update's `current_password`, spending the account's login budget first
     /// like a login does; a success clears the account's failures.
-    async fn check_current_password(
+    pub(super) async fn check_current_password(
         &self,
         user: &User<P>,
         current: Option<&Password>,

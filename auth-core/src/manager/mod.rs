@@ -2,6 +2,8 @@
 
 mod account;
 mod config;
+#[cfg(feature = "mfa")]
+mod mfa;
 mod oauth;
 mod recovery;
 mod register;
@@ -91,6 +93,8 @@ impl<P: Profile> fmt::Debug for UserManager<P> {
 struct Inner<P: Profile> {
     users: Arc<dyn UserStore<P>>,
     oauth_accounts: Option<Arc<dyn OAuthAccountStore<P>>>,
+    #[cfg(feature = "mfa")]
+    mfa: Option<mfa::MfaSetup<P>>,
     sessions: Arc<dyn SessionStore>,
     tokens: Arc<dyn TokenStrategy>,
     authenticator: Authenticator,
@@ -110,6 +114,8 @@ struct Inner<P: Profile> {
 pub struct UserManagerBuilder<P: Profile> {
     users: Arc<dyn UserStore<P>>,
     oauth_accounts: Option<Arc<dyn OAuthAccountStore<P>>>,
+    #[cfg(feature = "mfa")]
+    mfa: Option<mfa::MfaSetup<P>>,
     sessions: Arc<dyn SessionStore>,
     action_codec: JwtCodec,
     tokens: Option<Arc<dyn TokenStrategy>>,
@@ -140,6 +146,8 @@ impl<P: Profile> UserManager<P> {
         UserManagerBuilder {
             users,
             oauth_accounts: None,
+            #[cfg(feature = "mfa")]
+            mfa: None,
             sessions,
             action_codec: codec,
             tokens: None,
@@ -269,6 +277,22 @@ impl<P: Profile> UserManagerBuilder<P> {
         self
     }
 
+    /// Enables second factors (feature `mfa`): `store` keeps them and also becomes the user
+    /// store (it must be the one given to [`UserManager::builder`], or one over the same
+    /// database); `keys` seal the TOTP secrets and digest the recovery codes. A login with
+    /// the right password then answers [`AuthError::MfaRequired`] for a user with a factor.
+    #[cfg(feature = "mfa")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mfa")))]
+    pub fn with_mfa(
+        mut self,
+        store: Arc<dyn crate::MfaStore<P>>,
+        keys: crate::mfa::MfaKeys,
+    ) -> Self {
+        self.users = store.clone();
+        self.mfa = Some(mfa::MfaSetup { store, keys });
+        self
+    }
+
     /// Access tokens of another kind (default: [`JwtStrategy`] over the codec, with
     /// [`ManagerConfig::access_lifetime`]).
     pub fn with_token_strategy(mut self, tokens: Arc<dyn TokenStrategy>) -> Self {
@@ -330,6 +354,8 @@ impl<P: Profile> UserManagerBuilder<P> {
             inner: Arc::new(Inner {
                 users: self.users,
                 oauth_accounts: self.oauth_accounts,
+                #[cfg(feature = "mfa")]
+                mfa: self.mfa,
                 sessions: self.sessions,
                 tokens,
                 authenticator,

@@ -345,6 +345,17 @@ impl<P: Profile> UserManager<P> {
                 .await;
             return Err(AuthError::UserNotVerified);
         }
+        #[cfg(feature = "mfa")]
+        {
+            let methods = self.second_factors(&user).await?;
+            if !methods.is_empty() {
+                tracing::info!(target: "auth", event = "login_needs_second_factor", user_id = %user.id, ip = ?client.ip, "password right; a second factor is required");
+                return Err(AuthError::MfaRequired {
+                    mfa_token: self.mfa_token(&user, mark)?,
+                    methods,
+                });
+            }
+        }
         let (user, tokens) = self.admit(user, mark, client, require_verified).await?;
         tracing::info!(target: "auth", event = "login_succeeded", user_id = %user.id, session_id = %tokens.session_id, ip = ?client.ip, "login succeeded");
         self.inner
