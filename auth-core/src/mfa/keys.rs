@@ -4,6 +4,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::UserId;
+use crate::env::{Env, EnvError};
 use crate::sealing::{SecretBox, bound_to};
 use crate::store::SealedToken;
 
@@ -38,6 +39,27 @@ impl MfaKeys {
         Some(Self {
             seal: SecretBox::derive(secret, DOMAIN, b"seal totp secrets v1")?,
             codes: SecretBox::derive(secret, DOMAIN, b"digest recovery codes v1")?,
+        })
+    }
+
+    /// The keys from `MFA_KEY` (32 or more bytes, used as the UTF-8 bytes of its value), or
+    /// `None` when it is unset.
+    ///
+    /// # Errors
+    /// An [`EnvError`] naming `MFA_KEY` when it is shorter.
+    pub fn from_lookup(env: &Env) -> Result<Option<Self>, EnvError> {
+        let Some(secret) = env.raw("MFA_KEY") else {
+            return Ok(None);
+        };
+        Self::new(secret.as_bytes()).map(Some).ok_or_else(|| {
+            EnvError::new(
+                "MFA_KEY",
+                format!(
+                    "is {} bytes; at least {MIN_SECRET_LEN} are needed",
+                    secret.len()
+                ),
+                "Generate one: openssl rand -base64 48",
+            )
         })
     }
 

@@ -50,6 +50,10 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
     let config = settings.manager.clone();
     let manager = UserManager::builder(backends.users.clone(), backends.sessions.clone(), codec)
         .with_oauth_accounts(backends.oauth_accounts.clone())
+        .with_mfa(
+            backends.mfa.clone(),
+            keys::mfa_keys(settings).map_err(AppError::Keys)?,
+        )
         .with_hasher(Arc::new(Argon2Hasher::default()))
         .with_rate_limiter(backends.limiter.clone())
         .with_mailer(mail::mailer(settings).map_err(AppError::Mail)?)

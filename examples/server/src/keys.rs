@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use auth_core::JwtKeys;
+use auth_core::mfa::MfaKeys;
 use auth_core::oauth::OAuthKeys;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -41,6 +42,19 @@ pub fn oauth_key(settings: &Settings) -> Result<OAuthKeys, BoxError> {
         None => development_secret(&settings.data_dir, "oauth-token-key", "OAUTH_TOKEN_KEY")?,
     };
     OAuthKeys::new(secret.as_bytes()).ok_or_else(|| "OAUTH_TOKEN_KEY is too short".into())
+}
+
+/// The keys of the second factors: `MFA_KEY`, or a random one kept in `DATA_DIR/mfa-key`
+/// (with a warning; every instance must then share the data directory).
+///
+/// # Errors
+/// When the generated key cannot be written.
+pub fn mfa_keys(settings: &Settings) -> Result<MfaKeys, BoxError> {
+    if let Some(keys) = &settings.mfa_keys {
+        return Ok(keys.clone());
+    }
+    let secret = development_secret(&settings.data_dir, "mfa-key", "MFA_KEY")?;
+    MfaKeys::new(secret.as_bytes()).ok_or_else(|| "MFA_KEY is too short".into())
 }
 
 /// A random secret kept in `dir/file`, made on first use.

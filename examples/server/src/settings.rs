@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use auth_axum::{AuthConfig, ServeConfig};
 use auth_core::env::{Env, EnvError};
+use auth_core::mfa::MfaKeys;
 use auth_core::oauth::OAuthSettings;
 use auth_core::{JwtConfig, ManagerConfig, Roles};
 use auth_redis::RedisConfig;
@@ -51,6 +52,8 @@ pub struct Settings {
     pub serve: ServeConfig,
     /// Sign-in with OAuth / OpenID providers (`auth_core::oauth`'s variables).
     pub oauth: OAuthSettings,
+    /// `MFA_KEY`: the keys of the second factors, when set.
+    pub mfa_keys: Option<MfaKeys>,
     /// `MAIL_OUTBOX_DIR`: each mail written as a file.
     pub mail_outbox_dir: Option<PathBuf>,
     /// `SMTP_URL`: `smtp://user:pass@host:port` (`smtps://` for TLS).
@@ -186,6 +189,7 @@ impl Settings {
             auth,
             serve,
             oauth,
+            mfa_keys: MfaKeys::from_lookup(env)?,
             mail_outbox_dir: env.string("MAIL_OUTBOX_DIR").map(PathBuf::from),
             smtp_url: env.string("SMTP_URL"),
             mail_from: env

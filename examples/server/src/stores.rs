@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::{
-    MemoryRateLimiter, OAuthAccountStore, RateLimiter, SessionId, SessionStore, SystemClock,
-    UserId, UserStore,
+    MemoryRateLimiter, MfaStore, OAuthAccountStore, RateLimiter, SessionId, SessionStore,
+    SystemClock, UserId, UserStore,
 };
 use auth_redis::{RedisRateLimiter, RedisSessionStore};
 use auth_sqlx::{
@@ -29,6 +29,8 @@ pub struct Backends {
     pub users: Arc<dyn UserStore<Names>>,
     /// The same store, as the keeper of linked provider accounts.
     pub oauth_accounts: Arc<dyn OAuthAccountStore<Names>>,
+    /// The same store, as the keeper of second factors.
+    pub mfa: Arc<dyn MfaStore<Names>>,
     /// Sessions: in the database, or in Redis.
     pub sessions: Arc<dyn SessionStore>,
     /// Throttle counters: in process, or in Redis (shared by every instance).
@@ -49,40 +51,40 @@ impl Backends {
             std::fs::create_dir_all(&settings.data_dir)?;
         }
         let config = settings.database.clone();
-        let (oauth_accounts, sql_sessions): (
-            Arc<dyn OAuthAccountStore<Names>>,
-            Arc<dyn SessionStore>,
-        ) = match config.kind()? {
-            DbKind::Postgres => {
-                let pool = config.connect_postgres().await?;
-                migrate_postgres(&pool).await?;
-                tracing::info!("users in Postgres");
-                (
-                    Arc::new(PgUserStore::new(pool.clone())),
-                    Arc::new(PgSessionStore::new(pool)),
-                )
-            }
-            DbKind::MySql => {
-                let pool = config.connect_mysql().await?;
-                migrate_mysql(&pool).await?;
-                tracing::info!("users in MySQL");
-                (
-                    Arc::new(MySqlUserStore::new(pool.clone())),
-                    Arc::new(MySqlSessionStore::new(pool)),
-                )
-            }
-            DbKind::Sqlite => {
-                let pool = config.connect_sqlite().await?;
-                migrate_sqlite(&pool).await?;
-                tracing::info!(database = ?config, "users in SQLite");
-                (
-                    Arc::new(SqliteUserStore::new(pool.clone())),
-                    Arc::new(SqliteSessionStore::new(pool)),
-                )
-            }
-            other => return Err(format!("unsupported database: {other:?}").into()),
-        };
-        let users: Arc<dyn UserStore<Names>> = oauth_accounts.clone();
+        let (accounts, sql_sessions): (Arc<dyn Accounts>, Arc<dyn SessionStore>) =
+            match config.kind()? {
+                DbKind::Postgres => {
+                    let pool = config.connect_postgres().await?;
+                    migrate_postgres(&pool).await?;
+                    tracing::info!("users in Postgres");
+                    (
+                        Arc::new(PgUserStore::new(pool.clone())),
+                        Arc::new(PgSessionStore::new(pool)),
+                    )
+                }
+                DbKind::MySql => {
+                    let pool = config.connect_mysql().await?;
+                    migrate_mysql(&pool).await?;
+                    tracing::info!("users in MySQL");
+                    (
+                        Arc::new(MySqlUserStore::new(pool.clone())),
+                        Arc::new(MySqlSessionStore::new(pool)),
+                    )
+                }
+                DbKind::Sqlite => {
+                    let pool = config.connect_sqlite().await?;
+                    migrate_sqlite(&pool).await?;
+                    tracing::info!(database = ?config, "users in SQLite");
+                    (
+                        Arc::new(SqliteUserStore::new(pool.clone())),
+                        Arc::new(SqliteSessionStore::new(pool)),
+                    )
+                }
+                other => return Err(format!("unsupported database: {other:?}").into()),
+            };
+        let users: Arc<dyn UserStore<Names>> = accounts.clone();
+        let oauth_accounts: Arc<dyn OAuthAccountStore<Names>> = accounts.clone();
+        let mfa: Arc<dyn MfaStore<Names>> = accounts;
         let mut probes: Vec<Arc<dyn Probe>> = vec![Arc::new(DatabaseProbe(users.clone()))];
         let (sessions, limiter, sweep_sql): (Arc<dyn SessionStore>, Arc<dyn RateLimiter>, bool) =
             match &settings.redis {
@@ -102,6 +104,7 @@ impl Backends {
         Ok(Self {
             users,
             oauth_accounts,
+            mfa,
             sessions,
             limiter,
             probes,
@@ -118,6 +121,12 @@ impl Backends {
         }
     }
 }
+
+/// A user store that also keeps provider accounts and second factors (every store of
+/// `auth-sqlx` does).
+pub trait Accounts: OAuthAccountStore<Names> + MfaStore<Names> {}
+
+impl<T: OAuthAccountStore<Names> + MfaStore<Names>> Accounts for T {}
 
 /// The database answers a lookup.
 struct DatabaseProbe(Arc<dyn UserStore<Names>>);
