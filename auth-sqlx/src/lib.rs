@@ -152,6 +152,7 @@
 mod config;
 mod dialect;
 mod error;
+mod mfa;
 mod migrate;
 #[cfg(feature = "mysql")]
 mod mysql;

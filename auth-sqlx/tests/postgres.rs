@@ -164,6 +164,11 @@ mod oauth_accounts {
     auth_core::oauth_account_store_conformance!(user_store().await);
 }
 
+mod mfa {
+    use super::*;
+    auth_core::mfa_store_conformance!(user_store().await);
+}
+
 mod sessions {
     use super::*;
     auth_core::session_store_conformance!(session_store().await);
@@ -461,6 +466,11 @@ async fn races_on_thirty_connections_still_have_one_winner() {
         auth_core::conformance::oauth::concurrent_creations_with_one_account_leave_one_user(&users)
             .await;
         auth_core::conformance::oauth::concurrent_unlinks_keeping_one_leave_one_link(&users).await;
+        auth_core::conformance::mfa::concurrent_uses_of_one_step_have_one_winner(&users).await;
+        auth_core::conformance::mfa::concurrent_uses_of_one_recovery_code_have_one_winner(&users)
+            .await;
+        auth_core::conformance::mfa::concurrent_adds_of_one_credential_have_one_winner(&users)
+            .await;
     }
 }
 

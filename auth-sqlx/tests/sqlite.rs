@@ -71,6 +71,22 @@ mod memory_oauth_accounts {
     auth_core::oauth_account_store_conformance!(SqliteUserStore::new(memory_pool().await));
 }
 
+mod file_mfa {
+    use super::*;
+    auth_core::mfa_store_conformance!({
+        let (pool, dir) = file_pool().await;
+        Fixture {
+            store: SqliteUserStore::new(pool),
+            guard: dir,
+        }
+    });
+}
+
+mod memory_mfa {
+    use super::*;
+    auth_core::mfa_store_conformance!(SqliteUserStore::new(memory_pool().await));
+}
+
 mod memory_users {
     use super::*;
     auth_core::user_store_conformance!(SqliteUserStore::new(memory_pool().await));
