@@ -2,8 +2,8 @@
 //!
 //! The rules (what each statement must do, which parameters it takes in which order, and
 //! which of them run inside one transaction) are written once, here and in
-//! [`crate::users`] and [`crate::sessions`]; each database spells them in one file of its
-//! own: [`postgres`], [`sqlite`], [`mysql`]. Every parameter appears exactly once, in the
+//! [`crate::users`], [`crate::sessions`], [`crate::oauth_accounts`] and [`crate::mfa`]; each
+//! database spells them in one file of its own: [`postgres`], [`sqlite`], [`mysql`]. Every parameter appears exactly once, in the
 //! order listed, so `$1, $2, ...` and `?, ?, ...` bind the same way.
 //!
 //! No statement uses `RETURNING` or `UPDATE ... FROM`, which MySQL lacks; a statement that
