@@ -60,3 +60,13 @@ mod limiter_in_a_fixture {
         }
     });
 }
+
+mod mfa {
+    use super::*;
+    auth_core::mfa_store_conformance!(MemoryUserStore::<TestProfile>::new());
+}
+
+mod mfa_with_a_guard {
+    use super::*;
+    auth_core::mfa_store_conformance!((MemoryUserStore::<TestProfile>::new(), TempDatabase));
+}

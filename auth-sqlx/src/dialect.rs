@@ -214,6 +214,11 @@ pub trait Columns: Row {
     /// # Errors
     /// As [`Columns::uuid`].
     fn int(&self, column: &str) -> Result<i64, sqlx::Error>;
+    /// A nullable integer column.
+    ///
+    /// # Errors
+    /// As [`Columns::uuid`].
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
     /// A bytes column.
     ///
     /// # Errors
@@ -262,6 +267,9 @@ where
         self.try_get(column)
     }
     fn int(&self, column: &str) -> Result<i64, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
         self.try_get(column)
     }
     fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error> {

@@ -29,11 +29,12 @@ pub enum Error {
 
 /// Maps a driver error of backend `DB` to the store error the traits promise.
 ///
-/// - a unique violation on the e-mail or username key, or on the provider account, becomes
-///   [`StoreError::Conflict`], decided by the index that fired, never by a prior read;
-/// - a foreign key violation becomes [`StoreError::NotFound`]: the only foreign key is that of
-///   a provider account's link to its user, so it means the user does not exist (or was
-///   deleted at the same moment);
+/// - a unique violation on the e-mail or username key, on the provider account, or on a
+///   passkey's credential id, becomes [`StoreError::Conflict`], decided by the index that
+///   fired, never by a prior read;
+/// - a foreign key violation becomes [`StoreError::NotFound`]: the only foreign keys are those
+///   of a user's provider accounts and second factors to the user, so it means the user does
+///   not exist (or was deleted at the same moment);
 /// - failures to reach the database (I/O, TLS, pool timeout, a server shutting down, a busy
 ///   SQLite file) become [`StoreError::Unavailable`], so callers answer 503 and fail closed;
 /// - everything else is [`StoreError::Backend`], with the driver error kept as the source.
@@ -68,9 +69,12 @@ pub(crate) fn store_error<DB: Dialect>(err: sqlx::Error) -> StoreError {
 /// may spell anything, so only the part after the value is read. Each names the column, which
 /// is what we look for; for a provider account, the table (`auth_oauth_accounts`, whose one
 /// unique key is (provider, account id), named `auth_oauth_accounts_oauth_account_unique`),
-/// as SQLite names it `auth_oauth_accounts.provider, auth_oauth_accounts.account_id`. A clash
-/// on the primary key (a duplicate id) is not a conflict the user can resolve, so it stays a
-/// backend error.
+/// as SQLite names it `auth_oauth_accounts.provider, auth_oauth_accounts.account_id`; for a
+/// passkey, the table and the column both (`auth_passkeys_credential_id_unique`, SQLite's
+/// `auth_passkeys.credential_id`), since the table's primary key also names the table
+/// (`auth_passkeys_pkey`, `auth_passkeys.id`, MySQL's `auth_passkeys.PRIMARY`). A clash on a
+/// primary key (a duplicate id) is not a conflict the user can resolve, so it stays a backend
+/// error.
 fn unique_field(err: &dyn DatabaseError) -> Option<UniqueField> {
     if err.kind() != ErrorKind::UniqueViolation {
         return None;
@@ -90,6 +94,8 @@ fn unique_field(err: &dyn DatabaseError) -> Option<UniqueField> {
         Some(UniqueField::Email)
     } else if name.contains("oauth_account") {
         Some(UniqueField::OAuthAccount)
+    } else if name.contains("passkeys") && name.contains("credential_id") {
+        Some(UniqueField::Passkey)
     } else {
         None
     }

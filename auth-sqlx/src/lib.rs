@@ -10,8 +10,9 @@
 //!   `auth_core` [`UserStore`](auth_core::UserStore) and
 //!   [`SessionStore`](auth_core::SessionStore) traits, written once ([`SqlUserStore`],
 //!   [`SqlSessionStore`]), each database spelling the statements in a file of its own. The
-//!   user stores are also [`OAuthAccountStore`](auth_core::OAuthAccountStore)s: provider
-//!   accounts linked to users, in the same database.
+//!   user stores are also [`OAuthAccountStore`](auth_core::OAuthAccountStore)s (provider
+//!   accounts linked to users) and [`MfaStore`](auth_core::MfaStore)s (users' second factors:
+//!   a TOTP secret, recovery codes, passkeys), in the same database.
 //! - Embedded migrations, one call each: [`migrate_postgres`], [`migrate_mysql`],
 //!   [`migrate_sqlite`].
 //! - [`DbConfig`]: `DATABASE_URL`, or `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASS`, `DB_NAME`,
@@ -73,8 +74,8 @@
 //!
 //! ## Migrations beside the app's own
 //!
-//! Our tables are `auth_users`, `auth_sessions`, `auth_session_marks` and
-//! `auth_oauth_accounts`, and our applied
+//! Our tables are `auth_users`, `auth_sessions`, `auth_session_marks`, `auth_oauth_accounts`,
+//! `auth_mfa_totp`, `auth_recovery_codes` and `auth_passkeys`, and our applied
 //! migrations are recorded in `_auth_sqlx_migrations`, not in sqlx's default
 //! `_sqlx_migrations`. So the app keeps its own `sqlx::migrate!()` or `sqlx migrate run` untouched, and runs ours with one more call;
 //! neither migrator sees the other's versions, and they may run in either order. To keep our
@@ -104,12 +105,24 @@
 //!   A link to a missing user is refused by the foreign key; unlinking while keeping one login
 //!   method locks the user's row first, so concurrent unlinks cannot remove a user's last two
 //!   links both.
+//! - `auth_mfa_totp`: each user's TOTP factor (the user id is the key, a foreign key to
+//!   `auth_users`, `ON DELETE CASCADE`): the sealed secret (bytes), whether it is confirmed,
+//!   the last time step accepted (so a code is accepted for a later step only, in one
+//!   conditional `UPDATE`), and when it was made.
+//! - `auth_recovery_codes`: each user's unused recovery codes, as digests (user id and digest
+//!   together are the key; cascading foreign key); spending one is one `DELETE`, so it is
+//!   accepted once.
+//! - `auth_passkeys`: each user's passkeys: id, user id (cascading foreign key, indexed with
+//!   the creation time), the name the user gave, the credential id (bytes, unique across all
+//!   users), the credential as the WebAuthn library serialises it (text, opaque to the store),
+//!   and created/last used times.
 //!
 //! ## Failures
 //!
-//! A unique violation on the e-mail address, the username or a provider account is
-//! [`StoreError::Conflict`](auth_core::StoreError::Conflict); a link to a user that does not
-//! exist is [`StoreError::NotFound`](auth_core::StoreError::NotFound); a database that is down,
+//! A unique violation on the e-mail address, the username, a provider account or a passkey's
+//! credential id is [`StoreError::Conflict`](auth_core::StoreError::Conflict); a link or a
+//! second factor for a user that does not exist is
+//! [`StoreError::NotFound`](auth_core::StoreError::NotFound); a database that is down,
 //! unreachable or overloaded is [`StoreError::Unavailable`](auth_core::StoreError::Unavailable)
 //! after the pool's acquire timeout (5 s by default), so requests fail closed instead of
 //! hanging; anything else is [`StoreError::Backend`](auth_core::StoreError::Backend). The
@@ -152,6 +165,7 @@
 mod config;
 mod dialect;
 mod error;
+mod mfa;
 mod migrate;
 #[cfg(feature = "mysql")]
 mod mysql;

@@ -111,7 +111,7 @@ impl<DB: Dialect, P: Profile> OAuthAccountStore<P> for SqlUserStore<DB> {
         let mut tx = Tx::<DB>::begin(self.pool()).await?;
         // No row when the user does not exist: then they hold no links either, as the count
         // says.
-        Sql::<DB>::new(DB::SQL.oauth_lock_user)
+        Sql::<DB>::new(DB::SQL.user_lock)
             .bind(*user_id.as_uuid())
             .fetch_optional_in(&mut tx)
             .await?;

@@ -1,11 +1,11 @@
-//! Users, sessions and provider accounts to and from rows: one place for every database, so that a field is
+//! Users, sessions, provider accounts and second factors to and from rows: one place for every database, so that a field is
 //! stored and read back the same way everywhere.
 
 use std::net::IpAddr;
 
 use auth_core::{
-    Email, OAuthAccount, PasswordHash, Profile, Roles, SealedToken, Session, SessionId, StoreError,
-    TokenHash, User, UserId, Username,
+    Email, OAuthAccount, PasskeyRecord, PasswordHash, Profile, Roles, SealedToken, Session,
+    SessionId, StoreError, TokenHash, TotpFactor, User, UserId, Username,
 };
 use serde_json::Value as JsonValue;
 use time::OffsetDateTime;
@@ -42,6 +42,23 @@ macro_rules! oauth_account_columns {
     };
 }
 pub(crate) use oauth_account_columns;
+
+/// The TOTP factor columns that [`read_totp`] reads, for `concat!` into a statement.
+macro_rules! totp_columns {
+    () => {
+        "secret, confirmed, last_step, created_at"
+    };
+}
+pub(crate) use totp_columns;
+
+/// The passkey columns, in the order [`bind_passkey`] binds them and [`read_passkey`] reads
+/// them, for `concat!` into a statement.
+macro_rules! passkey_columns {
+    () => {
+        "id, user_id, name, credential_id, credential, created_at, last_used_at"
+    };
+}
+pub(crate) use passkey_columns;
 
 /// Binds the twelve fields of a user row that follow its id, in the order of the statements
 /// "user fields" ([`crate::sql::Statements`]): email, email_key, username, username_key,
@@ -184,6 +201,42 @@ pub(crate) fn read_oauth_account<DB: Dialect>(row: &DB::Row) -> Result<OAuthAcco
         expires_at: read_opt_time::<DB>(row, "expires_at")?,
         created_at: read_time::<DB>(row, "created_at")?,
         updated_at: read_time::<DB>(row, "updated_at")?,
+    })
+}
+
+/// A TOTP factor from a row of [`totp_columns!`].
+pub(crate) fn read_totp<DB: Dialect>(row: &DB::Row) -> Result<TotpFactor, StoreError> {
+    let column = |err: sqlx::Error| StoreError::backend(err);
+    Ok(TotpFactor {
+        secret: SealedToken::from_bytes(row.bytes("secret").map_err(column)?),
+        confirmed: row.flag("confirmed").map_err(column)?,
+        last_step: row.opt_int("last_step").map_err(column)?,
+        created_at: read_time::<DB>(row, "created_at")?,
+    })
+}
+
+/// Binds the seven values of a passkey row, in the order of [`passkey_columns!`].
+pub(crate) fn bind_passkey<DB: Dialect>(sql: Sql<DB>, passkey: &PasskeyRecord) -> Sql<DB> {
+    sql.bind(passkey.id)
+        .bind(*passkey.user_id.as_uuid())
+        .bind(passkey.name.clone())
+        .bind(passkey.credential_id.clone())
+        .bind(passkey.credential.clone())
+        .bind_time(passkey.created_at)
+        .bind_opt_time(passkey.last_used_at)
+}
+
+/// A passkey from a row of [`passkey_columns!`].
+pub(crate) fn read_passkey<DB: Dialect>(row: &DB::Row) -> Result<PasskeyRecord, StoreError> {
+    let column = |err: sqlx::Error| StoreError::backend(err);
+    Ok(PasskeyRecord {
+        id: row.uuid("id").map_err(column)?,
+        user_id: UserId::from_uuid(row.uuid("user_id").map_err(column)?),
+        name: row.text("name").map_err(column)?,
+        credential_id: row.bytes("credential_id").map_err(column)?,
+        credential: row.text("credential").map_err(column)?,
+        created_at: read_time::<DB>(row, "created_at")?,
+        last_used_at: read_opt_time::<DB>(row, "last_used_at")?,
     })
 }
 

@@ -2,8 +2,8 @@
 //!
 //! The rules (what each statement must do, which parameters it takes in which order, and
 //! which of them run inside one transaction) are written once, here and in
-//! [`crate::users`] and [`crate::sessions`]; each database spells them in one file of its
-//! own: [`postgres`], [`sqlite`], [`mysql`]. Every parameter appears exactly once, in the
+//! [`crate::users`], [`crate::sessions`], [`crate::oauth_accounts`] and [`crate::mfa`]; each
+//! database spells them in one file of its own: [`postgres`], [`sqlite`], [`mysql`]. Every parameter appears exactly once, in the
 //! order listed, so `$1, $2, ...` and `?, ?, ...` bind the same way.
 //!
 //! No statement uses `RETURNING` or `UPDATE ... FROM`, which MySQL lacks; a statement that
@@ -19,7 +19,8 @@ pub(crate) mod sqlite;
 /// The statements of one database. Parameters in brackets, in binding order; "user fields"
 /// are the twelve columns of [`crate::row::bind_user_fields`], "session" the ten of
 /// [`crate::row::session_columns!`], "account" the nine of
-/// [`crate::row::oauth_account_columns!`].
+/// [`crate::row::oauth_account_columns!`], "passkey" the seven of
+/// [`crate::row::passkey_columns!`].
 #[doc(hidden)]
 #[derive(Debug)]
 #[allow(unreachable_pub)] // named in `Dialect`, so `pub`; the module is private
@@ -39,6 +40,10 @@ pub struct Statements {
     pub user_by_username: &'static str,
     /// Deletes a user: `[id]`.
     pub user_delete: &'static str,
+    /// Locks a user's row for the rest of the transaction (SQLite: a plain read, the
+    /// transaction's write lock already excluding every other writer), one row when the user
+    /// exists: `[id]`.
+    pub user_lock: &'static str,
     /// `total`, the users whose e-mail key matches a `LIKE` pattern escaped with `!`:
     /// `[pattern]`.
     pub user_count: &'static str,
@@ -93,13 +98,54 @@ pub struct Statements {
     pub oauth_update: &'static str,
     /// Deletes a link, only if the user holds it: `[user_id, provider, account_id]`.
     pub oauth_delete: &'static str,
-    /// Locks a user's row for the rest of the transaction (SQLite: a plain read, the
-    /// transaction's write lock already excluding every other writer), one row when the user
-    /// exists: `[id]`.
-    pub oauth_lock_user: &'static str,
     /// `total`, how many links a user holds, and `this_one`, how many of them (0 or 1) are
     /// the given one: `[provider, account_id, user_id]`.
     pub oauth_count: &'static str,
+
+    /// [`crate::row::totp_columns!`] of a user's TOTP factor: `[user_id]`.
+    pub totp_get: &'static str,
+    /// Replaces the secret and `created_at` of a user's factor, only while it is pending:
+    /// `[secret, created_at, user_id]`.
+    pub totp_repend: &'static str,
+    /// One row when the user has a TOTP factor, pending or confirmed: `[user_id]`.
+    pub totp_exists: &'static str,
+    /// Inserts a pending factor (not confirmed, no step accepted): `[user_id, secret,
+    /// created_at]`. A `user_id` with no user is a foreign key violation.
+    pub totp_insert_pending: &'static str,
+    /// Confirms a user's pending factor, only if its secret is the given one, and accepts the
+    /// step: `[step, user_id, secret]`.
+    pub totp_confirm: &'static str,
+    /// Accepts a step of a user's confirmed factor, only if no step or an earlier one was
+    /// accepted, in one conditional write: `[step, user_id, step]`.
+    pub totp_use_step: &'static str,
+    /// Deletes a user's TOTP factor: `[user_id]`.
+    pub totp_delete: &'static str,
+    /// Deletes every recovery code of a user: `[user_id]`.
+    pub recovery_delete_all: &'static str,
+    /// Inserts a recovery code: `[user_id, digest]`. A `user_id` with no user is a foreign key
+    /// violation.
+    pub recovery_insert: &'static str,
+    /// Deletes one recovery code of a user (spends it): `[user_id, digest]`.
+    pub recovery_use: &'static str,
+    /// `total`, how many recovery codes a user has: `[user_id]`.
+    pub recovery_count: &'static str,
+    /// Inserts a passkey: `[passkey]`. A `user_id` with no user is a foreign key violation; a
+    /// taken credential id violates the unique key whose name contains `passkey` and
+    /// `credential_id`.
+    pub passkey_insert: &'static str,
+    /// [`crate::row::passkey_columns!`] of every passkey of a user, by `created_at`, then
+    /// `id`: `[user_id]`.
+    pub passkey_list: &'static str,
+    /// The same, of the passkey with a credential id, compared byte for byte:
+    /// `[credential_id]`.
+    pub passkey_by_credential: &'static str,
+    /// Replaces the credential and `last_used_at` of a passkey, only if the user holds it:
+    /// `[credential, last_used_at, id, user_id]`.
+    pub passkey_update: &'static str,
+    /// Deletes a passkey, only if the user holds it: `[id, user_id]`.
+    pub passkey_delete: &'static str,
+    /// Deletes every passkey of a user: `[user_id]`.
+    pub passkey_delete_all: &'static str,
 
     /// A user's `mark`, no row meaning 0: `[user_id]`.
     pub mark_get: &'static str,

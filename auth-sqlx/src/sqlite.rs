@@ -38,10 +38,16 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         description: "oauth accounts",
         sql: include_str!("../migrations/sqlite/0003_oauth_accounts.sql"),
     },
+    EmbeddedMigration {
+        version: 4,
+        description: "mfa",
+        sql: include_str!("../migrations/sqlite/0004_mfa.sql"),
+    },
 ];
 
 /// Creates or updates this crate's tables (`auth_users`, `auth_sessions`,
-/// `auth_session_marks`, `auth_oauth_accounts`) in `pool`'s database. Call it at every start-up, before building the stores.
+/// `auth_session_marks`, `auth_oauth_accounts`, `auth_mfa_totp`, `auth_recovery_codes`,
+/// `auth_passkeys`) in `pool`'s database. Call it at every start-up, before building the stores.
 ///
 /// - Safe to repeat: applied migrations are recorded and skipped.
 /// - Safe from several processes at once: the whole run happens in one `BEGIN IMMEDIATE`

@@ -25,8 +25,10 @@ use crate::row::{bind_user_fields, read_user, stored_version};
 /// - Listing is in id order, which is creation order for the time-ordered ids of
 ///   [`UserId::new`].
 /// - It keeps the users' provider accounts too
-///   ([`OAuthAccountStore`](auth_core::OAuthAccountStore)), in `auth_oauth_accounts`, whose
-///   foreign key deletes a user's links with the user.
+///   ([`OAuthAccountStore`](auth_core::OAuthAccountStore)), in `auth_oauth_accounts`, and
+///   their second factors ([`MfaStore`](auth_core::MfaStore)), in `auth_mfa_totp`,
+///   `auth_recovery_codes` and `auth_passkeys`, whose foreign keys delete a user's links and
+///   factors with the user.
 ///
 /// The tables must exist: run the crate's migrations first (see the crate docs).
 pub struct SqlUserStore<DB: Dialect> {

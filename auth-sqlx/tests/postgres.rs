@@ -164,6 +164,11 @@ mod oauth_accounts {
     auth_core::oauth_account_store_conformance!(user_store().await);
 }
 
+mod mfa {
+    use super::*;
+    auth_core::mfa_store_conformance!(user_store().await);
+}
+
 mod sessions {
     use super::*;
     auth_core::session_store_conformance!(session_store().await);
@@ -461,6 +466,11 @@ async fn races_on_thirty_connections_still_have_one_winner() {
         auth_core::conformance::oauth::concurrent_creations_with_one_account_leave_one_user(&users)
             .await;
         auth_core::conformance::oauth::concurrent_unlinks_keeping_one_leave_one_link(&users).await;
+        auth_core::conformance::mfa::concurrent_uses_of_one_step_have_one_winner(&users).await;
+        auth_core::conformance::mfa::concurrent_uses_of_one_recovery_code_have_one_winner(&users)
+            .await;
+        auth_core::conformance::mfa::concurrent_adds_of_one_credential_have_one_winner(&users)
+            .await;
     }
 }
 
@@ -495,6 +505,30 @@ async fn times_keep_microseconds() {
     .await
     .unwrap();
     assert_eq!(found, Some(account));
+    let mut passkey = auth_core::conformance::mfa::sample_passkey(
+        user.id,
+        &auth_core::conformance::mfa::sample_credential_id(),
+    );
+    passkey.created_at = now;
+    passkey.last_used_at = Some(now + time::Duration::microseconds(1));
+    auth_core::MfaStore::<TestProfile>::add_passkey(&users, &passkey)
+        .await
+        .unwrap();
+    let found =
+        auth_core::MfaStore::<TestProfile>::passkey_by_credential(&users, &passkey.credential_id)
+            .await
+            .unwrap();
+    assert_eq!(found, Some(passkey));
+    let secret = auth_core::conformance::mfa::sample_secret("micros");
+    assert!(
+        auth_core::MfaStore::<TestProfile>::set_pending_totp(&users, user.id, &secret, now)
+            .await
+            .unwrap()
+    );
+    let factor = auth_core::MfaStore::<TestProfile>::totp(&users, user.id)
+        .await
+        .unwrap();
+    assert_eq!(factor.map(|factor| factor.created_at), Some(now));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

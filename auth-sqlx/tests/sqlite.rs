@@ -71,6 +71,22 @@ mod memory_oauth_accounts {
     auth_core::oauth_account_store_conformance!(SqliteUserStore::new(memory_pool().await));
 }
 
+mod file_mfa {
+    use super::*;
+    auth_core::mfa_store_conformance!({
+        let (pool, dir) = file_pool().await;
+        Fixture {
+            store: SqliteUserStore::new(pool),
+            guard: dir,
+        }
+    });
+}
+
+mod memory_mfa {
+    use super::*;
+    auth_core::mfa_store_conformance!(SqliteUserStore::new(memory_pool().await));
+}
+
 mod memory_users {
     use super::*;
     auth_core::user_store_conformance!(SqliteUserStore::new(memory_pool().await));
@@ -221,6 +237,30 @@ async fn times_keep_microseconds() {
     .await
     .unwrap();
     assert_eq!(found, Some(account));
+    let mut passkey = auth_core::conformance::mfa::sample_passkey(
+        user.id,
+        &auth_core::conformance::mfa::sample_credential_id(),
+    );
+    passkey.created_at = now;
+    passkey.last_used_at = Some(now + time::Duration::microseconds(1));
+    auth_core::MfaStore::<TestProfile>::add_passkey(&users, &passkey)
+        .await
+        .unwrap();
+    let found =
+        auth_core::MfaStore::<TestProfile>::passkey_by_credential(&users, &passkey.credential_id)
+            .await
+            .unwrap();
+    assert_eq!(found, Some(passkey));
+    let secret = auth_core::conformance::mfa::sample_secret("micros");
+    assert!(
+        auth_core::MfaStore::<TestProfile>::set_pending_totp(&users, user.id, &secret, now)
+            .await
+            .unwrap()
+    );
+    let factor = auth_core::MfaStore::<TestProfile>::totp(&users, user.id)
+        .await
+        .unwrap();
+    assert_eq!(factor.map(|factor| factor.created_at), Some(now));
 }
 
 #[tokio::test]

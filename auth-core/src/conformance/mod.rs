@@ -10,6 +10,7 @@
 //! auth_core::user_store_conformance!(fresh_pg_user_store().await);
 //! auth_core::session_store_conformance!(fresh_pg_session_store().await);
 //! auth_core::oauth_account_store_conformance!(fresh_pg_user_store().await);
+//! auth_core::mfa_store_conformance!(fresh_pg_user_store().await);
 //! ```
 //!
 //! A store that needs cleaning up after each test (a temporary database, a schema to drop)
@@ -33,6 +34,7 @@
 
 mod counting_hasher;
 pub mod limiter;
+pub mod mfa;
 pub mod oauth;
 pub mod sessions;
 pub mod users;
@@ -42,7 +44,7 @@ pub use counting_hasher::CountingHasher;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{OAuthAccountStore, RateLimiter, SessionStore, UserStore};
+use crate::{MfaStore, OAuthAccountStore, RateLimiter, SessionStore, UserStore};
 
 /// A store under test and whatever keeps its database alive: the conformance macros run the
 /// test against `store`, then drop both, so `guard`'s `Drop` can delete the temporary database
@@ -110,6 +112,36 @@ impl<S: OAuthAccountStore<TestProfile>, G> OAuthAccountStoreUnderTest for Fixtur
 }
 
 impl<S: OAuthAccountStore<TestProfile>, G> OAuthAccountStoreUnderTest for (S, G) {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.0
+    }
+}
+
+/// What [`mfa_store_conformance!`](crate::mfa_store_conformance) accepts: a user store that
+/// keeps second factors, a [`Fixture`] holding one, or a `(store, guard)` pair.
+pub trait MfaStoreUnderTest {
+    /// The store the tests run against.
+    type Store: MfaStore<TestProfile>;
+    /// The store, borrowed for one test.
+    fn store(&self) -> &Self::Store;
+}
+
+impl<S: MfaStore<TestProfile>> MfaStoreUnderTest for S {
+    type Store = S;
+    fn store(&self) -> &S {
+        self
+    }
+}
+
+impl<S: MfaStore<TestProfile>, G> MfaStoreUnderTest for Fixture<S, G> {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.store
+    }
+}
+
+impl<S: MfaStore<TestProfile>, G> MfaStoreUnderTest for (S, G) {
     type Store = S;
     fn store(&self) -> &S {
         &self.0
@@ -261,6 +293,43 @@ macro_rules! oauth_account_store_conformance {
                 unlink_removes_only_the_users_own_link,
                 keep_one_keeps_the_last_link,
                 concurrent_unlinks_keeping_one_leave_one_link,
+            ]
+        );
+    };
+}
+
+/// Instantiates every second-factor behaviour of a user store as its own `#[tokio::test]`.
+/// `$make` is an expression (it may `.await`) giving a fresh `impl MfaStore<TestProfile>`, or
+/// a [`Fixture`] / `(store, guard)` pair holding one (see
+/// [`MfaStoreUnderTest`](crate::conformance::MfaStoreUnderTest)).
+#[macro_export]
+macro_rules! mfa_store_conformance {
+    ($make:expr) => {
+        $crate::__conformance_tests!(
+            mfa,
+            MfaStoreUnderTest,
+            $make,
+            [
+                a_pending_totp_round_trips,
+                set_pending_replaces_a_pending_factor_but_not_a_confirmed_one,
+                set_pending_for_a_missing_user_is_not_found,
+                confirm_accepts_the_step_and_stores_the_codes,
+                confirm_with_a_stale_secret_is_refused,
+                confirming_twice_is_refused_the_second_time,
+                use_totp_step_accepts_only_later_steps,
+                concurrent_uses_of_one_step_have_one_winner,
+                remove_totp_removes_the_factor_and_the_codes,
+                replace_recovery_codes_voids_the_old_ones,
+                a_recovery_code_is_used_once_and_only_by_its_user,
+                concurrent_uses_of_one_recovery_code_have_one_winner,
+                passkeys_round_trip_oldest_first,
+                update_passkey_replaces_the_credential_and_last_use,
+                remove_passkey_removes_only_the_users_own,
+                a_credential_id_is_unique_across_users,
+                concurrent_adds_of_one_credential_have_one_winner,
+                adding_a_passkey_for_a_missing_user_is_not_found,
+                remove_all_factors_counts_and_leaves_nothing,
+                deleting_a_user_deletes_their_factors,
             ]
         );
     };

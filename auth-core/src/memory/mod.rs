@@ -1,5 +1,6 @@
 //! In-memory stores: real, concurrent-safe implementations for tests and small apps.
 
+mod mfa;
 mod oauth_accounts;
 mod session_store;
 mod user_store;

@@ -5,6 +5,7 @@ use std::sync::RwLock;
 
 use async_trait::async_trait;
 
+use super::mfa::Factors;
 use super::oauth_accounts::Accounts;
 use crate::email::Email;
 use crate::error::{StoreError, UniqueField};
@@ -13,7 +14,7 @@ use crate::user::{NoProfile, Profile, User, UserId};
 use crate::username::Username;
 
 /// Everything the store keeps, behind its one lock: a write that touches users and provider
-/// accounts both (a creation with a first link, a deletion) is one step.
+/// accounts or second factors both (a creation with a first link, a deletion) is one step.
 #[derive(Debug)]
 pub(super) struct Tables<P> {
     // Ordered by id, and ids are time-ordered (UUIDv7): iteration is creation order.
@@ -22,6 +23,8 @@ pub(super) struct Tables<P> {
     by_username: HashMap<String, UserId>,
     /// The provider accounts linked to the users.
     pub(super) accounts: Accounts,
+    /// The users' second factors.
+    pub(super) factors: Factors,
 }
 
 impl<P> Default for Tables<P> {
@@ -31,6 +34,7 @@ impl<P> Default for Tables<P> {
             by_email: HashMap::new(),
             by_username: HashMap::new(),
             accounts: Accounts::default(),
+            factors: Factors::default(),
         }
     }
 }
@@ -71,9 +75,9 @@ impl<P: Profile> Tables<P> {
 /// per write, so concurrent registrations of one address have exactly one winner. Nothing
 /// survives a restart.
 ///
-/// It keeps the users' provider accounts too
-/// ([`OAuthAccountStore`](crate::OAuthAccountStore)), under the same lock: deleting a user
-/// deletes their links in the same step.
+/// It keeps the users' provider accounts ([`OAuthAccountStore`](crate::OAuthAccountStore))
+/// and second factors ([`MfaStore`](crate::MfaStore)) too, under the same lock: deleting a
+/// user deletes their links and factors in the same step.
 ///
 /// ```
 /// use auth_core::{MemoryUserStore, NoProfile};
@@ -176,6 +180,7 @@ impl<P: Profile> UserStore<P> for MemoryUserStore<P> {
         };
         tables.unindex(&old);
         tables.accounts.remove_user(id);
+        tables.factors.remove_user(id);
         Ok(true)
     }
 

@@ -125,10 +125,11 @@ pub trait MfaStore<P: Profile>: UserStore<P> {
     /// [`StoreError::Unavailable`], [`StoreError::Backend`].
     async fn remove_totp(&self, user_id: UserId) -> Result<bool, StoreError>;
 
-    /// Replaces the user's recovery codes (digests) with `codes`.
+    /// Replaces the user's recovery codes (digests) with `codes`, in one step.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`], [`StoreError::Backend`].
+    /// [`StoreError::NotFound`] when the user does not exist and `codes` is not empty (codes
+    /// for nobody are never stored); [`StoreError::Unavailable`], [`StoreError::Backend`].
     async fn replace_recovery_codes(
         &self,
         user_id: UserId,

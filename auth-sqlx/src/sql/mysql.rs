@@ -1,7 +1,9 @@
 //! The statements in MySQL and MariaDB.
 
 use super::Statements;
-use crate::row::{oauth_account_columns, session_columns, user_columns};
+use crate::row::{
+    oauth_account_columns, passkey_columns, session_columns, totp_columns, user_columns,
+};
 
 /// MySQL and MariaDB: `?` parameters, `CONCAT` (`||` is "or" unless the connection sets
 /// `PIPES_AS_CONCAT`), `ON DUPLICATE KEY UPDATE` for upserts, and `SELECT ... FOR UPDATE`, a
@@ -35,6 +37,7 @@ pub(crate) const STATEMENTS: Statements = Statements {
         " FROM auth_users WHERE username_key = ?"
     ),
     user_delete: "DELETE FROM auth_users WHERE id = ?",
+    user_lock: "SELECT id FROM auth_users WHERE id = ? FOR UPDATE",
     user_count: "SELECT COUNT(*) AS total FROM auth_users WHERE email_key LIKE ? ESCAPE '!'",
     user_list: concat!(
         "SELECT ",
@@ -100,10 +103,48 @@ pub(crate) const STATEMENTS: Statements = Statements {
         WHERE user_id = ? AND provider = ? AND account_id = ?",
     oauth_delete: "DELETE FROM auth_oauth_accounts \
         WHERE user_id = ? AND provider = ? AND account_id = ?",
-    oauth_lock_user: "SELECT id FROM auth_users WHERE id = ? FOR UPDATE",
     oauth_count: "SELECT COUNT(*) AS total, \
         COUNT(CASE WHEN provider = ? AND account_id = ? THEN 1 END) AS this_one \
         FROM auth_oauth_accounts WHERE user_id = ?",
+
+    totp_get: concat!(
+        "SELECT ",
+        totp_columns!(),
+        " FROM auth_mfa_totp WHERE user_id = ?"
+    ),
+    totp_repend: "UPDATE auth_mfa_totp SET secret = ?, created_at = ? \
+        WHERE user_id = ? AND NOT confirmed",
+    totp_exists: "SELECT 1 FROM auth_mfa_totp WHERE user_id = ?",
+    totp_insert_pending: "INSERT INTO auth_mfa_totp \
+        (user_id, secret, confirmed, last_step, created_at) VALUES (?, ?, FALSE, NULL, ?)",
+    totp_confirm: "UPDATE auth_mfa_totp SET confirmed = TRUE, last_step = ? \
+        WHERE user_id = ? AND secret = ? AND NOT confirmed",
+    totp_use_step: "UPDATE auth_mfa_totp SET last_step = ? \
+        WHERE user_id = ? AND confirmed AND (last_step IS NULL OR last_step < ?)",
+    totp_delete: "DELETE FROM auth_mfa_totp WHERE user_id = ?",
+    recovery_delete_all: "DELETE FROM auth_recovery_codes WHERE user_id = ?",
+    recovery_insert: "INSERT INTO auth_recovery_codes (user_id, digest) VALUES (?, ?)",
+    recovery_use: "DELETE FROM auth_recovery_codes WHERE user_id = ? AND digest = ?",
+    recovery_count: "SELECT COUNT(*) AS total FROM auth_recovery_codes WHERE user_id = ?",
+    passkey_insert: concat!(
+        "INSERT INTO auth_passkeys (",
+        passkey_columns!(),
+        ") VALUES (?, ?, ?, ?, ?, ?, ?)"
+    ),
+    passkey_list: concat!(
+        "SELECT ",
+        passkey_columns!(),
+        " FROM auth_passkeys WHERE user_id = ? ORDER BY created_at, id"
+    ),
+    passkey_by_credential: concat!(
+        "SELECT ",
+        passkey_columns!(),
+        " FROM auth_passkeys WHERE credential_id = ?"
+    ),
+    passkey_update: "UPDATE auth_passkeys SET credential = ?, last_used_at = ? \
+        WHERE id = ? AND user_id = ?",
+    passkey_delete: "DELETE FROM auth_passkeys WHERE id = ? AND user_id = ?",
+    passkey_delete_all: "DELETE FROM auth_passkeys WHERE user_id = ?",
 
     mark_get: "SELECT mark FROM auth_session_marks WHERE user_id = ?",
     // An upsert whose update changes nothing: unlike `INSERT IGNORE`, it hides no other error.

@@ -1,7 +1,9 @@
 //! The statements in Postgres.
 
 use super::Statements;
-use crate::row::{oauth_account_columns, session_columns, user_columns};
+use crate::row::{
+    oauth_account_columns, passkey_columns, session_columns, totp_columns, user_columns,
+};
 
 /// Postgres: `$n` parameters, `LEAST`, and `SELECT ... FOR UPDATE` for the mark's row lock.
 /// In read committed, a statement that waited for a row lock re-reads the row as the other
@@ -29,6 +31,7 @@ pub(crate) const STATEMENTS: Statements = Statements {
         " FROM auth_users WHERE username_key = $1"
     ),
     user_delete: "DELETE FROM auth_users WHERE id = $1",
+    user_lock: "SELECT id FROM auth_users WHERE id = $1 FOR UPDATE",
     user_count: "SELECT COUNT(*) AS total FROM auth_users WHERE email_key LIKE $1 ESCAPE '!'",
     user_list: concat!(
         "SELECT ",
@@ -94,10 +97,48 @@ pub(crate) const STATEMENTS: Statements = Statements {
         WHERE user_id = $6 AND provider = $7 AND account_id = $8",
     oauth_delete: "DELETE FROM auth_oauth_accounts \
         WHERE user_id = $1 AND provider = $2 AND account_id = $3",
-    oauth_lock_user: "SELECT id FROM auth_users WHERE id = $1 FOR UPDATE",
     oauth_count: "SELECT COUNT(*) AS total, \
         COUNT(CASE WHEN provider = $1 AND account_id = $2 THEN 1 END) AS this_one \
         FROM auth_oauth_accounts WHERE user_id = $3",
+
+    totp_get: concat!(
+        "SELECT ",
+        totp_columns!(),
+        " FROM auth_mfa_totp WHERE user_id = $1"
+    ),
+    totp_repend: "UPDATE auth_mfa_totp SET secret = $1, created_at = $2 \
+        WHERE user_id = $3 AND NOT confirmed",
+    totp_exists: "SELECT 1 FROM auth_mfa_totp WHERE user_id = $1",
+    totp_insert_pending: "INSERT INTO auth_mfa_totp \
+        (user_id, secret, confirmed, last_step, created_at) VALUES ($1, $2, FALSE, NULL, $3)",
+    totp_confirm: "UPDATE auth_mfa_totp SET confirmed = TRUE, last_step = $1 \
+        WHERE user_id = $2 AND secret = $3 AND NOT confirmed",
+    totp_use_step: "UPDATE auth_mfa_totp SET last_step = $1 \
+        WHERE user_id = $2 AND confirmed AND (last_step IS NULL OR last_step < $3)",
+    totp_delete: "DELETE FROM auth_mfa_totp WHERE user_id = $1",
+    recovery_delete_all: "DELETE FROM auth_recovery_codes WHERE user_id = $1",
+    recovery_insert: "INSERT INTO auth_recovery_codes (user_id, digest) VALUES ($1, $2)",
+    recovery_use: "DELETE FROM auth_recovery_codes WHERE user_id = $1 AND digest = $2",
+    recovery_count: "SELECT COUNT(*) AS total FROM auth_recovery_codes WHERE user_id = $1",
+    passkey_insert: concat!(
+        "INSERT INTO auth_passkeys (",
+        passkey_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ),
+    passkey_list: concat!(
+        "SELECT ",
+        passkey_columns!(),
+        " FROM auth_passkeys WHERE user_id = $1 ORDER BY created_at, id"
+    ),
+    passkey_by_credential: concat!(
+        "SELECT ",
+        passkey_columns!(),
+        " FROM auth_passkeys WHERE credential_id = $1"
+    ),
+    passkey_update: "UPDATE auth_passkeys SET credential = $1, last_used_at = $2 \
+        WHERE id = $3 AND user_id = $4",
+    passkey_delete: "DELETE FROM auth_passkeys WHERE id = $1 AND user_id = $2",
+    passkey_delete_all: "DELETE FROM auth_passkeys WHERE user_id = $1",
 
     mark_get: "SELECT mark FROM auth_session_marks WHERE user_id = $1",
     mark_ensure: "INSERT INTO auth_session_marks (user_id, mark) VALUES ($1, 0) \
