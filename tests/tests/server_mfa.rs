@@ -13,7 +13,7 @@ use totp_rs::{Algorithm, Secret, TOTP};
 /// The authenticator app: codes of `secret` (base 32) at `offset` steps from now.
 fn code(secret: &str, offset: i64) -> String {
     let bytes = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
-    let totp = TOTP::new_unchecked(Algorithm::SHA1, 6, 0, 30, bytes, None, String::new());
+    let totp = TOTP::new_unchecked(Algorithm::SHA1, 6, 0, 30, bytes);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -21,7 +21,13 @@ fn code(secret: &str, offset: i64) -> String {
     totp.generate(u64::try_from(now + offset * 30).unwrap())
 }
 
-async fn send(server: &Server, method: &str, path: &str, access: Option<&str>, body: Value) -> (StatusCode, Value) {
+async fn send(
+    server: &Server,
+    method: &str,
+    path: &str,
+    access: Option<&str>,
+    body: Value,
+) -> (StatusCode, Value) {
     let mut request = server
         .http
         .request(method.parse().unwrap(), server.url(path))
@@ -48,7 +54,12 @@ async fn enrolled(server: &Server, email: &str) -> (String, String, Vec<String>)
     .await;
     assert_eq!(status, 200, "{enrollment}");
     let secret = enrollment["secret"].as_str().unwrap().to_owned();
-    assert!(enrollment["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"));
+    assert!(
+        enrollment["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/")
+    );
     assert!(enrollment["qr_svg"].as_str().unwrap().contains("<svg"));
     let (status, confirmed) = send(
         server,
@@ -93,53 +104,161 @@ async fn totp_enrolment_login_replay_and_removal() {
     let (access, _) = server.tokens("ada@example.com", PASSWORD).await;
 
     // Enrolment needs the password; a wrong code confirms nothing.
-    let (status, body) = send(&server, "POST", "/users/me/mfa/totp", Some(&access), json!({ "current_password": "wrong" })).await;
-    assert_eq!((status, &body["detail"]), (StatusCode::BAD_REQUEST, &json!("UPDATE_USER_BAD_CURRENT_PASSWORD")));
-    let (_, enrollment) = send(&server, "POST", "/users/me/mfa/totp", Some(&access), json!({ "current_password": PASSWORD })).await;
+    let (status, body) = send(
+        &server,
+        "POST",
+        "/users/me/mfa/totp",
+        Some(&access),
+        json!({ "current_password": "wrong" }),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["detail"]),
+        (
+            StatusCode::BAD_REQUEST,
+            &json!("UPDATE_USER_BAD_CURRENT_PASSWORD")
+        )
+    );
+    let (_, enrollment) = send(
+        &server,
+        "POST",
+        "/users/me/mfa/totp",
+        Some(&access),
+        json!({ "current_password": PASSWORD }),
+    )
+    .await;
     let secret = enrollment["secret"].as_str().unwrap().to_owned();
-    let (status, body) = send(&server, "POST", "/users/me/mfa/totp/confirm", Some(&access), json!({ "code": "000000" })).await;
-    assert_eq!((status, &body["detail"]), (StatusCode::BAD_REQUEST, &json!("MFA_BAD_CODE")));
+    let (status, body) = send(
+        &server,
+        "POST",
+        "/users/me/mfa/totp/confirm",
+        Some(&access),
+        json!({ "code": "000000" }),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["detail"]),
+        (StatusCode::BAD_REQUEST, &json!("MFA_BAD_CODE"))
+    );
     // Pending, it protects nothing yet.
-    assert_eq!(server.login("ada@example.com", PASSWORD).await.status(), 200);
-    let (status, _) = send(&server, "POST", "/users/me/mfa/totp/confirm", Some(&access), json!({ "code": code(&secret, 0) })).await;
+    assert_eq!(
+        server.login("ada@example.com", PASSWORD).await.status(),
+        200
+    );
+    let (status, _) = send(
+        &server,
+        "POST",
+        "/users/me/mfa/totp/confirm",
+        Some(&access),
+        json!({ "code": code(&secret, 0) }),
+    )
+    .await;
     assert_eq!(status, 200);
     // Confirming ended the other sessions, not this one.
     assert_eq!(server.me(&other_session).await.status(), 401);
     assert_eq!(server.me(&access).await.status(), 200);
-    let mail = auth_e2e::server::wait_for_mail(&config.outbox(), "ada@example.com", "The sign-in of your account changed", 1).await;
+    let mail = auth_e2e::server::wait_for_mail(
+        &config.outbox(),
+        "ada@example.com",
+        "The sign-in of your account changed",
+        1,
+    )
+    .await;
     drop(mail);
 
     // The password alone opens no session.
-    let sessions_before: Value = server.get(&access, "/users/me/sessions").await.json().await.unwrap();
+    let sessions_before: Value = server
+        .get(&access, "/users/me/sessions")
+        .await
+        .json()
+        .await
+        .unwrap();
     let token = mfa_token(&server, "ada@example.com").await;
-    let sessions_after: Value = server.get(&access, "/users/me/sessions").await.json().await.unwrap();
-    assert_eq!(sessions_before.as_array().unwrap().len(), sessions_after.as_array().unwrap().len());
+    let sessions_after: Value = server
+        .get(&access, "/users/me/sessions")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        sessions_before.as_array().unwrap().len(),
+        sessions_after.as_array().unwrap().len()
+    );
     // A wrong code, then the right one.
-    let (status, body) = second_step(&server, json!({ "mfa_token": token, "code": "123456" })).await;
-    assert_eq!((status, &body["detail"]), (StatusCode::BAD_REQUEST, &json!("MFA_BAD_CODE")));
-    let current = code(&secret, 0);
+    let (status, body) =
+        second_step(&server, json!({ "mfa_token": token, "code": "123456" })).await;
+    assert_eq!(
+        (status, &body["detail"]),
+        (StatusCode::BAD_REQUEST, &json!("MFA_BAD_CODE"))
+    );
+    // The code of the step that confirmed the factor is spent already: the next one.
+    let spent = code(&secret, 0);
+    let (status, body) = second_step(&server, json!({ "mfa_token": token, "code": spent })).await;
+    assert_eq!(
+        (status, &body["detail"]),
+        (StatusCode::BAD_REQUEST, &json!("MFA_BAD_CODE"))
+    );
+    let current = code(&secret, 1);
     let (status, body) = second_step(&server, json!({ "mfa_token": token, "code": current })).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["access_token"].is_string() && body["refresh_token"].is_string());
     // The token is spent; the code is spent, even with a fresh token.
-    let (status, body) = second_step(&server, json!({ "mfa_token": token, "code": code(&secret, 1) })).await;
-    assert_eq!((status, &body["detail"]), (StatusCode::BAD_REQUEST, &json!("MFA_TOKEN_INVALID")));
+    let (status, body) = second_step(
+        &server,
+        json!({ "mfa_token": token, "code": code(&secret, 1) }),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["detail"]),
+        (StatusCode::BAD_REQUEST, &json!("MFA_TOKEN_INVALID"))
+    );
     let fresh = mfa_token(&server, "ada@example.com").await;
     let (status, body) = second_step(&server, json!({ "mfa_token": fresh, "code": current })).await;
-    assert_eq!((status, &body["detail"]), (StatusCode::BAD_REQUEST, &json!("MFA_BAD_CODE")));
+    assert_eq!(
+        (status, &body["detail"]),
+        (StatusCode::BAD_REQUEST, &json!("MFA_BAD_CODE"))
+    );
     // Nor does a step before the one accepted work.
-    let (status, _) = second_step(&server, json!({ "mfa_token": fresh, "code": code(&secret, -1) })).await;
+    let (status, _) = second_step(
+        &server,
+        json!({ "mfa_token": fresh, "code": code(&secret, -1) }),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, body) = second_step(&server, json!({ "mfa_token": "not a token", "code": current })).await;
-    assert_eq!((status, &body["detail"]), (StatusCode::BAD_REQUEST, &json!("MFA_TOKEN_INVALID")));
+    let (status, body) = second_step(
+        &server,
+        json!({ "mfa_token": "not a token", "code": current }),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["detail"]),
+        (StatusCode::BAD_REQUEST, &json!("MFA_TOKEN_INVALID"))
+    );
 
     // Removal needs the password, ends the other sessions, and logins need no code again.
-    let (status, _) = send(&server, "DELETE", "/users/me/mfa/totp", Some(&access), json!({ "current_password": "wrong" })).await;
+    let (status, _) = send(
+        &server,
+        "DELETE",
+        "/users/me/mfa/totp",
+        Some(&access),
+        json!({ "current_password": "wrong" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = send(&server, "DELETE", "/users/me/mfa/totp", Some(&access), json!({ "current_password": PASSWORD })).await;
+    let (status, _) = send(
+        &server,
+        "DELETE",
+        "/users/me/mfa/totp",
+        Some(&access),
+        json!({ "current_password": PASSWORD }),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(server.me(&access).await.status(), 200);
-    assert_eq!(server.login("ada@example.com", PASSWORD).await.status(), 200);
+    assert_eq!(
+        server.login("ada@example.com", PASSWORD).await.status(),
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,25 +274,47 @@ async fn recovery_codes_work_once_even_in_parallel_and_tokens_belong_to_their_us
         tokens.push(mfa_token(&server, "ada@example.com").await);
     }
     let attempts = tokens.iter().map(|token| {
-        second_step(&server, json!({ "mfa_token": token, "recovery_code": codes[0] }))
+        second_step(
+            &server,
+            json!({ "mfa_token": token, "recovery_code": codes[0] }),
+        )
     });
     let results = futures::future::join_all(attempts).await;
     let won = results.iter().filter(|(status, _)| *status == 200).count();
     assert_eq!(won, 1, "{results:?}");
     for (status, body) in results.iter().filter(|(status, _)| *status != 200) {
-        assert_eq!((*status, &body["detail"]), (StatusCode::BAD_REQUEST, &json!("MFA_BAD_CODE")));
+        assert_eq!(
+            (*status, &body["detail"]),
+            (StatusCode::BAD_REQUEST, &json!("MFA_BAD_CODE"))
+        );
     }
     // Written differently (lower case, no dash), another code still works once.
     let loose = codes[1].to_lowercase().replace('-', "");
     let token = mfa_token(&server, "ada@example.com").await;
-    assert_eq!(second_step(&server, json!({ "mfa_token": token, "recovery_code": loose })).await.0, 200);
+    assert_eq!(
+        second_step(
+            &server,
+            json!({ "mfa_token": token, "recovery_code": loose })
+        )
+        .await
+        .0,
+        200
+    );
 
     // Ada's token with Bob's valid code: refused.
     let token = mfa_token(&server, "ada@example.com").await;
-    let (status, _) = second_step(&server, json!({ "mfa_token": token, "code": code(&bob_secret, 0) })).await;
+    let (status, _) = second_step(
+        &server,
+        json!({ "mfa_token": token, "code": code(&bob_secret, 0) }),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    // Ada's code of this step, once.
-    let (status, _) = second_step(&server, json!({ "mfa_token": token, "code": code(&ada_secret, 0) })).await;
+    // Ada's next code (the current one confirmed her factor), once.
+    let (status, _) = second_step(
+        &server,
+        json!({ "mfa_token": token, "code": code(&ada_secret, 1) }),
+    )
+    .await;
     assert_eq!(status, 200);
 }
 
@@ -187,11 +328,22 @@ async fn wrong_codes_are_throttled_and_tokens_die_with_the_password() {
     let token = mfa_token(&server, "ada@example.com").await;
     let mut statuses = Vec::new();
     for _ in 0..7 {
-        statuses.push(second_step(&server, json!({ "mfa_token": token, "code": "000000" })).await.0);
+        statuses.push(
+            second_step(&server, json!({ "mfa_token": token, "code": "000000" }))
+                .await
+                .0,
+        );
     }
-    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
     // Even the right code waits out the budget.
-    let (status, _) = second_step(&server, json!({ "mfa_token": token, "code": code(&secret, 0) })).await;
+    let (status, _) = second_step(
+        &server,
+        json!({ "mfa_token": token, "code": code(&secret, 0) }),
+    )
+    .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 
     // A token made before a password change is void.
@@ -208,8 +360,15 @@ async fn wrong_codes_are_throttled_and_tokens_die_with_the_password() {
     )
     .await;
     assert_eq!(status, 200);
-    let (status, body) = second_step(&server2, json!({ "mfa_token": token, "code": code(&secret2, 0) })).await;
-    assert_eq!((status, &body["detail"]), (StatusCode::BAD_REQUEST, &json!("MFA_TOKEN_INVALID")));
+    let (status, body) = second_step(
+        &server2,
+        json!({ "mfa_token": token, "code": code(&secret2, 0) }),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["detail"]),
+        (StatusCode::BAD_REQUEST, &json!("MFA_TOKEN_INVALID"))
+    );
     drop(access);
 }
 
@@ -222,13 +381,42 @@ async fn an_administrator_resets_every_factor_and_ends_every_session() {
     let me: Value = server.me(&access).await.json().await.unwrap();
     let id = me["id"].as_str().unwrap();
     let (root, _) = server.tokens("root@example.com", PASSWORD).await;
-    let (status, _) = send(&server, "DELETE", &format!("/users/{id}/mfa"), Some(&access), json!({})).await;
+    let (status, _) = send(
+        &server,
+        "DELETE",
+        &format!("/users/{id}/mfa"),
+        Some(&access),
+        json!({}),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "not for the user themselves");
-    let (status, _) = send(&server, "DELETE", &format!("/users/{id}/mfa"), Some(&root), json!({})).await;
+    let (status, _) = send(
+        &server,
+        "DELETE",
+        &format!("/users/{id}/mfa"),
+        Some(&root),
+        json!({}),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(server.me(&access).await.status(), 401, "every session ended");
-    assert_eq!(server.login("ada@example.com", PASSWORD).await.status(), 200, "no second factor left");
-    let (status, _) = send(&server, "DELETE", &format!("/users/{}/mfa", uuid_like()), Some(&root), json!({})).await;
+    assert_eq!(
+        server.me(&access).await.status(),
+        401,
+        "every session ended"
+    );
+    assert_eq!(
+        server.login("ada@example.com", PASSWORD).await.status(),
+        200,
+        "no second factor left"
+    );
+    let (status, _) = send(
+        &server,
+        "DELETE",
+        &format!("/users/{}/mfa", uuid_like()),
+        Some(&root),
+        json!({}),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 

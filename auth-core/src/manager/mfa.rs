@@ -347,6 +347,19 @@ impl<P: Profile> UserManager<P> {
             _ => return Err(AuthError::MfaTokenInvalid),
         };
         self.spend_code_budget(&user, client).await?;
+        // The token works once: taken before the code is checked, so that parallel
+        // submissions with one token cannot both pass; given back when the code is wrong, so
+        // that a typo does not cost the user their password step.
+        let once = RateLimit::new(1, MFA_TOKEN_LIFETIME + time::Duration::minutes(1));
+        let token_key = format!("mfa:token:{}", claims.jti);
+        if let RateDecision::Limited { .. } = self
+            .inner
+            .limiter
+            .hit(&token_key, &once, self.now())
+            .await?
+        {
+            return Err(AuthError::MfaTokenInvalid);
+        }
         let accepted = match proof {
             MfaProof::Totp(code) => match mfa.store.totp(user.id).await? {
                 Some(factor) if factor.confirmed => {
@@ -369,6 +382,7 @@ impl<P: Profile> UserManager<P> {
             }
         };
         if !accepted {
+            self.inner.limiter.refund(&token_key, self.now()).await?;
             tracing::warn!(target: "auth", event = "mfa_code_wrong", user_id = %user.id, ip = ?client.ip, "wrong second-factor code");
             self.inner
                 .hooks
@@ -379,16 +393,6 @@ impl<P: Profile> UserManager<P> {
                 )
                 .await;
             return Err(AuthError::MfaBadCode);
-        }
-        // The token works once: the first right code spends it.
-        let once = RateLimit::new(1, MFA_TOKEN_LIFETIME + time::Duration::minutes(1));
-        if let RateDecision::Limited { .. } = self
-            .inner
-            .limiter
-            .hit(&format!("mfa:token:{}", claims.jti), &once, self.now())
-            .await?
-        {
-            return Err(AuthError::MfaTokenInvalid);
         }
         self.clear_code_budget(&user).await?;
         let require_verified = self.config().require_verification;
