@@ -13,7 +13,7 @@ use totp_rs::{Algorithm, Secret, TOTP};
 /// The authenticator app: codes of `secret` (base 32) at `offset` steps from now.
 fn code(secret: &str, offset: i64) -> String {
     let bytes = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
-    let totp = TOTP::new_unchecked(Algorithm::SHA1, 6, 0, 30, bytes);
+    let totp = TOTP::new_unchecked(Algorithm::SHA1, 6, 0, 30, bytes, None, String::new());
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
