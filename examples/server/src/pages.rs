@@ -63,6 +63,10 @@ const MESSAGES = {
   UPDATE_USER_EMAIL_ALREADY_EXISTS: 'Another account already uses this e-mail address.',
   UPDATE_USER_USERNAME_ALREADY_EXISTS: 'This username is taken. Please choose another one.',
   UPDATE_USER_BAD_CURRENT_PASSWORD: 'Your current password is wrong.',
+  MFA_BAD_CODE: 'This code is wrong, or was used already. Wait for the next code of your app, or use a recovery code.',
+  MFA_TOKEN_INVALID: 'This sign-in has expired. Please enter your password again.',
+  MFA_ALREADY_ENABLED: 'An authenticator app is already set up.',
+  MFA_NOT_ENABLED: 'No authenticator app is set up.',
 };
 const PASSWORD_CODES = ['REGISTER_INVALID_PASSWORD', 'RESET_PASSWORD_INVALID_PASSWORD', 'UPDATE_USER_INVALID_PASSWORD'];
 const STATUSES = {
@@ -258,14 +262,41 @@ async fn login(
 <label>E-mail or username <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button>Log in</button><p id="msg"></p></form>
+<form id="second" hidden>
+<p>Enter the 6-digit code of your authenticator app, or one of your recovery codes.</p>
+<label>Code <input name="code" id="code" autocomplete="one-time-code" inputmode="numeric" required></label>
+<label><input type="checkbox" id="use-recovery"> This is a recovery code</label>
+<button>Continue</button><p id="msg2"></p></form>
 <p><a href="/forgot-password">Forgot your password?</a> · <a href="/register">Sign up</a></p>
 <script>
-document.getElementById('f').addEventListener('submit', async (e) => {
+const first = document.getElementById('f');
+const second = document.getElementById('second');
+let mfaToken = null;
+first.addEventListener('submit', async (e) => {
   e.preventDefault();
   const r = await send('/auth/cookie/login', {method: 'POST', body: new URLSearchParams(new FormData(e.target))});
+  const d = r.body && r.body.detail;
+  if (r.status === 403 && d && d.code === 'LOGIN_MFA_REQUIRED') {
+    mfaToken = d.mfa_token;
+    first.hidden = true;
+    second.hidden = false;
+    document.getElementById('code').focus();
+    return;
+  }
   if (r.status !== 204) return show('msg', explain(r), false);
   // Checked on the server (auth_axum::safe_next): a path of this site.
-  location.href = JSON.parse(e.target.dataset.next);
+  location.href = JSON.parse(first.dataset.next);
+});
+second.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const code = document.getElementById('code').value.trim();
+  const body = document.getElementById('use-recovery').checked
+    ? {mfa_token: mfaToken, recovery_code: code}
+    : {mfa_token: mfaToken, code};
+  const r = await send('/auth/cookie/mfa', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+  if (r.status === 204) return location.href = JSON.parse(first.dataset.next);
+  show('msg2', explain(r), false);
+  if (r.body && r.body.detail === 'MFA_TOKEN_INVALID') { second.hidden = true; first.hidden = false; }
 });
 </script>"#),
     )
@@ -325,6 +356,27 @@ async fn account(
         .await
         .unwrap_or_default();
     let rows: String = sessions.iter().map(|s| session_row(s, &current)).collect();
+    let totp_on = auth.manager().totp_enabled(user.id).await.unwrap_or(false);
+    let codes_left = auth
+        .manager()
+        .recovery_codes_left(user.id)
+        .await
+        .unwrap_or(0);
+    let two_step = if totp_on {
+        format!(
+            r#"<p id="totp-state">Authenticator app: <strong>on</strong>. Recovery codes left: {codes_left}.</p>
+<form id="totp-off"><label>Current password <input name="current_password" type="password" autocomplete="current-password" required></label>
+<button name="action" value="remove">Remove the authenticator app</button> <button name="action" value="codes">New recovery codes</button></form>"#
+        )
+    } else {
+        r#"<p id="totp-state">Authenticator app: off.</p>
+<form id="totp-on"><label>Current password <input name="current_password" type="password" autocomplete="current-password" required></label>
+<button>Set up an authenticator app</button></form>
+<div id="totp-setup" hidden><p>Scan this code with your authenticator app, or type the key <code id="totp-secret"></code>.</p>
+<img id="totp-qr" alt="QR code of the key" width="200" height="200">
+<form id="totp-confirm"><label>Code from the app <input name="code" id="totp-code" autocomplete="one-time-code" inputmode="numeric" required></label><button>Turn on</button></form></div>"#
+            .to_owned()
+    };
     let name = [
         user.profile.first_name.as_deref(),
         user.profile.second_name.as_deref(),
@@ -339,6 +391,10 @@ async fn account(
         &format!(
             r#"<p id="who">Signed in as <strong>{email}</strong>{name}.</p>
 <p>Roles: {roles}. Address {verified}.</p>{resend}
+<h2>Two-step sign-in</h2>
+{two_step}
+<div id="recovery" hidden><p>Your recovery codes. Each works once, in place of a code of your app. Keep them somewhere safe: they are shown only now.</p><ul id="recovery-codes"></ul></div>
+<p id="msg-2fa"></p>
 <h2>Sessions</h2>
 <table><tr><th>Since</th><th>Device</th><th>IP</th><th></th></tr>{rows}</table>
 <p><button id="everywhere">Log out everywhere</button> <button id="logout">Log out</button></p><p id="msg"></p>
@@ -351,6 +407,48 @@ const resend = document.getElementById('resend');
 if (resend) resend.addEventListener('click', async () => {{
   const r = await send('/auth/request-verify-token', {{method: 'POST', headers: {{'Content-Type': 'application/json'}}, body: JSON.stringify({{email: resend.dataset.email}})}});
   show('msg', r.status === 202 ? 'A new verification link is on its way.' : explain(r), r.status === 202);
+}});
+function showCodes(codes) {{
+  const list = document.getElementById('recovery-codes');
+  list.replaceChildren(...codes.map(c => {{ const li = document.createElement('li'); li.textContent = c; return li; }}));
+  document.getElementById('recovery').hidden = false;
+}}
+const json = (body) => ({{method: 'POST', headers: {{'Content-Type': 'application/json'}}, body: JSON.stringify(body)}});
+const on = document.getElementById('totp-on');
+if (on) on.addEventListener('submit', async (e) => {{
+  e.preventDefault();
+  const r = await send('/users/me/mfa/totp', json(Object.fromEntries(new FormData(e.target))));
+  if (r.status !== 200) return show('msg-2fa', explain(r), false);
+  document.getElementById('totp-secret').textContent = r.body.secret;
+  document.getElementById('totp-qr').src = 'data:image/svg+xml;base64,' + btoa(r.body.qr_svg);
+  on.hidden = true;
+  document.getElementById('totp-setup').hidden = false;
+}});
+const confirmForm = document.getElementById('totp-confirm');
+if (confirmForm) confirmForm.addEventListener('submit', async (e) => {{
+  e.preventDefault();
+  const r = await send('/users/me/mfa/totp/confirm', json({{code: document.getElementById('totp-code').value.trim()}}));
+  if (r.status !== 200) return show('msg-2fa', explain(r), false);
+  document.getElementById('totp-setup').hidden = true;
+  document.getElementById('totp-state').textContent = 'Authenticator app: on. Your other sessions were signed out.';
+  showCodes(r.body.recovery_codes);
+  show('msg-2fa', 'Two-step sign-in is on.', true);
+}});
+const off = document.getElementById('totp-off');
+if (off) off.addEventListener('submit', async (e) => {{
+  e.preventDefault();
+  const body = Object.fromEntries(new FormData(e.target));
+  if (e.submitter && e.submitter.value === 'codes') {{
+    const r = await send('/users/me/mfa/recovery-codes', json(body));
+    if (r.status !== 200) return show('msg-2fa', explain(r), false);
+    showCodes(r.body.recovery_codes);
+    return show('msg-2fa', 'New recovery codes; the old ones no longer work.', true);
+  }}
+  const r = await send('/users/me/mfa/totp', Object.assign(json(body), {{method: 'DELETE'}}));
+  if (r.status !== 204) return show('msg-2fa', explain(r), false);
+  document.getElementById('totp-state').textContent = 'Authenticator app: off.';
+  off.hidden = true;
+  show('msg-2fa', 'Two-step sign-in is off.', true);
 }});
 document.getElementById('everywhere').addEventListener('click', async () => {{
   await send('/users/me/sessions', {{method: 'DELETE'}});
@@ -368,6 +466,7 @@ document.getElementById('logout').addEventListener('click', async () => {{
                 format!(" ({})", escape(&name))
             },
             roles = escape(&roles),
+            two_step = two_step,
             resend = if user.is_verified {
                 String::new()
             } else {
