@@ -12,11 +12,14 @@
 //! - A credential id is unique by the table's unique key: of concurrent registrations of one
 //!   credential, the database lets one in and refuses the others
 //!   ([`UniqueField::Passkey`](auth_core::UniqueField::Passkey)).
-//! - Several statements that must be one step run in one transaction:
-//!   [`MfaStore::set_pending_totp`] locks the user's row first (SQLite: the transaction's
-//!   write lock), then replaces a pending factor or inserts one where there is none;
-//!   [`MfaStore::confirm_totp`] confirms the pending factor only if its secret is the one
-//!   given, then replaces the recovery codes; removals delete from every table together.
+//! - Several statements that must be one step run in one transaction, and every such
+//!   transaction begins by locking the user's row (SQLite: the transaction's write lock), so
+//!   that they run one at a time per user and always take their locks in one order (the user,
+//!   then the factors): none can deadlock with another, nor with the foreign key checks of the
+//!   recovery codes it inserts. [`MfaStore::set_pending_totp`] then replaces a pending factor
+//!   or inserts one where there is none; [`MfaStore::confirm_totp`] confirms the pending factor
+//!   only if its secret is the one given, then replaces the recovery codes; removals delete
+//!   from every table together.
 
 use std::collections::HashSet;
 
@@ -29,6 +32,16 @@ use crate::dialect::{Columns, Dialect};
 use crate::query::{Sql, Tx};
 use crate::row::{bind_passkey, read_passkey, read_totp};
 use crate::users::SqlUserStore;
+
+/// Locks the user's row for the rest of `tx`; whether the user exists. A user that does not
+/// exist has no factors either (they went with the user).
+async fn lock_user<DB: Dialect>(tx: &mut Tx<DB>, user_id: UserId) -> Result<bool, StoreError> {
+    let row = Sql::<DB>::new(DB::SQL.user_lock)
+        .bind(*user_id.as_uuid())
+        .fetch_optional_in(tx)
+        .await?;
+    Ok(row.is_some())
+}
 
 /// Replaces the user's recovery codes with `codes` inside `tx` (each distinct digest once:
 /// the table's key is the user and the digest).
@@ -72,11 +85,7 @@ impl<DB: Dialect, P: Profile> MfaStore<P> for SqlUserStore<DB> {
         let mut tx = Tx::<DB>::begin(self.pool()).await?;
         // The user's row lock orders enrolments of one user: none can insert between this
         // one's read and its insert, and the user cannot go meanwhile.
-        let user = Sql::<DB>::new(DB::SQL.user_lock)
-            .bind(*user_id.as_uuid())
-            .fetch_optional_in(&mut tx)
-            .await?;
-        if user.is_none() {
+        if !lock_user(&mut tx, user_id).await? {
             tx.rollback().await?;
             return Err(StoreError::NotFound);
         }
@@ -115,6 +124,10 @@ impl<DB: Dialect, P: Profile> MfaStore<P> for SqlUserStore<DB> {
         recovery_codes: &[Vec<u8>],
     ) -> Result<bool, StoreError> {
         let mut tx = Tx::<DB>::begin(self.pool()).await?;
+        if !lock_user(&mut tx, user_id).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         // Conditional on the pending row holding this very secret: a factor replaced or
         // confirmed meanwhile changes nothing, and the row lock it takes orders confirmations.
         let confirmed = Sql::<DB>::new(DB::SQL.totp_confirm)
@@ -144,6 +157,10 @@ impl<DB: Dialect, P: Profile> MfaStore<P> for SqlUserStore<DB> {
 
     async fn remove_totp(&self, user_id: UserId) -> Result<bool, StoreError> {
         let mut tx = Tx::<DB>::begin(self.pool()).await?;
+        if !lock_user(&mut tx, user_id).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         let removed = Sql::<DB>::new(DB::SQL.totp_delete)
             .bind(*user_id.as_uuid())
             .execute_in(&mut tx)
@@ -162,7 +179,15 @@ impl<DB: Dialect, P: Profile> MfaStore<P> for SqlUserStore<DB> {
         codes: &[Vec<u8>],
     ) -> Result<(), StoreError> {
         let mut tx = Tx::<DB>::begin(self.pool()).await?;
-        // A missing user is the foreign key's violation, mapped to `NotFound`.
+        if !lock_user(&mut tx, user_id).await? {
+            tx.rollback().await?;
+            // Codes for nobody are refused; no codes need no user.
+            return if codes.is_empty() {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound)
+            };
+        }
         replace_codes(&mut tx, user_id, codes).await?;
         tx.commit().await
     }
@@ -244,6 +269,10 @@ impl<DB: Dialect, P: Profile> MfaStore<P> for SqlUserStore<DB> {
 
     async fn remove_all_factors(&self, user_id: UserId) -> Result<u64, StoreError> {
         let mut tx = Tx::<DB>::begin(self.pool()).await?;
+        if !lock_user(&mut tx, user_id).await? {
+            tx.rollback().await?;
+            return Ok(0);
+        }
         let totp = Sql::<DB>::new(DB::SQL.totp_delete)
             .bind(*user_id.as_uuid())
             .execute_in(&mut tx)

@@ -800,3 +800,54 @@ pub async fn deleting_a_user_deletes_their_factors<S: MfaStore<TestProfile> + ?S
     assert_eq!(store.recovery_codes_left(user.id).await.unwrap(), 0);
     assert!(store.passkeys(user.id).await.unwrap().is_empty());
 }
+
+/// Enrolment steps of one user racing each other (confirmations, restarts of enrolment with
+/// another secret, replacements of the recovery codes, removals) all succeed, none failing
+/// on a lock the others hold (a deadlock), and at most one confirmation wins (three rounds).
+pub async fn concurrent_enrolment_steps_of_one_user_all_succeed<
+    S: MfaStore<TestProfile> + ?Sized,
+>(
+    store: &S,
+) {
+    for _ in 0..3 {
+        let user = stored_user(store).await;
+        let secret = sample_secret(&unique_tag());
+        assert!(
+            store
+                .set_pending_totp(user.id, &secret, now_seconds())
+                .await
+                .unwrap()
+        );
+        let codes = sample_codes(8);
+        let confirms =
+            join_all((0..8).map(|i| {
+                store.confirm_totp(user.id, &secret, 1000, std::slice::from_ref(&codes[i]))
+            }));
+        // Restarts with another secret: only the first pending factor can be confirmed.
+        let other = sample_secret(&unique_tag());
+        let restarts =
+            join_all((0..8).map(|_| store.set_pending_totp(user.id, &other, now_seconds())));
+        let replacements = join_all(
+            codes
+                .chunks(2)
+                .map(|pair| store.replace_recovery_codes(user.id, pair)),
+        );
+        let removals = join_all((0..2).map(|_| store.remove_all_factors(user.id)));
+        let (confirms, restarts, replacements, removals) =
+            futures::join!(confirms, restarts, replacements, removals);
+        let mut confirmed = 0;
+        for result in confirms {
+            confirmed += usize::from(result.expect("a confirmation fails on no lock"));
+        }
+        assert!(confirmed <= 1, "at most one confirmation wins");
+        for result in restarts {
+            result.expect("a restart of enrolment fails on no lock");
+        }
+        for result in replacements {
+            result.expect("a replacement of the codes fails on no lock");
+        }
+        for result in removals {
+            result.expect("a removal fails on no lock");
+        }
+    }
+}

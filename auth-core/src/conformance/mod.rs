@@ -330,6 +330,7 @@ macro_rules! mfa_store_conformance {
                 adding_a_passkey_for_a_missing_user_is_not_found,
                 remove_all_factors_counts_and_leaves_nothing,
                 deleting_a_user_deletes_their_factors,
+                concurrent_enrolment_steps_of_one_user_all_succeed,
             ]
         );
     };
