@@ -139,6 +139,8 @@ impl ApiError {
             AuthError::MfaTokenInvalid => bad("MFA_TOKEN_INVALID"),
             AuthError::MfaAlreadyEnabled => bad("MFA_ALREADY_ENABLED"),
             AuthError::MfaNotEnabled => bad("MFA_NOT_ENABLED"),
+            AuthError::PasskeyInvalid => bad("PASSKEY_INVALID"),
+            AuthError::PasskeyNotFound => Self::not_found(),
             AuthError::OAuthUserAlreadyExists => bad("OAUTH_USER_ALREADY_EXISTS"),
             AuthError::OAuthNotAvailableEmail => bad("OAUTH_NOT_AVAILABLE_EMAIL"),
             AuthError::OAuthAccountAlreadyLinked => bad("OAUTH_ACCOUNT_ALREADY_LINKED"),

@@ -147,6 +147,14 @@ pub enum AuthError {
     /// An action on a TOTP factor the user does not have.
     #[error("no TOTP factor is enabled")]
     MfaNotEnabled,
+    /// A passkey ceremony that failed: a challenge that is unknown, expired, used or of
+    /// another user, a credential that does not verify or belongs to no one (or to someone
+    /// else), or a credential registered already.
+    #[error("passkey ceremony failed")]
+    PasskeyInvalid,
+    /// The user holds no passkey with this id.
+    #[error("passkey not found")]
+    PasskeyNotFound,
     /// The user holds no such provider account.
     #[error("no such provider account")]
     OAuthAccountNotFound,

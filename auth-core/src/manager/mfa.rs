@@ -34,16 +34,16 @@ pub(super) struct MfaSetup<P: Profile> {
 /// The claims of a second-step token: whose, until when, which one, and what it is bound to
 /// (the password checked and the session mark read before the check).
 #[derive(Debug, Serialize, Deserialize)]
-struct MfaClaims {
-    sub: UserId,
+pub(super) struct MfaClaims {
+    pub(super) sub: UserId,
     exp: i64,
     iat: i64,
-    jti: String,
+    pub(super) jti: String,
     bind: String,
-    mark: u64,
+    pub(super) mark: u64,
 }
 
-fn random_hex(bytes: usize) -> String {
+pub(super) fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buf);
     hex::encode(buf)
@@ -68,13 +68,13 @@ fn recovery_codes() -> Vec<String> {
 }
 
 impl<P: Profile> UserManager<P> {
-    fn mfa(&self) -> Result<&MfaSetup<P>, AuthError> {
+    pub(super) fn mfa(&self) -> Result<&MfaSetup<P>, AuthError> {
         self.inner.mfa.as_ref().ok_or_else(|| {
             AuthError::Config("no second-factor store: see UserManagerBuilder::with_mfa".to_owned())
         })
     }
 
-    async fn active_user(&self, user_id: UserId) -> Result<User<P>, AuthError> {
+    pub(super) async fn active_user(&self, user_id: UserId) -> Result<User<P>, AuthError> {
         match self.inner.users.get(user_id).await? {
             Some(user) if user.is_active => Ok(user),
             _ => Err(AuthError::UserNotFound),
@@ -82,7 +82,7 @@ impl<P: Profile> UserManager<P> {
     }
 
     /// Spends a slot of the account's login budget for a code check, or answers `429`.
-    async fn spend_code_budget(
+    pub(super) async fn spend_code_budget(
         &self,
         user: &User<P>,
         client: &ClientInfo,
@@ -107,7 +107,7 @@ impl<P: Profile> UserManager<P> {
     }
 
     /// A right code: the account's failures are forgotten.
-    async fn clear_code_budget(&self, user: &User<P>) -> Result<(), AuthError> {
+    pub(super) async fn clear_code_budget(&self, user: &User<P>) -> Result<(), AuthError> {
         if self.config().rate_limits.login_account.is_some() {
             for key in account_keys(user) {
                 self.inner.limiter.clear(&key).await?;
@@ -118,7 +118,7 @@ impl<P: Profile> UserManager<P> {
 
     /// After a factor changed: the other sessions end, the hook hears of it, and the user is
     /// told by mail.
-    async fn factor_changed(
+    pub(super) async fn factor_changed(
         &self,
         user: &User<P>,
         keep: Option<SessionId>,
@@ -321,6 +321,41 @@ impl<P: Profile> UserManager<P> {
             .map_err(|err| AuthError::Token(crate::TokenError::Backend(Box::new(err))))
     }
 
+    /// The claims of a second-step token that is well formed, unexpired and still bound to
+    /// its user's password, with that user (active). Does not spend the token.
+    pub(super) async fn open_mfa_token(
+        &self,
+        mfa_token: &str,
+    ) -> Result<(MfaClaims, User<P>), AuthError> {
+        let claims: MfaClaims = self
+            .inner
+            .action_codec
+            .decode(mfa_token, MFA_AUDIENCE, self.now())
+            .map_err(|_| AuthError::MfaTokenInvalid)?;
+        match self.inner.users.get(claims.sub).await? {
+            Some(user) if user.is_active && user.password_hash.fingerprint() == claims.bind => {
+                Ok((claims, user))
+            }
+            _ => Err(AuthError::MfaTokenInvalid),
+        }
+    }
+
+    /// Spends a second-step token (once): its limiter key, to give it back with
+    /// `limiter.refund` when the proof turns out wrong.
+    pub(super) async fn take_mfa_token(&self, claims: &MfaClaims) -> Result<String, AuthError> {
+        let once = RateLimit::new(1, MFA_TOKEN_LIFETIME + time::Duration::minutes(1));
+        let token_key = format!("mfa:token:{}", claims.jti);
+        if let RateDecision::Limited { .. } = self
+            .inner
+            .limiter
+            .hit(&token_key, &once, self.now())
+            .await?
+        {
+            return Err(AuthError::MfaTokenInvalid);
+        }
+        Ok(token_key)
+    }
+
     /// Finishes a login that answered [`AuthError::MfaRequired`]: checks the code (throttled
     /// like a password: wrong codes spend the account's budget), spends the token, and opens
     /// the session. A TOTP code is accepted once, and never for a step before one accepted;
@@ -337,29 +372,12 @@ impl<P: Profile> UserManager<P> {
         client: &ClientInfo,
     ) -> Result<Login<P>, AuthError> {
         let mfa = self.mfa()?;
-        let claims: MfaClaims = self
-            .inner
-            .action_codec
-            .decode(mfa_token, MFA_AUDIENCE, self.now())
-            .map_err(|_| AuthError::MfaTokenInvalid)?;
-        let user = match self.inner.users.get(claims.sub).await? {
-            Some(user) if user.is_active && user.password_hash.fingerprint() == claims.bind => user,
-            _ => return Err(AuthError::MfaTokenInvalid),
-        };
+        let (claims, user) = self.open_mfa_token(mfa_token).await?;
         self.spend_code_budget(&user, client).await?;
         // The token works once: taken before the code is checked, so that parallel
         // submissions with one token cannot both pass; given back when the code is wrong, so
         // that a typo does not cost the user their password step.
-        let once = RateLimit::new(1, MFA_TOKEN_LIFETIME + time::Duration::minutes(1));
-        let token_key = format!("mfa:token:{}", claims.jti);
-        if let RateDecision::Limited { .. } = self
-            .inner
-            .limiter
-            .hit(&token_key, &once, self.now())
-            .await?
-        {
-            return Err(AuthError::MfaTokenInvalid);
-        }
+        let token_key = self.take_mfa_token(&claims).await?;
         let accepted = match proof {
             MfaProof::Totp(code) => match mfa.store.totp(user.id).await? {
                 Some(factor) if factor.confirmed => {

@@ -5,6 +5,8 @@ mod config;
 #[cfg(feature = "mfa")]
 mod mfa;
 mod oauth;
+#[cfg(feature = "mfa")]
+mod passkey;
 mod recovery;
 mod register;
 mod session;

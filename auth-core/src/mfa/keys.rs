@@ -28,6 +28,7 @@ const DOMAIN: &[u8] = b"auth-core mfa";
 pub struct MfaKeys {
     seal: SecretBox,
     codes: SecretBox,
+    ceremonies: SecretBox,
 }
 
 impl MfaKeys {
@@ -39,6 +40,7 @@ impl MfaKeys {
         Some(Self {
             seal: SecretBox::derive(secret, DOMAIN, b"seal totp secrets v1")?,
             codes: SecretBox::derive(secret, DOMAIN, b"digest recovery codes v1")?,
+            ceremonies: SecretBox::derive(secret, DOMAIN, b"seal passkey ceremonies v1")?,
         })
     }
 
@@ -71,6 +73,18 @@ impl MfaKeys {
     pub(crate) fn open_totp(&self, sealed: &SealedToken, user: UserId) -> Option<Vec<u8>> {
         self.seal
             .open(sealed, &bound_to(&[user.to_string().as_bytes()]))
+    }
+
+    /// Seals the state of a passkey ceremony of kind `kind`, handed to the client between its
+    /// start and its finish (so the client can neither read nor alter it).
+    pub(crate) fn seal_ceremony(&self, state: &[u8], kind: &str) -> SealedToken {
+        self.ceremonies
+            .seal(state, &bound_to(&[b"passkey ceremony", kind.as_bytes()]))
+    }
+
+    pub(crate) fn open_ceremony(&self, sealed: &SealedToken, kind: &str) -> Option<Vec<u8>> {
+        self.ceremonies
+            .open(sealed, &bound_to(&[b"passkey ceremony", kind.as_bytes()]))
     }
 
     /// The stored form of a recovery code of `user`: HMAC-SHA256 over the user and the code

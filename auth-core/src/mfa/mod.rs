@@ -33,3 +33,42 @@ pub enum MfaProof<'a> {
     /// One of the recovery codes shown at enrolment; each works once.
     RecoveryCode(&'a str),
 }
+
+/// A registered passkey as its owner sees it (the credential itself stays on the server).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PasskeyInfo {
+    /// Its id, for `DELETE /users/me/passkeys/{id}`.
+    pub id: uuid::Uuid,
+    /// The name the user gave it.
+    pub name: String,
+    /// When it was registered.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    /// When it last signed in, if ever.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<time::OffsetDateTime>,
+}
+
+impl From<&crate::PasskeyRecord> for PasskeyInfo {
+    fn from(record: &crate::PasskeyRecord) -> Self {
+        Self {
+            id: record.id,
+            name: record.name.clone(),
+            created_at: record.created_at,
+            last_used_at: record.last_used_at,
+        }
+    }
+}
+
+/// The start of a passkey ceremony: what the browser needs, and the sealed state the
+/// finish needs back.
+#[derive(Debug, Clone)]
+pub struct PasskeyChallenge {
+    /// The options for `navigator.credentials.create` (`{"publicKey": …}`) or
+    /// `navigator.credentials.get` (`{"publicKey": …, "mediation": …}`), as webauthn-rs
+    /// serialises them: binary fields in unpadded base64url.
+    pub options: serde_json::Value,
+    /// The ceremony's state, sealed: given back unchanged to the finish, within five
+    /// minutes, once.
+    pub state: String,
+}
