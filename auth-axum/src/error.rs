@@ -136,6 +136,7 @@ impl ApiError {
                 json!({ "code": "LOGIN_MFA_REQUIRED", "mfa_token": mfa_token, "methods": methods }),
             ),
             AuthError::MfaBadCode => bad("MFA_BAD_CODE"),
+            AuthError::PasskeysUnavailable => bad("PASSKEYS_UNAVAILABLE"),
             AuthError::MfaTokenInvalid => bad("MFA_TOKEN_INVALID"),
             AuthError::MfaAlreadyEnabled => bad("MFA_ALREADY_ENABLED"),
             AuthError::MfaNotEnabled => bad("MFA_NOT_ENABLED"),

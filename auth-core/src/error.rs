@@ -135,6 +135,10 @@ pub enum AuthError {
         /// The factors the user can finish with: `totp`, `recovery_code`, `passkey`.
         methods: Vec<&'static str>,
     },
+    /// Passkeys cannot be offered: the public URL's host is an IP address that is not a
+    /// loopback one (browsers accept only domain names as WebAuthn relying parties).
+    #[error("passkeys need a public URL with a domain name")]
+    PasskeysUnavailable,
     /// A TOTP or recovery code that is wrong, used already, or for no enrolled factor.
     #[error("wrong or used code")]
     MfaBadCode,

@@ -503,3 +503,27 @@ async fn one_users_passkey_never_signs_in_another() {
         .unwrap();
     assert_eq!(me["email"], "bob@example.com");
 }
+
+/// The development default, `PUBLIC_URL` on 127.0.0.1: browsers refuse IP addresses as
+/// relying parties, so the server offers passkeys for `localhost` on the same port (which
+/// reaches it) rather than failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loopback_public_url_offers_passkeys_for_localhost() {
+    let config = Config::new(Backend::Sqlite).await;
+    let server = config.start().await;
+    server.register("ada@example.com", PASSWORD).await;
+    let (access, _) = server.tokens("ada@example.com", PASSWORD).await;
+    let answer = send(
+        &server,
+        "POST",
+        "/users/me/passkeys/register/start",
+        Some(&access),
+        json!({ "current_password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+    assert_eq!(answer.1["publicKey"]["rp"]["id"], "localhost");
+    let started = send(&server, "POST", "/auth/jwt/passkey/start", None, json!({})).await;
+    assert_eq!(started.0, StatusCode::OK, "{}", started.1);
+    assert_eq!(started.1["publicKey"]["rpId"], "localhost");
+}

@@ -63,7 +63,9 @@ fn invalid<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> AuthEr
 
 impl<P: Profile> UserManager<P> {
     /// The relying party: the host of [`ManagerConfig::public_base_url`](super::ManagerConfig::public_base_url)
-    /// (a domain name: browsers refuse IP addresses), with that URL's origin.
+    /// with that URL's origin. Browsers refuse IP addresses as relying parties: a loopback
+    /// address (the development default `http://127.0.0.1:8000`) becomes `localhost` on the
+    /// same port, which reaches the same server; any other IP address cannot offer passkeys.
     fn webauthn(&self) -> Result<Webauthn, AuthError> {
         let config_error = |why: &str| {
             AuthError::Config(format!(
@@ -71,16 +73,23 @@ impl<P: Profile> UserManager<P> {
                 self.config().public_base_url
             ))
         };
-        let url =
+        let mut url =
             Url::parse(&self.config().public_base_url).map_err(|_| config_error("is not a URL"))?;
-        let Some(rp_id) = url.domain() else {
-            return Err(config_error(
-                "has no domain name (browsers refuse IP addresses: use localhost in development)",
-            ));
+        let loopback = url
+            .host_str()
+            .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
+            .and_then(|host| host.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback());
+        if loopback {
+            url.set_host(Some("localhost"))
+                .map_err(|_| config_error("cannot name localhost"))?;
+        }
+        let Some(rp_id) = url.domain().map(str::to_owned) else {
+            return Err(AuthError::PasskeysUnavailable);
         };
         let origin = Url::parse(&url.origin().ascii_serialization())
             .map_err(|_| config_error("has no origin"))?;
-        WebauthnBuilder::new(rp_id, &origin)
+        WebauthnBuilder::new(&rp_id, &origin)
             .map(|builder| builder.rp_name(self.inner.action_codec.issuer()))
             .and_then(WebauthnBuilder::build)
             .map_err(|_| config_error("is not usable as a WebAuthn relying party"))
