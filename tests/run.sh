@@ -139,4 +139,4 @@ trap 'sh auth-redis/scripts/cluster.sh stop >/dev/null 2>&1 || true' EXIT
 
 log "cargo test --workspace --all-features"
 cargo test --workspace --all-features "$@"
-log "browser screenshots are in test-artifacts/browser/ and test-artifacts/browser-oauth/"
+log "browser screenshots are in test-artifacts/browser/, test-artifacts/browser-oauth/ and test-artifacts/browser-mfa/"

@@ -1,11 +1,13 @@
-//! The HTML pages, built on the cookie backend and the middleware: sign up, log in, account
-//! (with the session list and "log out everywhere"), log out, forgot / reset password, verify.
+//! The HTML pages, built on the cookie backend and the middleware: sign up, log in (with a
+//! password, a passkey, and the second step), account (the session list and "log out
+//! everywhere", the authenticator app, passkeys), log out, forgot / reset password, verify.
 //!
 //! Forms post to the JSON API with `fetch` from the same origin, so the cross-site check
 //! passes them and no token ever sits in a URL: mail links carry theirs in the fragment.
 
 use auth_axum::{Auth, AuthUser, CurrentUser, safe_next};
 use auth_core::Session;
+use auth_core::mfa::PasskeyInfo;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -35,7 +37,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margi
 form{display:grid;gap:.6rem}label{display:grid;gap:.2rem}input,textarea,button{font:inherit;padding:.5rem}button{cursor:pointer}\
 article{border-bottom:1px solid #ddd;padding:.2rem 0 .6rem}article h2{margin:.6rem 0 .2rem;font-size:1.2rem}.meta{color:#666;font-size:.85rem;margin:0}.text{white-space:pre-wrap}\
 .error{color:#b00020}.ok{color:#1b5e20}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;font-size:.9rem}\
-nav a{margin-right:1rem}";
+nav a{margin-right:1rem}form>div{display:grid;gap:.6rem}label.check{display:flex;gap:.4rem;align-items:center}[hidden]{display:none!important}";
 
 /// The pages' shared script: `send` posts to the JSON API, `explain` turns any answer the
 /// pages can get (every `detail` code, a validation error, a `429` with its `Retry-After`, a
@@ -67,6 +69,8 @@ const MESSAGES = {
   MFA_TOKEN_INVALID: 'This sign-in has expired. Please enter your password again.',
   MFA_ALREADY_ENABLED: 'An authenticator app is already set up.',
   MFA_NOT_ENABLED: 'No authenticator app is set up.',
+  PASSKEY_INVALID: 'This passkey was not accepted: it may have been removed from the account, or the request took too long. Please try again.',
+  PASSKEYS_UNAVAILABLE: 'Passkeys are not available on this site: it is not served under a domain name.',
 };
 const PASSWORD_CODES = ['REGISTER_INVALID_PASSWORD', 'RESET_PASSWORD_INVALID_PASSWORD', 'UPDATE_USER_INVALID_PASSWORD'];
 const STATUSES = {
@@ -129,6 +133,78 @@ function fragmentToken() {
   return new URLSearchParams(location.hash.slice(1)).get('token') || '';
 }
 "#;
+
+/// The passkey helpers of the login and account pages: the options of a ceremony's start
+/// (binary fields in base64url) for `navigator.credentials`, the browser's answer as JSON for
+/// the finish (the browser's own `parse…FromJSON` and `toJSON` where it has them, else the
+/// same by hand), and a sentence for a failed `navigator.credentials` call.
+const WEBAUTHN: &str = r#"<script>
+const passkeysHere = !!(window.PublicKeyCredential && navigator.credentials);
+function fromB64url(text) {
+  const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
+  const bytes = atob(b64.padEnd(Math.ceil(b64.length / 4) * 4, '='));
+  return Uint8Array.from(bytes, c => c.charCodeAt(0)).buffer;
+}
+function toB64url(buffer) {
+  let bytes = '';
+  for (const b of new Uint8Array(buffer)) bytes += String.fromCharCode(b);
+  return btoa(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+function withIds(list) {
+  return (list || []).map(c => Object.assign({}, c, {id: fromB64url(c.id)}));
+}
+function creationOptions(json) {
+  if (typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function') {
+    return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+  }
+  const options = structuredClone(json);
+  options.challenge = fromB64url(json.challenge);
+  options.user = Object.assign({}, json.user, {id: fromB64url(json.user.id)});
+  options.excludeCredentials = withIds(json.excludeCredentials);
+  return options;
+}
+function requestOptions(json) {
+  if (typeof PublicKeyCredential.parseRequestOptionsFromJSON === 'function') {
+    return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+  }
+  const options = structuredClone(json);
+  options.challenge = fromB64url(json.challenge);
+  options.allowCredentials = withIds(json.allowCredentials);
+  return options;
+}
+function credentialJSON(cred) {
+  if (typeof cred.toJSON === 'function') return cred.toJSON();
+  const r = cred.response;
+  const response = {clientDataJSON: toB64url(r.clientDataJSON)};
+  if (r.attestationObject) {
+    response.attestationObject = toB64url(r.attestationObject);
+    if (typeof r.getTransports === 'function') response.transports = r.getTransports();
+  } else {
+    response.authenticatorData = toB64url(r.authenticatorData);
+    response.signature = toB64url(r.signature);
+    if (r.userHandle) response.userHandle = toB64url(r.userHandle);
+  }
+  // Extension outputs that are buffers do not survive JSON; none is read by the server.
+  const results = JSON.parse(JSON.stringify(cred.getClientExtensionResults()));
+  return {id: cred.id, rawId: toB64url(cred.rawId), type: cred.type, response, clientExtensionResults: results,
+    authenticatorAttachment: cred.authenticatorAttachment || undefined};
+}
+function passkeyProblem(error, rpId) {
+  const name = error && error.name;
+  if (name === 'NotAllowedError' || name === 'AbortError') return 'No passkey was used: the request was cancelled or timed out.';
+  if (name === 'InvalidStateError') return 'This device already holds a passkey of your account.';
+  if (name === 'SecurityError') {
+    return rpId && rpId !== location.hostname
+      ? 'Passkeys of this site work only when it is opened as ' + rpId + ', not ' + location.hostname + '.'
+      : 'Passkeys cannot be used at this address.';
+  }
+  if (name === 'NotSupportedError') return 'This device has no kind of passkey that this site accepts.';
+  return 'The passkey did not work (' + (name || 'unknown error') + '). Please try again.';
+}
+function postJSON(url, body) {
+  return send(url, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+}
+</script>"#;
 
 /// A page of the site: the shared style, script and navigation around `body` (HTML).
 pub(crate) fn page(title: &str, body: &str) -> Response {
@@ -261,31 +337,53 @@ async fn login(
             + r#"
 <label>E-mail or username <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-<button>Log in</button><p id="msg"></p></form>
+<button>Log in</button>
+<button type="button" id="passkey-login">Sign in with a passkey</button><p id="msg"></p></form>
 <form id="second" hidden>
-<p>Enter the 6-digit code of your authenticator app, or one of your recovery codes.</p>
-<label>Code <input name="code" id="code" autocomplete="one-time-code" inputmode="numeric" required></label>
-<label><input type="checkbox" id="use-recovery"> This is a recovery code</label>
-<button>Continue</button><p id="msg2"></p></form>
-<p><a href="/forgot-password">Forgot your password?</a> · <a href="/register">Sign up</a></p>
-<script>
+<p id="second-intro">Enter the 6-digit code of your authenticator app, or one of your recovery codes.</p>
+<div id="second-code"><label>Code <input name="code" id="code" autocomplete="one-time-code" inputmode="numeric" required></label>
+<label class="check"><input type="checkbox" id="use-recovery"> This is a recovery code</label>
+<button>Continue</button></div>
+<button type="button" id="use-passkey" hidden>Use a passkey</button><p id="msg2"></p></form>
+<p><a href="/forgot-password">Forgot your password?</a> · <a href="/register">Sign up</a></p>"#
+            + WEBAUTHN
+            + r#"<script>
 const first = document.getElementById('f');
 const second = document.getElementById('second');
 let mfaToken = null;
+// Checked on the server (auth_axum::safe_next): a path of this site.
+const goNext = () => { location.href = JSON.parse(first.dataset.next); };
+// A failed second step: an expired or spent token sends the visitor back to the password.
+function secondFailed(r, msg) {
+  if (!(r.body && r.body.detail === 'MFA_TOKEN_INVALID')) return show(msg, explain(r), false);
+  mfaToken = null;
+  second.hidden = true;
+  first.hidden = false;
+  show('msg', explain(r), false);
+}
 first.addEventListener('submit', async (e) => {
   e.preventDefault();
   const r = await send('/auth/cookie/login', {method: 'POST', body: new URLSearchParams(new FormData(e.target))});
   const d = r.body && r.body.detail;
   if (r.status === 403 && d && d.code === 'LOGIN_MFA_REQUIRED') {
     mfaToken = d.mfa_token;
+    const methods = Array.isArray(d.methods) ? d.methods : ['totp', 'recovery_code'];
+    const codes = methods.includes('totp') || methods.includes('recovery_code');
+    const passkey = methods.includes('passkey');
+    document.getElementById('second-code').hidden = !codes;
+    document.getElementById('code').disabled = !codes;
+    document.getElementById('use-passkey').hidden = !passkey;
+    document.getElementById('second-intro').textContent = codes
+      ? 'Enter the 6-digit code of your authenticator app, or one of your recovery codes' + (passkey ? ', or use a passkey.' : '.')
+      : 'Confirm with a passkey of your account.';
+    document.getElementById('msg2').textContent = '';
     first.hidden = true;
     second.hidden = false;
-    document.getElementById('code').focus();
+    if (codes) document.getElementById('code').focus();
     return;
   }
   if (r.status !== 204) return show('msg', explain(r), false);
-  // Checked on the server (auth_axum::safe_next): a path of this site.
-  location.href = JSON.parse(first.dataset.next);
+  goNext();
 });
 second.addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -293,11 +391,35 @@ second.addEventListener('submit', async (e) => {
   const body = document.getElementById('use-recovery').checked
     ? {mfa_token: mfaToken, recovery_code: code}
     : {mfa_token: mfaToken, code};
-  const r = await send('/auth/cookie/mfa', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
-  if (r.status === 204) return location.href = JSON.parse(first.dataset.next);
-  show('msg2', explain(r), false);
-  if (r.body && r.body.detail === 'MFA_TOKEN_INVALID') { second.hidden = true; first.hidden = false; }
+  const r = await postJSON('/auth/cookie/mfa', body);
+  if (r.status === 204) return goNext();
+  secondFailed(r, 'msg2');
 });
+// A sign-in with a passkey: alone (the browser offers the passkeys it holds for this site),
+// or, with the token of a password login, as its second step.
+async function passkeySignIn(token, msg) {
+  if (!passkeysHere) return show(msg, 'This browser cannot use passkeys.', false);
+  show(msg, 'Waiting for your passkey…', true);
+  const start = await postJSON('/auth/cookie/passkey/start', token ? {mfa_token: token} : {});
+  if (start.status !== 200) return secondFailed(start, msg);
+  let cred;
+  try {
+    // Only the options: a "mediation" beside them is for conditional (autofill) requests.
+    cred = await navigator.credentials.get({publicKey: requestOptions(start.body.publicKey)});
+  } catch (error) {
+    return show(msg, passkeyProblem(error, start.body.publicKey.rpId), false);
+  }
+  if (!cred) return show(msg, 'No passkey was used.', false);
+  const body = {state: start.body.state, credential: credentialJSON(cred)};
+  if (token) body.mfa_token = token;
+  const r = await postJSON('/auth/cookie/passkey/finish', body);
+  if (r.status === 204) return goNext();
+  secondFailed(r, msg);
+}
+const passkeyLogin = document.getElementById('passkey-login');
+passkeyLogin.hidden = !passkeysHere;
+passkeyLogin.addEventListener('click', () => passkeySignIn(null, 'msg'));
+document.getElementById('use-passkey').addEventListener('click', () => passkeySignIn(mfaToken, 'msg2'));
 </script>"#),
     )
 }
@@ -345,6 +467,30 @@ fn session_row(session: &Session, current: &CurrentUser) -> String {
     )
 }
 
+/// A moment as the pages show it: `2026-03-01 14:05 UTC`.
+fn moment(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
+}
+
+fn passkey_row(passkey: &PasskeyInfo) -> String {
+    format!(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td><button data-passkey=\"{}\">Remove</button></td></tr>",
+        escape(&passkey.name),
+        escape(&moment(passkey.created_at)),
+        escape(
+            &passkey
+                .last_used_at
+                .map_or_else(|| "never".to_owned(), moment)
+        ),
+        passkey.id,
+    )
+}
+
+/// How young a session must be for the server to add a passkey without the password
+/// (`auth_core`'s rule): the page asks for the password only for an older one.
+const FRESH_SESSION: time::Duration = time::Duration::minutes(5);
+
 async fn account(
     State(auth): State<Auth<Names>>,
     current: CurrentUser,
@@ -356,6 +502,26 @@ async fn account(
         .await
         .unwrap_or_default();
     let rows: String = sessions.iter().map(|s| session_row(s, &current)).collect();
+    // A small margin, so that the password is asked for rather than refused on the click.
+    let fresh = sessions.iter().any(|s| {
+        s.id == current.session_id
+            && time::OffsetDateTime::now_utc() - s.created_at
+                < FRESH_SESSION - time::Duration::seconds(30)
+    });
+    let passkeys = auth.manager().passkeys(user.id).await.unwrap_or_default();
+    let passkey_rows: String = passkeys.iter().map(passkey_row).collect();
+    let passkeys_part = format!(
+        r#"<p id="passkeys-none"{none_hidden}>No passkeys yet.</p>
+<table id="passkeys"{list_hidden}><tr><th>Name</th><th>Added</th><th>Last used</th><th></th></tr>{passkey_rows}</table>
+<form id="passkey-add"><label>Name of the new passkey <input name="name" id="passkey-name" maxlength="64" placeholder="for example: Laptop"></label>
+<label id="passkey-password"{password_hidden}>Current password <input name="current_password" type="password" autocomplete="current-password"{password_required}></label>
+<button>Add a passkey</button></form>
+<p id="msg-passkeys"></p>"#,
+        none_hidden = if passkeys.is_empty() { "" } else { " hidden" },
+        list_hidden = if passkeys.is_empty() { " hidden" } else { "" },
+        password_hidden = if fresh { " hidden" } else { "" },
+        password_required = if fresh { "" } else { " required" },
+    );
     let totp_on = auth.manager().totp_enabled(user.id).await.unwrap_or(false);
     let codes_left = auth
         .manager()
@@ -395,10 +561,13 @@ async fn account(
 {two_step}
 <div id="recovery" hidden><p>Your recovery codes. Each works once, in place of a code of your app. Keep them somewhere safe: they are shown only now.</p><ul id="recovery-codes"></ul></div>
 <p id="msg-2fa"></p>
+<h2>Passkeys</h2>
+<p>A passkey signs you in without your password, with your device's screen lock or security key; after the password, it also serves as the second step.</p>
+{passkeys_part}
 <h2>Sessions</h2>
 <table><tr><th>Since</th><th>Device</th><th>IP</th><th></th></tr>{rows}</table>
 <p><button id="everywhere">Log out everywhere</button> <button id="logout">Log out</button></p><p id="msg"></p>
-<script>
+{webauthn}<script>
 document.querySelectorAll('button[data-session]').forEach(b => b.addEventListener('click', async () => {{
   const r = await send('/users/me/sessions/' + b.dataset.session, {{method: 'DELETE'}});
   if (r.status === 204) b.closest('tr').remove(); else show('msg', explain(r), false);
@@ -450,6 +619,73 @@ if (off) off.addEventListener('submit', async (e) => {{
   off.hidden = true;
   show('msg-2fa', 'Two-step sign-in is off.', true);
 }});
+function passkeysShown() {{
+  const empty = document.querySelectorAll('button[data-passkey]').length === 0;
+  document.getElementById('passkeys').hidden = empty;
+  document.getElementById('passkeys-none').hidden = !empty;
+}}
+function removable(button) {{
+  button.addEventListener('click', async () => {{
+    const r = await send('/users/me/passkeys/' + encodeURIComponent(button.dataset.passkey), {{method: 'DELETE'}});
+    if (r.status !== 204) return show('msg-passkeys', explain(r), false);
+    button.closest('tr').remove();
+    passkeysShown();
+    show('msg-passkeys', 'The passkey is removed. Your other sessions were signed out.', true);
+  }});
+}}
+document.querySelectorAll('button[data-passkey]').forEach(removable);
+function moment(iso) {{
+  if (!iso) return 'never';
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? String(iso) : at.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}}
+const askPassword = document.getElementById('passkey-password');
+document.getElementById('passkey-add').addEventListener('submit', async (e) => {{
+  e.preventDefault();
+  if (!passkeysHere) return show('msg-passkeys', 'This browser cannot use passkeys.', false);
+  const form = new FormData(e.target);
+  const password = askPassword.hidden ? '' : String(form.get('current_password') || '');
+  show('msg-passkeys', 'Waiting for your device…', true);
+  const start = await postJSON('/users/me/passkeys/register/start', password ? {{current_password: password}} : {{}});
+  if (start.status !== 200) {{
+    if (askPassword.hidden && start.body && start.body.detail === 'UPDATE_USER_BAD_CURRENT_PASSWORD') {{
+      // The session is no longer fresh enough to stand in for the password.
+      askPassword.hidden = false;
+      askPassword.querySelector('input').required = true;
+      askPassword.querySelector('input').focus();
+      return show('msg-passkeys', 'Please enter your current password to add a passkey.', false);
+    }}
+    return show('msg-passkeys', explain(start), false);
+  }}
+  let cred;
+  try {{
+    cred = await navigator.credentials.create({{publicKey: creationOptions(start.body.publicKey)}});
+  }} catch (error) {{
+    return show('msg-passkeys', passkeyProblem(error, start.body.publicKey.rp && start.body.publicKey.rp.id), false);
+  }}
+  if (!cred) return show('msg-passkeys', 'No passkey was made.', false);
+  const name = String(form.get('name') || '').trim();
+  const r = await postJSON('/users/me/passkeys/register/finish', {{name, state: start.body.state, credential: credentialJSON(cred)}});
+  if (r.status !== 201) return show('msg-passkeys', explain(r), false);
+  const row = document.createElement('tr');
+  for (const text of [r.body.name, moment(r.body.created_at), moment(r.body.last_used_at)]) {{
+    const cell = document.createElement('td');
+    cell.textContent = text;
+    row.append(cell);
+  }}
+  const cell = document.createElement('td');
+  const button = document.createElement('button');
+  button.textContent = 'Remove';
+  button.dataset.passkey = r.body.id;
+  removable(button);
+  cell.append(button);
+  row.append(cell);
+  const table = document.getElementById('passkeys');
+  (table.tBodies[0] || table).append(row);
+  passkeysShown();
+  e.target.reset();
+  show('msg-passkeys', 'The passkey is added. Your other sessions were signed out.', true);
+}});
 document.getElementById('everywhere').addEventListener('click', async () => {{
   await send('/users/me/sessions', {{method: 'DELETE'}});
   location.href = '/login';
@@ -467,6 +703,8 @@ document.getElementById('logout').addEventListener('click', async () => {{
             },
             roles = escape(&roles),
             two_step = two_step,
+            passkeys_part = passkeys_part,
+            webauthn = WEBAUTHN,
             resend = if user.is_verified {
                 String::new()
             } else {
@@ -546,7 +784,7 @@ async fn verify() -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::{LoginQuery, Query, escape, login_target};
+    use super::{LoginQuery, PasskeyInfo, Query, escape, login_target, passkey_row};
 
     fn target(next: &str) -> String {
         login_target(Ok(Query(LoginQuery {
@@ -567,6 +805,29 @@ mod tests {
                 error: None
             }))),
             "/account"
+        );
+    }
+
+    #[test]
+    fn a_passkey_row_escapes_the_name_and_shows_utc_minutes() {
+        let at = time::macros::datetime!(2026-03-01 15:05:59 +01:00);
+        let row = passkey_row(&PasskeyInfo {
+            id: uuid::Uuid::nil(),
+            name: "<img src=x onerror=alert(1)>".to_owned(),
+            created_at: at,
+            last_used_at: None,
+        });
+        assert!(
+            row.contains("<td>&lt;img src=x onerror=alert(1)&gt;</td>"),
+            "{row}"
+        );
+        assert!(
+            row.contains("<td>2026-03-01 14:05 UTC</td><td>never</td>"),
+            "{row}"
+        );
+        assert!(
+            row.contains("data-passkey=\"00000000-0000-0000-0000-000000000000\""),
+            "{row}"
         );
     }
 
