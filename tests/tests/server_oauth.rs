@@ -615,3 +615,101 @@ async fn clients_registered_for_secret_post_and_addresses_only_in_userinfo_work(
     // Learnt once, used from then on.
     access_of(sign_in(&setup, "corp", "alice").await).await;
 }
+
+/// The authenticator app of a test: the code of `secret` (base 32) `offset` steps from now.
+fn totp_code(secret: &str, offset: i64) -> String {
+    use totp_rs::{Algorithm, Secret, TOTP};
+    let bytes = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
+    let totp = TOTP::new_unchecked(Algorithm::SHA1, 6, 0, 30, bytes, None, String::new());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    totp.generate(now.saturating_add_signed(offset * 30))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_sign_in_of_an_account_with_a_second_factor_still_asks_for_it() {
+    let setup = setup(&[("dave-at-corp", "dave.work@example.com", true)]).await;
+    let server = &setup.server;
+    server.register("dave@example.com", PASSWORD).await;
+    let (dave, _) = server.tokens("dave@example.com", PASSWORD).await;
+    let (url, csrf) = authorize(server, "/auth/associate/corp/authorize", Some(&dave)).await;
+    let redirect = UserAgent::new().sign_in(&url, "dave-at-corp").await;
+    assert_eq!(
+        callback(server, &redirect, Some(&csrf), Some(&dave))
+            .await
+            .status(),
+        200
+    );
+    let enrollment: Value = server
+        .http
+        .post(server.url("/users/me/mfa/totp"))
+        .bearer_auth(&dave)
+        .json(&json!({ "current_password": PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = enrollment["secret"].as_str().unwrap().to_owned();
+    let confirmed = server
+        .http
+        .post(server.url("/users/me/mfa/totp/confirm"))
+        .bearer_auth(&dave)
+        .json(&json!({ "code": totp_code(&secret, 0) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+
+    // The provider alone opens no session: the second step follows, as after a password.
+    let response = sign_in(&setup, "corp", "dave-at-corp").await;
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["detail"]["code"], "LOGIN_MFA_REQUIRED", "{body}");
+    let token = body["detail"]["mfa_token"].as_str().unwrap();
+    let finished = server
+        .http
+        .post(server.url("/auth/jwt/mfa"))
+        .json(&json!({ "mfa_token": token, "code": totp_code(&secret, 1) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(finished.status(), 200);
+
+    // In a browser: back to the login page, the token in the fragment only.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = browser
+        .get(server.url("/auth/cookie/corp/authorize?next=/blog"))
+        .send()
+        .await
+        .unwrap();
+    let csrf = csrf_cookie(&start);
+    let to_provider = start.headers()[LOCATION].to_str().unwrap().to_owned();
+    let redirect = UserAgent::new().sign_in(&to_provider, "dave-at-corp").await;
+    let done = browser
+        .get(&redirect)
+        .header(COOKIE, format!("{CSRF}={csrf}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    let location = done.headers()[LOCATION].to_str().unwrap();
+    assert!(
+        location.starts_with("/login?next=%2Fblog#mfa_token="),
+        "{location}"
+    );
+    assert!(
+        !done
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().unwrap_or_default().starts_with("access_token=")),
+        "no session before the second step"
+    );
+}

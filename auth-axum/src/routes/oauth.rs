@@ -183,6 +183,21 @@ async fn callback<P: Profile>(
     .await;
     let mut response = match (result, flow) {
         (Ok(response), _) => response,
+        (Err(err), Flow::Cookie) if err.detail["code"] == "LOGIN_MFA_REQUIRED" => {
+            // The second step happens on the login page; the token travels in the fragment,
+            // which never reaches a server or its logs.
+            let token = err.detail["mfa_token"].as_str().unwrap_or_default();
+            let methods: Vec<&str> = err.detail["methods"]
+                .as_array()
+                .map(|methods| methods.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let next = err.next.as_deref().unwrap_or(DEFAULT_NEXT);
+            redirect(&format!(
+                "/login?next={}#mfa_token={token}&methods={}",
+                percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC),
+                methods.join(",")
+            ))
+        }
         (Err(err), Flow::Cookie) => {
             let code = match &err.detail {
                 Value::String(code) => code.clone(),
@@ -210,10 +225,12 @@ async fn callback<P: Profile>(
     response
 }
 
-/// An error of the callback, with its `detail` kept for the browser redirect.
+/// An error of the callback, with its `detail` kept for the browser redirect, and the page
+/// the state named, for a second step that still has to happen.
 struct Failed {
     detail: Value,
     error: ApiError,
+    next: Option<String>,
 }
 
 impl From<ApiError> for Failed {
@@ -221,6 +238,7 @@ impl From<ApiError> for Failed {
         Self {
             detail: error.detail().clone(),
             error,
+            next: None,
         }
     }
 }
@@ -294,7 +312,10 @@ async fn finish<P: Profile>(
             let login = manager
                 .oauth_login(&done.identity, associate_by_email, client)
                 .await
-                .map_err(ApiError::from)?;
+                .map_err(|err| Failed {
+                    next: done.binding.next.clone(),
+                    ..Failed::from(ApiError::from(err))
+                })?;
             if flow == Flow::Bearer {
                 return Ok(tokens_response(&Transport::Bearer, &login.tokens));
             }

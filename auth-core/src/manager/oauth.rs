@@ -71,6 +71,9 @@ impl<P: Profile> UserManager<P> {
     /// create one user, and every one of them logs into it.
     ///
     /// # Errors
+    /// [`AuthError::MfaRequired`] (feature `mfa`) when the user has a second factor: the
+    /// provider stands for the password, and the login finishes with
+    /// [`UserManager::mfa_login`] as after one;
     /// [`AuthError::OAuthNotAvailableEmail`] when the provider gave no usable address;
     /// [`AuthError::OAuthUserAlreadyExists`]; [`AuthError::BadCredentials`] for an inactive
     /// user; [`AuthError::UserNotVerified`] when verification is required and the user is
@@ -185,6 +188,19 @@ impl<P: Profile> UserManager<P> {
         let require_verified = self.config().require_verification;
         if require_verified && !user.is_verified {
             return Err(AuthError::UserNotVerified);
+        }
+        // A provider vouches for the first factor only: a user with a second factor finishes
+        // with it, as after a password, so that a taken-over provider account is not enough.
+        #[cfg(feature = "mfa")]
+        {
+            let methods = self.second_factors(&user).await?;
+            if !methods.is_empty() {
+                tracing::info!(target: "auth", event = "login_needs_second_factor", user_id = %user.id, ip = ?client.ip, "provider sign-in right; a second factor is required");
+                return Err(AuthError::MfaRequired {
+                    mfa_token: self.mfa_token(&user, mark)?,
+                    methods,
+                });
+            }
         }
         let (user, tokens) = self.admit(user, mark, client, require_verified).await?;
         tracing::info!(target: "auth", event = "login_succeeded", user_id = %user.id, session_id = %tokens.session_id, ip = ?client.ip, "login through a provider succeeded");

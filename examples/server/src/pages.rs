@@ -365,26 +365,36 @@ first.addEventListener('submit', async (e) => {
   e.preventDefault();
   const r = await send('/auth/cookie/login', {method: 'POST', body: new URLSearchParams(new FormData(e.target))});
   const d = r.body && r.body.detail;
-  if (r.status === 403 && d && d.code === 'LOGIN_MFA_REQUIRED') {
-    mfaToken = d.mfa_token;
-    const methods = Array.isArray(d.methods) ? d.methods : ['totp', 'recovery_code'];
-    const codes = methods.includes('totp') || methods.includes('recovery_code');
-    const passkey = methods.includes('passkey');
-    document.getElementById('second-code').hidden = !codes;
-    document.getElementById('code').disabled = !codes;
-    document.getElementById('use-passkey').hidden = !passkey;
-    document.getElementById('second-intro').textContent = codes
-      ? 'Enter the 6-digit code of your authenticator app, or one of your recovery codes' + (passkey ? ', or use a passkey.' : '.')
-      : 'Confirm with a passkey of your account.';
-    document.getElementById('msg2').textContent = '';
-    first.hidden = true;
-    second.hidden = false;
-    if (codes) document.getElementById('code').focus();
-    return;
-  }
+  if (r.status === 403 && d && d.code === 'LOGIN_MFA_REQUIRED') return secondStep(d.mfa_token, d.methods);
   if (r.status !== 204) return show('msg', explain(r), false);
   goNext();
 });
+function secondStep(token, methods) {
+  mfaToken = token;
+  methods = Array.isArray(methods) && methods.length ? methods : ['totp', 'recovery_code'];
+  const codes = methods.includes('totp') || methods.includes('recovery_code');
+  const passkey = methods.includes('passkey');
+  document.getElementById('second-code').hidden = !codes;
+  document.getElementById('code').disabled = !codes;
+  document.getElementById('use-passkey').hidden = !passkey;
+  document.getElementById('second-intro').textContent = codes
+    ? 'Enter the 6-digit code of your authenticator app, or one of your recovery codes' + (passkey ? ', or use a passkey.' : '.')
+    : 'Confirm with a passkey of your account.';
+  document.getElementById('msg2').textContent = '';
+  first.hidden = true;
+  second.hidden = false;
+  if (codes) document.getElementById('code').focus();
+}
+// A provider sign-in of an account with a second factor comes back here with its token in
+// the fragment (never sent to a server); the address bar forgets it at once.
+{
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const token = fragment.get('mfa_token');
+  if (token) {
+    history.replaceState(null, '', location.pathname + location.search);
+    secondStep(token, (fragment.get('methods') || '').split(',').filter(Boolean));
+  }
+}
 second.addEventListener('submit', async (e) => {
   e.preventDefault();
   const code = document.getElementById('code').value.trim();
