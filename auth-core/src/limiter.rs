@@ -105,8 +105,14 @@ impl RateDecision {
 /// # Why `#[async_trait]`
 /// Held as `Arc<dyn RateLimiter>` and chosen at start-up (memory or Redis).
 ///
+/// The limiter also makes single-use tokens single-use (the second step's `mfa_token`, an
+/// OAuth `state`, a passkey ceremony): each is spent with a budget of one. A limiter must
+/// therefore count faithfully, and be shared by every instance (Redis) when there are several.
+///
 /// # Implementing it
-/// A limiter that allows everything (what the manager uses when limits are off):
+/// The shape of an implementation: one that allows everything. Never give it to a manager:
+/// it would make the single-use tokens above replayable; to switch throttles off, set the
+/// limits of [`RateLimits`](crate::RateLimits) to `None` instead.
 ///
 /// ```
 /// use async_trait::async_trait;

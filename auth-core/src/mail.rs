@@ -109,7 +109,7 @@ impl Mail {
             .format(&time::format_description::well_known::Rfc2822)
             .unwrap_or_else(|_| at.to_string());
         let text = format!(
-            "On {when}, {what}. Every other session of the account was signed out.\n\n\
+            "On {when}, {what}.\n\n\
              If this was not you, someone else may have your password: change it, and contact \
              the site's support.\n"
         );

@@ -263,7 +263,11 @@ async fn totp_enrolment_login_replay_and_removal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_codes_work_once_even_in_parallel_and_tokens_belong_to_their_user() {
-    let config = Config::new(Backend::Sqlite).await;
+    // Each password step that needs a second factor keeps its slot of the account's budget
+    // until a second step succeeds: room for the ten logins below.
+    let config = Config::new(Backend::Sqlite)
+        .await
+        .with("RATE_LIMIT_LOGIN_ACCOUNT", "50/15m");
     let server = config.start().await;
     let (_, ada_secret, codes) = enrolled(&server, "ada@example.com").await;
     let (_, bob_secret, _) = enrolled(&server, "bob@example.com").await;

@@ -352,7 +352,12 @@ async fn an_existing_address_is_linked_only_when_verified_and_allowed() {
     ])
     .await;
     let server = &setup.server;
-    let bob = server.register("bob@example.com", PASSWORD).await;
+    // Bob verified his address with us; linking never reaches into an unverified account.
+    setup
+        ._config
+        .create_user("bob@example.com", &["--verified"]);
+    let (bob_access, _) = server.tokens("bob@example.com", PASSWORD).await;
+    let bob: Value = server.me(&bob_access).await.json().await.unwrap();
     server.register("carol@example.com", PASSWORD).await;
 
     // Linking by e-mail is off for `corp`.

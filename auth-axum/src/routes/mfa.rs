@@ -294,9 +294,10 @@ async fn second_step<P: Profile>(
             ));
         }
     };
-    let login = auth
-        .manager()
-        .mfa_login(&body.mfa_token, proof, &client)
+    let manager = auth.manager();
+    let require_verified = backend.require_verification || manager.config().require_verification;
+    let login = manager
+        .mfa_login_requiring(&body.mfa_token, proof, &client, require_verified)
         .await
         .map_err(|err| ApiError::from_auth(err, Action::Auth))?;
     Ok(tokens_response(&backend.transport, &login.tokens))

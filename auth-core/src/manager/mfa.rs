@@ -126,7 +126,12 @@ impl<P: Profile> UserManager<P> {
     ) -> Result<(), AuthError> {
         let revoked = self.inner.sessions.revoke_all(user.id, keep).await?;
         tracing::info!(target: "auth", event = "mfa_changed", user_id = %user.id, change = what, sessions_revoked = revoked, "second factors changed");
-        if !self.queue_mail(Mail::security_notice(user.email.clone(), what, self.now())) {
+        let notice = format!("{what}; every other session of the account was signed out");
+        if !self.queue_mail(Mail::security_notice(
+            user.email.clone(),
+            &notice,
+            self.now(),
+        )) {
             tracing::error!(target: "auth", user_id = %user.id, "security notice not queued");
         }
         self.inner.hooks.on_mfa_changed(user, what).await;
@@ -371,6 +376,22 @@ impl<P: Profile> UserManager<P> {
         proof: MfaProof<'_>,
         client: &ClientInfo,
     ) -> Result<Login<P>, AuthError> {
+        self.mfa_login_requiring(mfa_token, proof, client, self.config().require_verification)
+            .await
+    }
+
+    /// [`UserManager::mfa_login`], deciding per call whether a verified address is required
+    /// (a login backend may require it when the manager does not).
+    ///
+    /// # Errors
+    /// As [`UserManager::mfa_login`], and [`AuthError::UserNotVerified`].
+    pub async fn mfa_login_requiring(
+        &self,
+        mfa_token: &str,
+        proof: MfaProof<'_>,
+        client: &ClientInfo,
+        require_verified: bool,
+    ) -> Result<Login<P>, AuthError> {
         let mfa = self.mfa()?;
         let (claims, user) = self.open_mfa_token(mfa_token).await?;
         self.spend_code_budget(&user, client).await?;
@@ -413,13 +434,13 @@ impl<P: Profile> UserManager<P> {
             return Err(AuthError::MfaBadCode);
         }
         self.clear_code_budget(&user).await?;
-        let require_verified = self.config().require_verification;
         let (user, tokens) = self
             .admit(
                 user,
                 SessionMark::new(claims.mark),
                 client,
                 require_verified,
+                true,
             )
             .await?;
         tracing::info!(target: "auth", event = "login_succeeded", user_id = %user.id, session_id = %tokens.session_id, second_factor = true, ip = ?client.ip, "login succeeded with a second factor");

@@ -61,8 +61,9 @@ impl<P: Profile> UserManager<P> {
     ///
     /// 1. an account linked before logs its user in, and its stored tokens are replaced;
     /// 2. otherwise, when the address is taken by a user, the account is linked to that user
-    ///    and logs them in only if `associate_by_email` is on **and** the provider asserts the
-    ///    address as verified; else [`AuthError::OAuthUserAlreadyExists`];
+    ///    and logs them in only if `associate_by_email` is on, the provider asserts the
+    ///    address as verified, the user verified it with us too, and the user has no second
+    ///    factor; else [`AuthError::OAuthUserAlreadyExists`];
     /// 3. otherwise a user is created with no usable password, verified as the provider says,
     ///    with the account linked in the same step.
     ///
@@ -110,7 +111,12 @@ impl<P: Profile> UserManager<P> {
             .and_then(|raw| Email::parse(raw).ok())
             .ok_or(AuthError::OAuthNotAvailableEmail)?;
         if let Some(existing) = self.inner.users.find_by_email(&email).await? {
-            if !(associate_by_email && identity.email_verified) {
+            // Never into an account whose owner never proved the address (someone may have
+            // registered it first, with a password of their own, to wait for the real owner),
+            // nor past a second factor, which a provider account must not stand in for.
+            if !(associate_by_email && identity.email_verified && existing.is_verified)
+                || self.has_second_factors(&existing).await?
+            {
                 return self
                     .oauth_after_race(identity, client, AuthError::OAuthUserAlreadyExists)
                     .await;
@@ -173,6 +179,17 @@ impl<P: Profile> UserManager<P> {
         }
     }
 
+    /// Whether the user has a confirmed second factor (always `false` without feature `mfa`).
+    async fn has_second_factors(&self, user: &User<P>) -> Result<bool, AuthError> {
+        #[cfg(feature = "mfa")]
+        return Ok(!self.second_factors(user).await?.is_empty());
+        #[cfg(not(feature = "mfa"))]
+        {
+            let _ = user;
+            Ok(false)
+        }
+    }
+
     /// Opens a session for a user a provider vouched for, read afresh with their mark.
     async fn oauth_open(
         &self,
@@ -202,7 +219,9 @@ impl<P: Profile> UserManager<P> {
                 });
             }
         }
-        let (user, tokens) = self.admit(user, mark, client, require_verified).await?;
+        let (user, tokens) = self
+            .admit(user, mark, client, require_verified, false)
+            .await?;
         tracing::info!(target: "auth", event = "login_succeeded", user_id = %user.id, session_id = %tokens.session_id, ip = ?client.ip, "login through a provider succeeded");
         self.inner
             .hooks
@@ -242,6 +261,15 @@ impl<P: Profile> UserManager<P> {
             Err(err) => return Err(err.into()),
         }
         tracing::info!(target: "auth", event = "oauth_linked", user_id = %user.id, provider = %identity.provider, "provider account linked");
+        // A new way into the account: its owner hears of it.
+        let what = format!("a {} account was linked for signing in", identity.provider);
+        if !self.queue_mail(crate::mail::Mail::security_notice(
+            user.email.clone(),
+            &what,
+            self.now(),
+        )) {
+            tracing::error!(target: "auth", user_id = %user.id, "notice of the new link not queued");
+        }
         self.inner.hooks.on_after_oauth_link(user, &account).await;
         Ok(())
     }

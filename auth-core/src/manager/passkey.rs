@@ -481,7 +481,11 @@ impl<P: Profile> UserManager<P> {
         record.credential = serde_json::to_string(&passkey)
             .map_err(|err| AuthError::Config(format!("passkey: {err}")))?;
         record.last_used_at = Some(self.now());
-        mfa.store.update_passkey(&record).await?;
+        match mfa.store.update_passkey(&record).await {
+            // Removed while it signed in: it no longer counts.
+            Err(StoreError::NotFound) => return Err(AuthError::PasskeyInvalid),
+            other => other?,
+        }
         self.clear_code_budget(&user).await?;
         if let Some((key, _)) = self.login_ip_key(client) {
             self.inner.limiter.refund(&key, self.now()).await?;
@@ -493,7 +497,9 @@ impl<P: Profile> UserManager<P> {
                 .await;
             return Err(AuthError::UserNotVerified);
         }
-        let (user, tokens) = self.admit(user, mark, client, require_verified).await?;
+        let (user, tokens) = self
+            .admit(user, mark, client, require_verified, true)
+            .await?;
         tracing::info!(target: "auth", event = "login_succeeded", user_id = %user.id, session_id = %tokens.session_id, passkey_id = %record.id, ip = ?client.ip, "login succeeded with a passkey");
         self.inner
             .hooks

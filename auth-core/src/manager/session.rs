@@ -330,7 +330,14 @@ impl<P: Profile> UserManager<P> {
             Ok(checked) => checked,
             Err(refusal) => return self.refuse(refusal, &attempt).await,
         };
-        if limits.login_account.is_some() {
+        // With a second factor the password is half the login: the account's failures stay
+        // counted (this attempt's slot included) until the second step succeeds, so that
+        // logging in again with the password never refills the budget of code guesses.
+        #[cfg(feature = "mfa")]
+        let second_factors = self.second_factors(&user).await?;
+        #[cfg(not(feature = "mfa"))]
+        let second_factors: Vec<&'static str> = Vec::new();
+        if limits.login_account.is_some() && second_factors.is_empty() {
             for key in account_keys(&user) {
                 self.inner.limiter.clear(&key).await?;
             }
@@ -346,17 +353,16 @@ impl<P: Profile> UserManager<P> {
             return Err(AuthError::UserNotVerified);
         }
         #[cfg(feature = "mfa")]
-        {
-            let methods = self.second_factors(&user).await?;
-            if !methods.is_empty() {
-                tracing::info!(target: "auth", event = "login_needs_second_factor", user_id = %user.id, ip = ?client.ip, "password right; a second factor is required");
-                return Err(AuthError::MfaRequired {
-                    mfa_token: self.mfa_token(&user, mark)?,
-                    methods,
-                });
-            }
+        if !second_factors.is_empty() {
+            tracing::info!(target: "auth", event = "login_needs_second_factor", user_id = %user.id, ip = ?client.ip, "password right; a second factor is required");
+            return Err(AuthError::MfaRequired {
+                mfa_token: self.mfa_token(&user, mark)?,
+                methods: second_factors,
+            });
         }
-        let (user, tokens) = self.admit(user, mark, client, require_verified).await?;
+        let (user, tokens) = self
+            .admit(user, mark, client, require_verified, false)
+            .await?;
         tracing::info!(target: "auth", event = "login_succeeded", user_id = %user.id, session_id = %tokens.session_id, ip = ?client.ip, "login succeeded");
         self.inner
             .hooks
@@ -421,13 +427,16 @@ impl<P: Profile> UserManager<P> {
     /// read before that check. When the mark has moved since (a change raced the login), the
     /// user is read again: if the password checked is still the current one and the account
     /// may still log in, the session is opened with the current user (its current roles and
-    /// flags); otherwise the login fails as bad credentials.
+    /// flags); otherwise the login fails as bad credentials. A login that checked one factor
+    /// only (`second_factor_checked` false) is also refused when the user has gained a second
+    /// factor meanwhile: adding one ends every other session, this one included.
     pub(super) async fn admit(
         &self,
         mut user: User<P>,
         mut mark: SessionMark,
         client: &ClientInfo,
         require_verified: bool,
+        second_factor_checked: bool,
     ) -> Result<(User<P>, TokenPair), AuthError> {
         for _ in 0..ADMISSION_TRIES {
             if let Some(tokens) = self.open_session(&user, mark, client).await? {
@@ -440,6 +449,12 @@ impl<P: Profile> UserManager<P> {
                         && current.is_active
                         && (current.is_verified || !require_verified) =>
                 {
+                    #[cfg(feature = "mfa")]
+                    if !second_factor_checked && !self.second_factors(&current).await?.is_empty() {
+                        break;
+                    }
+                    #[cfg(not(feature = "mfa"))]
+                    let _ = second_factor_checked;
                     user = current;
                     mark = current_mark;
                 }

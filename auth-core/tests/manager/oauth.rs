@@ -244,6 +244,16 @@ async fn a_linked_account_logs_in_its_user_whatever_address_it_now_claims() {
 async fn an_existing_address_is_linked_only_by_choice_and_with_a_verified_address() {
     let h = Harness::with_oauth(|config| config);
     let alice = h.register("alice@example.com").await;
+    // Never into an address the user has not verified with us (someone may have registered
+    // it first): refused even with linking on and a verified provider address.
+    let squatter = identity("google", "g-early", Some("alice@example.com"), true);
+    let err = h
+        .manager
+        .oauth_login(&squatter, true, &h.client)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::OAuthUserAlreadyExists), "{err:?}");
+    verify(&h, alice.id).await;
     let before = h.hooks.calls().len();
     // The provider's address in another case is still Alice's.
     for (associate_by_email, verified) in [(false, false), (false, true), (true, false)] {
@@ -334,6 +344,20 @@ async fn no_usable_address_is_refused_and_creates_nothing() {
     assert_eq!(login.user.id, user.id);
 }
 
+/// Marks the user's address verified, as the verification link would.
+async fn verify(h: &Harness, id: UserId) {
+    h.manager
+        .update_user(
+            id,
+            AdminUpdate {
+                is_verified: Some(true),
+                ..AdminUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+}
+
 async fn deactivate(h: &Harness, id: UserId) {
     h.manager
         .update_user(
@@ -369,6 +393,7 @@ async fn an_inactive_user_gets_no_session() {
 
     // Nor through linking by e-mail.
     let bob = h.register("bob@example.com").await;
+    verify(&h, bob.id).await;
     deactivate(&h, bob.id).await;
     let err = h
         .manager
