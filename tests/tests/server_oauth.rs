@@ -718,3 +718,33 @@ async fn a_provider_sign_in_of_an_account_with_a_second_factor_still_asks_for_it
         "no session before the second step"
     );
 }
+
+/// Every callback costs a request to the provider: a client's callbacks spend the per-IP
+/// budget of token submissions, checked before anything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_are_throttled_per_client() {
+    let config = Config::new(Backend::Sqlite)
+        .await
+        .with("OAUTH_PROVIDERS", "corp")
+        .with("OAUTH_CORP_CLIENT_ID", "corp-client")
+        .with("OAUTH_CORP_CLIENT_SECRET", "corp client secret")
+        // Never contacted: every callback here fails on its state first.
+        .with("OAUTH_CORP_ISSUER", "http://127.0.0.1:9")
+        .with(
+            "OAUTH_TOKEN_KEY",
+            &format!("oauth token key {} of 32+ bytes", auth_e2e::unique()),
+        )
+        .with("RATE_LIMIT_TOKEN_IP", "3/1m");
+    let server = config.start().await;
+    let url = server.url("/auth/corp/callback?code=x&state=not-ours");
+    for _ in 0..3 {
+        let (status, code) = detail(server.http.get(&url).send().await.unwrap()).await;
+        assert_eq!(
+            (status, code),
+            (StatusCode::BAD_REQUEST, json!("ACCESS_TOKEN_DECODE_ERROR"))
+        );
+    }
+    let refused = server.http.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+}

@@ -257,6 +257,10 @@ async fn finish<P: Profile>(
         return Err(ApiError::unauthorized().into());
     }
     let oauth = oauth_client(auth)?;
+    auth.manager()
+        .throttle_oauth_callback(client)
+        .await
+        .map_err(ApiError::from)?;
     let query = Query::parse(query);
     let params = CallbackParams {
         code: query.first("code").map(str::to_owned),

@@ -190,6 +190,26 @@ impl<P: Profile> UserManager<P> {
         }
     }
 
+    /// Counts one provider callback of `client` against the per-IP budget of token
+    /// submissions ([`RateLimits::token_ip`](crate::RateLimits::token_ip), shared with verify
+    /// and reset tokens): each callback costs a request to the provider, so a client cannot
+    /// make the server hammer it.
+    ///
+    /// # Errors
+    /// [`AuthError::RateLimited`], or an internal error.
+    pub async fn throttle_oauth_callback(&self, client: &ClientInfo) -> Result<(), AuthError> {
+        let Some(ip) = client.ip else {
+            return Ok(());
+        };
+        self.throttle(
+            self.config().rate_limits.token_ip,
+            &format!("oauth:ip:{}", super::throttle_ip(ip)),
+            crate::hooks::Throttle::TokenIp,
+            client,
+        )
+        .await
+    }
+
     /// Opens a session for a user a provider vouched for, read afresh with their mark.
     async fn oauth_open(
         &self,
