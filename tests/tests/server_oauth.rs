@@ -748,3 +748,60 @@ async fn callbacks_are_throttled_per_client() {
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.headers().contains_key("retry-after"));
 }
+
+/// An account created through a provider has no password to give: a fresh session (under
+/// five minutes old) enrols the authenticator app instead. An account with a password still
+/// needs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_only_account_enrols_totp_from_a_fresh_session() {
+    let setup = setup(&[("alice", "alice@example.com", true)]).await;
+    let server = &setup.server;
+    let access = access_of(sign_in(&setup, "corp", "alice").await).await;
+    let enrollment = server
+        .http
+        .post(server.url("/users/me/mfa/totp"))
+        .bearer_auth(&access)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enrollment.status(), 200);
+    let enrollment: Value = enrollment.json().await.unwrap();
+    let secret = enrollment["secret"].as_str().unwrap().to_owned();
+    let confirmed = server
+        .http
+        .post(server.url("/users/me/mfa/totp/confirm"))
+        .bearer_auth(&access)
+        .json(&json!({ "code": totp_code(&secret, 0) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+    let response = sign_in(&setup, "corp", "alice").await;
+    assert_eq!(
+        response.status(),
+        403,
+        "the provider now needs the second step"
+    );
+
+    server.register("bob@example.com", PASSWORD).await;
+    let (bob, _) = server.tokens("bob@example.com", PASSWORD).await;
+    let (status, code) = detail(
+        server
+            .http
+            .post(server.url("/users/me/mfa/totp"))
+            .bearer_auth(&bob)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, code),
+        (
+            StatusCode::BAD_REQUEST,
+            json!("UPDATE_USER_BAD_CURRENT_PASSWORD")
+        )
+    );
+}

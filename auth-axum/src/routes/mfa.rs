@@ -211,7 +211,7 @@ async fn enroll<P: Profile>(
     let password = body.current_password.map(Password::new);
     let enrollment = auth
         .manager()
-        .totp_enroll(user.id, password.as_ref())
+        .totp_enroll(user.id, Some(user.session_id), password.as_ref())
         .await
         .map_err(|err| ApiError::from_auth(err, Action::Update))?;
     Ok(json_response(StatusCode::OK, &enrollment))

@@ -138,8 +138,10 @@ impl<P: Profile> UserManager<P> {
         Ok(())
     }
 
-    /// Starts TOTP enrolment after checking the current password (throttled like a login):
-    /// a new secret, pending until [`UserManager::totp_confirm`] sees a code of it.
+    /// Starts TOTP enrolment after checking the current password (throttled like a login; for
+    /// an account without a password, `current` must be a session of the user opened less
+    /// than five minutes ago instead): a new secret, pending until
+    /// [`UserManager::totp_confirm`] sees a code of it.
     ///
     /// # Errors
     /// [`AuthError::BadCurrentPassword`], [`AuthError::RateLimited`],
@@ -147,11 +149,18 @@ impl<P: Profile> UserManager<P> {
     pub async fn totp_enroll(
         &self,
         user_id: UserId,
+        current: Option<SessionId>,
         current_password: Option<&Password>,
     ) -> Result<TotpEnrollment, AuthError> {
         let mfa = self.mfa()?;
         let user = self.active_user(user_id).await?;
-        self.check_current_password(&user, current_password).await?;
+        // An account without a password (created through a provider) has none to give: a
+        // session opened less than five minutes ago stands in for it.
+        let passwordless_and_fresh =
+            !user.password_hash.is_usable() && self.fresh_session(&user, current).await;
+        if !passwordless_and_fresh {
+            self.check_current_password(&user, current_password).await?;
+        }
         let mut secret = [0u8; totp::SECRET_LEN];
         rand::rng().fill_bytes(&mut secret);
         let sealed = mfa.keys.seal_totp(&secret, user.id);

@@ -143,7 +143,7 @@ impl<P: Profile> UserManager<P> {
 
     /// Whether `session` is the user's and younger than five minutes (a fresh login stands
     /// in for the current password).
-    async fn fresh_session(&self, user: &User<P>, session: Option<SessionId>) -> bool {
+    pub(super) async fn fresh_session(&self, user: &User<P>, session: Option<SessionId>) -> bool {
         let Some(id) = session else {
             return false;
         };

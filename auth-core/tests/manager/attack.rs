@@ -81,7 +81,7 @@ async fn with_totp(rig: &Rig, email: &str) -> (User<TestProfile>, String) {
     let user = register(rig, email).await;
     let enrolment = rig
         .manager
-        .totp_enroll(user.id, Some(&Password::new(PASSWORD)))
+        .totp_enroll(user.id, None, Some(&Password::new(PASSWORD)))
         .await
         .unwrap();
     let now = rig.manager.now().unix_timestamp();
