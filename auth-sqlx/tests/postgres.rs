@@ -448,29 +448,7 @@ async fn races_on_thirty_connections_still_have_one_winner() {
     let users = PgUserStore::new(pool.clone());
     let sessions = PgSessionStore::new(pool);
     for _ in 0..3 {
-        auth_core::conformance::users::concurrent_registrations_of_one_email_have_one_winner(
-            &users,
-        )
-        .await;
-        auth_core::conformance::users::concurrent_conditional_updates_have_one_winner(&users).await;
-        auth_core::conformance::sessions::concurrent_rotations_with_one_token_have_one_winner(
-            &sessions,
-        )
-        .await;
-        auth_core::conformance::sessions::creations_racing_revoke_all_leave_no_session(&sessions)
-            .await;
-        auth_core::conformance::sessions::concurrent_creations_respect_the_session_limit(&sessions)
-            .await;
-        auth_core::conformance::oauth::concurrent_links_of_one_account_have_one_winner(&users)
-            .await;
-        auth_core::conformance::oauth::concurrent_creations_with_one_account_leave_one_user(&users)
-            .await;
-        auth_core::conformance::oauth::concurrent_unlinks_keeping_one_leave_one_link(&users).await;
-        auth_core::conformance::mfa::concurrent_uses_of_one_step_have_one_winner(&users).await;
-        auth_core::conformance::mfa::concurrent_uses_of_one_recovery_code_have_one_winner(&users)
-            .await;
-        auth_core::conformance::mfa::concurrent_adds_of_one_credential_have_one_winner(&users)
-            .await;
+        auth_core::conformance::every_race(&users, &sessions).await;
     }
 }
 

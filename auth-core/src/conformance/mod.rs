@@ -46,6 +46,27 @@ use time::OffsetDateTime;
 
 use crate::{MfaStore, OAuthAccountStore, RateLimiter, SessionStore, UserStore};
 
+/// Every race of the suite once, against one user store and one session store: for a
+/// backend to run again under more real concurrency (a pool of many connections) than the
+/// per-test fixtures give.
+pub async fn every_race<U, S>(users: &U, sessions: &S)
+where
+    U: OAuthAccountStore<TestProfile> + MfaStore<TestProfile>,
+    S: SessionStore,
+{
+    users::concurrent_registrations_of_one_email_have_one_winner(users).await;
+    users::concurrent_conditional_updates_have_one_winner(users).await;
+    sessions::concurrent_rotations_with_one_token_have_one_winner(sessions).await;
+    sessions::creations_racing_revoke_all_leave_no_session(sessions).await;
+    sessions::concurrent_creations_respect_the_session_limit(sessions).await;
+    oauth::concurrent_links_of_one_account_have_one_winner(users).await;
+    oauth::concurrent_creations_with_one_account_leave_one_user(users).await;
+    oauth::concurrent_unlinks_keeping_one_leave_one_link(users).await;
+    mfa::concurrent_uses_of_one_step_have_one_winner(users).await;
+    mfa::concurrent_uses_of_one_recovery_code_have_one_winner(users).await;
+    mfa::concurrent_adds_of_one_credential_have_one_winner(users).await;
+}
+
 /// A store under test and whatever keeps its database alive: the conformance macros run the
 /// test against `store`, then drop both, so `guard`'s `Drop` can delete the temporary database
 /// or schema after the test.
