@@ -89,6 +89,7 @@ mod memory;
 mod sealing;
 mod secret;
 mod session;
+mod session_cache;
 mod store;
 mod token;
 mod user;
@@ -137,8 +138,10 @@ pub use session::{
     Admission, Admitted, ClientInfo, REMEMBERED_ROTATIONS, RefreshToken, Renewal, Rotation,
     Session, SessionId, SessionMark,
 };
+pub use session_cache::{DEFAULT_SESSION_CACHE_CAPACITY, SessionCache};
 pub use store::{
-    MfaStore, OAuthAccount, OAuthAccountStore, Page, PasskeyRecord, SealedToken, SessionStore,
+    MfaStore, OAuthAccount, OAuthAccountStore, Page, PasskeyRecord, RevocationEvent, RevocationFeed,
+    RevocationSink, Revocations, SealedToken, SessionStore,
     TotpFactor, Unlinked, UserQuery, UserStore,
 };
 pub use token::{

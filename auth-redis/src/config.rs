@@ -234,7 +234,15 @@ impl RedisConfig {
         let conn = tokio::time::timeout(limit, self.open())
             .await
             .map_err(|_| Error::Timeout(limit))??;
-        Ok(RedisConnection::new(conn, self.keys.clone(), self.timeout))
+        let subscribers = match &self.nodes {
+            Nodes::Single(url) => vec![self.client(url).map_err(Error::Connect)?],
+            Nodes::Cluster(urls) => urls
+                .iter()
+                .map(|url| self.client(url))
+                .collect::<Result<_, _>>()
+                .map_err(Error::Connect)?,
+        };
+        Ok(RedisConnection::new(conn, self.keys.clone(), self.timeout).with_subscribers(subscribers))
     }
 
     async fn open(&self) -> Result<Conn, Error> {

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::StoreError;
@@ -43,6 +44,8 @@ pub struct RedisConnection {
     inner: Conn,
     keys: Keys,
     timeout: Duration,
+    /// Clients for subscribing to the revocation channel (one per configured node).
+    subscribers: Option<Arc<[redis::Client]>>,
 }
 
 /// The driver's connection, single node or cluster.
@@ -90,7 +93,24 @@ impl RedisConnection {
             inner,
             keys,
             timeout,
+            subscribers: None,
         }
+    }
+
+    /// Lets the session store announce revocations (see
+    /// [`RedisSessionStore`](crate::RedisSessionStore)): each app instance subscribes to the
+    /// revocation channel through the first of these clients that answers (any node of a
+    /// cluster will do). [`RedisConfig::connect`](crate::RedisConfig::connect) sets them; a
+    /// connection wrapped with [`from_manager`](Self::from_manager) has none until given
+    /// some, and its sessions are then not cached.
+    #[must_use]
+    pub fn with_subscribers(mut self, clients: Vec<redis::Client>) -> Self {
+        self.subscribers = (!clients.is_empty()).then(|| clients.into());
+        self
+    }
+
+    pub(crate) fn subscribers(&self) -> Option<&Arc<[redis::Client]>> {
+        self.subscribers.as_ref()
     }
 
     /// Wraps a single-node connection manager you built yourself, with the default key prefix

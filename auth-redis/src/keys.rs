@@ -6,6 +6,7 @@
 //! <prefix>:{u:<user id>}:sessions             zset     the user's session ids
 //! <prefix>:{u:<user id>}:mark                 string   the user's session mark
 //! <prefix>:rl:<limiter key>                   hash     one rate-limit window
+//! <prefix>:revoked                           channel  ids of ended sessions (pub/sub)
 //! ```
 //!
 //! The `{u:<user id>}` hash tag puts all of one user's keys in one Redis Cluster hash slot, so
@@ -69,6 +70,12 @@ impl Keys {
     /// every creation in the same script. In the user's slot, so both scripts reach it.
     pub(crate) fn mark(&self, user: UserId) -> String {
         format!("{}:{{u:{user}}}:mark", self.prefix)
+    }
+
+    /// The pub/sub channel on which the scripts publish the id of every session they end
+    /// (see [`RedisSessionStore`](crate::RedisSessionStore)'s revocation feed).
+    pub(crate) fn revocations(&self) -> String {
+        format!("{}:revoked", self.prefix)
     }
 
     /// The window of one rate-limiter key.

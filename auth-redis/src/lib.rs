@@ -105,11 +105,15 @@
 //!   the session hash, one round trip, and a revoked session is refused on the very next
 //!   request: the cache holds who owns a session, never whether it is alive. The session hash
 //!   is the only truth about a session; a route key without it finds nothing.
-//! - **The live cache (opt-in).** [`RedisSessionStore::with_live_cache`] lets a store reuse a
-//!   "live" answer for at most one second ([`MAX_LIVE_CACHE_TTL`]), so a busy session costs
-//!   one `HMGET` per second instead of one per request. The price is a documented staleness
-//!   bound: a session revoked on another instance is accepted by this one for at most that
-//!   long (revocations through the same store, and expiry, are seen at once). Off by default.
+//! - **The revocation feed.** Every script that ends a session (revoke, "log out
+//!   everywhere", a replayed refresh token, an eviction at the session limit) publishes the
+//!   session's id on `<prefix>:revoked` in the same atomic step. So a
+//!   [`SessionCache`](auth_core::SessionCache), which a `UserManager` puts in front of this
+//!   store by default, answers the revocation check of a busy session from memory and
+//!   forgets it the moment any instance ends it; while the subscription is down, it asks
+//!   Redis every time (fail closed). A session evicted by Redis itself under memory pressure
+//!   (`maxmemory` with an evicting policy) is not announced: run the session keys on a Redis
+//!   that does not evict (`noeviction`, the default).
 //! - **Expiry.** Session keys expire when the session does: after what is left of it by the
 //!   session's own clock, but no later than its expiry by the Redis server's clock (so a
 //!   session that is already dead goes at once). Redis frees memory by itself and
@@ -168,7 +172,7 @@ mod connection;
 mod error;
 mod keys;
 mod limiter;
-mod live_cache;
+mod revocation_feed;
 mod route_cache;
 mod scripts;
 mod sessions;
@@ -179,7 +183,6 @@ pub use connection::{DEFAULT_TIMEOUT, RedisConnection};
 pub use error::Error;
 pub use keys::DEFAULT_KEY_PREFIX;
 pub use limiter::RedisRateLimiter;
-pub use live_cache::MAX_LIVE_CACHE_TTL;
 pub use redis;
 pub use route_cache::DEFAULT_ROUTE_CACHE_CAPACITY;
 pub use sessions::RedisSessionStore;

@@ -1,11 +1,11 @@
 //! [`RedisSessionStore`]: sessions, rotation and revocation in Redis or Redis Cluster.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use auth_core::{
-    Admission, Admitted, REMEMBERED_ROTATIONS, Renewal, Rotation, Session, SessionId, SessionMark,
-    SessionStore, StoreError, TokenHash, UserId,
+    Admission, Admitted, REMEMBERED_ROTATIONS, Renewal, Revocations, Rotation, Session, SessionId,
+    SessionMark, SessionStore, StoreError, TokenHash, UserId,
 };
 use redis::Value;
 use time::OffsetDateTime;
@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::codec::{bytes, decode_session, decode_time, encode_session, encode_time, int};
 use crate::connection::RedisConnection;
 use crate::error::corrupt;
-use crate::live_cache::{DEFAULT_LIVE_CACHE_CAPACITY, LiveCache};
+use crate::revocation_feed::RedisRevocationFeed;
 use crate::route_cache::{DEFAULT_ROUTE_CACHE_CAPACITY, RouteCache};
 use crate::scripts;
 use crate::ttl::ttl_ms;
@@ -55,48 +55,15 @@ const DEL_BATCH: usize = 256;
 pub struct RedisSessionStore {
     conn: RedisConnection,
     routes: RouteCache,
-    live: LiveCache,
 }
 
 impl RedisSessionStore {
-    /// A store on this connection, with a route cache of 100,000 entries and no live cache.
+    /// A store on this connection, with a route cache of 100,000 entries.
     pub fn new(conn: RedisConnection) -> Self {
         Self {
             conn,
             routes: RouteCache::new(DEFAULT_ROUTE_CACHE_CAPACITY),
-            live: LiveCache::off(),
         }
-    }
-
-    /// Remembers for `ttl` (at most one second, [`MAX_LIVE_CACHE_TTL`]; zero turns it off,
-    /// the default) that a session was found live, so that [`SessionStore::is_live`], the
-    /// revocation check of every request, asks Redis about a busy session at most once per
-    /// `ttl` instead of on every request.
-    ///
-    /// **What it costs: a staleness bound.** A session revoked on *another* app instance is
-    /// still accepted by this one for at most `ttl` after this one last read it from Redis
-    /// (measured on the monotonic clock from before that read). A revocation made through
-    /// *this* store (logout, "log out everywhere", a replayed refresh token, an eviction by a
-    /// login beyond the session limit) is seen at once,
-    /// and so is expiry, which is judged against the caller's `now` on every check. While
-    /// Redis is unreachable, a session read in the last `ttl` still passes until its entry
-    /// runs out; then the check fails closed as without the cache. Only "live" answers are
-    /// cached, at most 100,000 of them (about 80 bytes each).
-    ///
-    /// Without it (the default) a logout on one instance is refused on every instance on
-    /// the very next request, at the price of one Redis round trip per authenticated request.
-    ///
-    /// [`MAX_LIVE_CACHE_TTL`]: crate::MAX_LIVE_CACHE_TTL
-    #[must_use]
-    pub fn with_live_cache(mut self, ttl: Duration) -> Self {
-        self.live = LiveCache::new(ttl, DEFAULT_LIVE_CACHE_CAPACITY);
-        self
-    }
-
-    /// How long a "live" answer is reused ([`with_live_cache`](Self::with_live_cache)); zero
-    /// when every check asks Redis.
-    pub fn live_cache_ttl(&self) -> Duration {
-        self.live.ttl()
     }
 
     /// Another capacity for the in-process cache of session owners (default 100,000, about
@@ -141,7 +108,6 @@ impl RedisSessionStore {
     async fn forget_routes(&self, ids: &[SessionId]) {
         for id in ids {
             self.routes.remove(*id);
-            self.live.remove(*id);
         }
         let delete = async {
             for batch in ids.chunks(DEL_BATCH) {
@@ -185,8 +151,9 @@ impl SessionStore for RedisSessionStore {
 
     /// One script checks the mark, evicts the least recently used live sessions beyond the
     /// limit (by their last use, the hash's `l` field) and stores the session. Evicted
-    /// sessions are gone for every instance at once (their hashes are deleted); this store
-    /// also drops them from its live cache, and deletes their routing keys afterwards.
+    /// sessions are gone for every instance at once (their hashes are deleted, and their ids
+    /// published on the revocation channel); this store deletes their routing keys
+    /// afterwards.
     async fn create(
         &self,
         session: &Session,
@@ -231,6 +198,7 @@ impl SessionStore for RedisSessionStore {
                     .arg(now)
                     .arg(keys.session_prefix(user))
                     .arg(expiry)
+                    .arg(keys.revocations())
                     .arg(fields);
                 self.conn.invoke(&create).await
             })
@@ -271,14 +239,9 @@ impl SessionStore for RedisSessionStore {
 
     /// One round trip when the owner is cached (see
     /// [`with_route_cache`](RedisSessionStore::with_route_cache)): `HMGET` of the two expiry
-    /// times, judged against `now`. None for a session found live less than the live cache's
-    /// time to live ago, if it is on ([`with_live_cache`](RedisSessionStore::with_live_cache)).
+    /// times, judged against `now`. A [`SessionCache`](auth_core::SessionCache) in front of
+    /// the store answers most of these from memory (see [`SessionStore::revocations`]).
     async fn is_live(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError> {
-        if self.live.is_live(id, now) {
-            return Ok(true);
-        }
-        // Before the read: the cached answer's age counts from here.
-        let read_at = Instant::now();
         self.conn
             .bounded(async {
                 let Some(user) = self.owner(id).await? else {
@@ -297,11 +260,7 @@ impl SessionStore for RedisSessionStore {
                     return Ok(false);
                 };
                 let (idle, absolute) = (decode_time(&idle)?, decode_time(&absolute)?);
-                let live = now < idle && now < absolute;
-                if live {
-                    self.live.insert(id, read_at, idle, absolute);
-                }
-                Ok(live)
+                Ok(now < idle && now < absolute)
             })
             .await
     }
@@ -334,7 +293,8 @@ impl SessionStore for RedisSessionStore {
                     .arg(access)
                     .arg(now)
                     .arg(idle)
-                    .arg(REMEMBERED_ROTATIONS);
+                    .arg(REMEMBERED_ROTATIONS)
+                    .arg(keys.revocations());
                 let reply: Vec<Value> = self.conn.invoke(&rotate).await?;
                 let mut reply = reply.into_iter();
                 let outcome = reply.next().as_ref().map(int).transpose()?;
@@ -355,7 +315,6 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn revoke(&self, id: SessionId) -> Result<bool, StoreError> {
-        self.live.remove(id);
         let found = self
             .conn
             .bounded(async {
@@ -364,7 +323,10 @@ impl SessionStore for RedisSessionStore {
                 };
                 let keys = self.conn.keys();
                 let mut revoke = scripts::REVOKE.key(keys.session(user, id));
-                revoke.key(keys.index(user)).arg(id.to_string());
+                revoke
+                    .key(keys.index(user))
+                    .arg(id.to_string())
+                    .arg(keys.revocations());
                 // Deleting the session key is the revocation; the routing key goes after.
                 let existed: i64 = self.conn.invoke(&revoke).await?;
                 Ok(Some(existed == 1))
@@ -389,7 +351,8 @@ impl SessionStore for RedisSessionStore {
         revoke_all
             .key(keys.mark(user_id))
             .arg(keys.session_prefix(user_id))
-            .arg(except.map(|id| id.to_string()).unwrap_or_default());
+            .arg(except.map(|id| id.to_string()).unwrap_or_default())
+            .arg(keys.revocations());
         let (deleted, removed): (u64, Vec<String>) =
             self.conn.bounded(self.conn.invoke(&revoke_all)).await?;
         let removed: Vec<SessionId> = removed.iter().filter_map(|id| id.parse().ok()).collect();
@@ -419,6 +382,19 @@ impl SessionStore for RedisSessionStore {
         }
         sessions.sort_by_key(|session| (session.created_at, session.id));
         Ok(sessions)
+    }
+
+    /// Every script that ends a session publishes its id on `<prefix>:revoked` in the same
+    /// atomic step; each instance subscribes to it (when the connection knows its nodes, as
+    /// one from [`RedisConfig::connect`](crate::RedisConfig::connect) does).
+    fn revocations(&self) -> Revocations {
+        match self.conn.subscribers() {
+            Some(nodes) => Revocations::Feed(Arc::new(RedisRevocationFeed::new(
+                self.conn.clone(),
+                Arc::clone(nodes),
+            ))),
+            None => Revocations::Unannounced,
+        }
     }
 
     // `sweep_expired` keeps the default (nothing to do): Redis expires the keys itself, and

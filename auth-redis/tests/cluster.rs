@@ -35,6 +35,27 @@ mod sessions_without_route_cache {
     );
 }
 
+/// Scripts on every master publish on the revocation channel; a subscriber on any node
+/// hears them all.
+#[cfg(feature = "cluster")]
+mod revocation_feed {
+    use std::sync::Arc;
+
+    use auth_core::SessionStore;
+    use auth_core::conformance::revocation;
+    use auth_redis::RedisSessionStore;
+
+    use super::common;
+
+    #[tokio::test]
+    async fn every_behaviour_of_the_revocation_feed() {
+        let conn = common::cluster::connection().await;
+        let fed: Arc<dyn SessionStore> = Arc::new(RedisSessionStore::new(conn.clone()));
+        let other: Arc<dyn SessionStore> = Arc::new(RedisSessionStore::new(conn));
+        revocation::every_behaviour(fed, other).await;
+    }
+}
+
 #[cfg(feature = "cluster")]
 mod limiter {
     use auth_redis::RedisRateLimiter;

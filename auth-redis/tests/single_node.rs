@@ -23,14 +23,95 @@ mod sessions_without_route_cache {
     );
 }
 
-mod sessions_with_live_cache {
-    use auth_redis::{MAX_LIVE_CACHE_TTL, RedisSessionStore};
+mod sessions_behind_the_session_cache {
+    use std::sync::Arc;
+
+    use auth_core::SessionCache;
+    use auth_redis::RedisSessionStore;
 
     use super::common;
 
-    auth_core::session_store_conformance!(
-        RedisSessionStore::new(common::single().await).with_live_cache(MAX_LIVE_CACHE_TTL)
-    );
+    auth_core::session_store_conformance!(SessionCache::new(
+        Arc::new(RedisSessionStore::new(common::single().await)),
+        10_000
+    ));
+}
+
+mod revocation_feed {
+    use std::sync::Arc;
+
+    use auth_core::SessionStore;
+    use auth_core::conformance::revocation;
+    use auth_redis::RedisSessionStore;
+
+    use super::common;
+
+    /// Two app instances on one Redis: the one with the cache, and another.
+    async fn two_instances() -> (Arc<dyn SessionStore>, Arc<dyn SessionStore>) {
+        let conn = common::single().await;
+        let other = RedisSessionStore::new(conn.clone());
+        (Arc::new(RedisSessionStore::new(conn)), Arc::new(other))
+    }
+
+    #[tokio::test]
+    async fn every_ending_on_another_instance_reaches_the_cache() {
+        let (fed, other) = two_instances().await;
+        revocation::every_ending_elsewhere_reaches_the_cache(fed, other).await;
+    }
+
+    #[tokio::test]
+    async fn endings_through_the_cache_are_seen_at_once() {
+        let (fed, other) = two_instances().await;
+        revocation::endings_through_the_cache_are_seen_at_once(fed, other).await;
+    }
+
+    #[tokio::test]
+    async fn reads_racing_revocations_keep_nothing_stale() {
+        let (fed, other) = two_instances().await;
+        revocation::reads_racing_revocations_keep_nothing_stale(fed, other).await;
+    }
+
+    /// 1,000 logouts on one instance, each timed until the other refuses it.
+    #[tokio::test]
+    async fn a_thousand_logouts_reach_the_other_instance_in_milliseconds() {
+        let (fed, other) = two_instances().await;
+        let times = revocation::propagation_times(fed, other, 1_000).await;
+        let p50 = times[times.len() / 2];
+        let p99 = times[times.len() * 99 / 100];
+        let max = times[times.len() - 1];
+        println!("logout propagation over 1,000 logouts: p50 {p50:?}, p99 {p99:?}, max {max:?}");
+        assert!(p99 < std::time::Duration::from_millis(50), "p99 {p99:?}");
+    }
+
+    /// A lost subscription drops the cache at once; a revocation published while nobody
+    /// listens is then read from Redis, and the cache subscribes again by itself.
+    #[tokio::test]
+    async fn a_lost_subscription_fails_closed_and_recovers() {
+        let (fed, other) = two_instances().await;
+        let cache = revocation::trusted_cache(fed).await;
+        let now = auth_core::conformance::now_seconds();
+        let session = auth_core::conformance::sessions::sample_session(auth_core::UserId::new(), now);
+        auth_core::conformance::sessions::admit(&*other, &session).await;
+        assert!(cache.is_live(session.id, now).await.unwrap());
+        let mut redis = common::inspect(&common::single_url()).await;
+        let _: redis::Value = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("pubsub")
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        // The cache notices the closed connection (or, at the latest, a second of silence).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while cache.is_trusted() && cache.len() > 0 {
+            assert!(std::time::Instant::now() < deadline, "the lost subscription went unnoticed");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert!(other.revoke(session.id).await.unwrap());
+        assert!(!cache.is_live(session.id, now).await.unwrap());
+        revocation::wait_until_trusted(&cache).await;
+        assert!(!cache.is_live(session.id, now).await.unwrap());
+    }
 }
 
 mod limiter {
@@ -334,65 +415,8 @@ mod behaviour {
         assert!(other.get(session.id, now).await.unwrap().is_none());
     }
 
-    #[tokio::test]
-    async fn with_the_live_cache_another_instance_sees_a_logout_within_its_time_to_live() {
-        let (one, other) = two_instances().await;
-        let ttl = std::time::Duration::from_millis(300);
-        let other = other.with_live_cache(ttl);
-        assert_eq!(other.live_cache_ttl(), ttl);
-        let now = now_seconds();
-        let session = sample_session(UserId::new(), now);
-        one.create(&session, &common::FIRST_LOGIN).await.unwrap();
-        assert!(other.is_live(session.id, now).await.unwrap());
-        let revoked_at = std::time::Instant::now();
-        assert!(one.revoke(session.id).await.unwrap());
-        // Within the bound the cached answer may still be used; past it, never.
-        while other.is_live(session.id, now).await.unwrap() {
-            assert!(
-                revoked_at.elapsed() < ttl,
-                "still live {:?} after",
-                revoked_at.elapsed()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        assert!(!other.is_live(session.id, now).await.unwrap());
-    }
 
-    #[tokio::test]
-    async fn with_the_live_cache_revocations_through_the_same_store_are_seen_at_once() {
-        let store = RedisSessionStore::new(common::single().await)
-            .with_live_cache(auth_redis::MAX_LIVE_CACHE_TTL);
-        let now = now_seconds();
-        let user = UserId::new();
-        let sessions: Vec<_> = (0..3).map(|_| sample_session(user, now)).collect();
-        for session in &sessions {
-            store.create(session, &common::FIRST_LOGIN).await.unwrap();
-            assert!(store.is_live(session.id, now).await.unwrap());
-        }
-        assert!(store.revoke(sessions[0].id).await.unwrap());
-        assert!(!store.is_live(sessions[0].id, now).await.unwrap());
-        assert_eq!(store.revoke_all(user, None).await.unwrap(), 2);
-        for session in &sessions {
-            assert!(!store.is_live(session.id, now).await.unwrap());
-        }
-        // Expiry is judged against the caller's clock, cache or not.
-        let live = sample_session(user, now);
-        let admission = auth_core::Admission {
-            mark: store.mark(user).await.unwrap(),
-            max_sessions: None,
-        };
-        store.create(&live, &admission).await.unwrap();
-        assert!(store.is_live(live.id, now).await.unwrap());
-        assert!(!store.is_live(live.id, live.expires_at).await.unwrap());
-    }
 
-    #[tokio::test]
-    async fn the_live_cache_is_off_by_default_and_capped_at_one_second() {
-        let store = RedisSessionStore::new(common::single().await);
-        assert_eq!(store.live_cache_ttl(), std::time::Duration::ZERO);
-        let store = store.with_live_cache(std::time::Duration::from_secs(60));
-        assert_eq!(store.live_cache_ttl(), auth_redis::MAX_LIVE_CACHE_TTL);
-    }
 
     #[tokio::test]
     async fn log_out_everywhere_on_one_instance_is_seen_by_the_others() {
@@ -469,12 +493,11 @@ mod behaviour {
     }
 
     /// A session evicted by a login beyond the limit is refused at once: by another instance
-    /// (which reads Redis on every check), and by the evicting instance even with its live
-    /// cache on; its routing key is deleted.
+    /// (which reads Redis on every check), and by the evicting instance; its routing key is
+    /// deleted.
     #[tokio::test]
     async fn an_evicted_session_is_refused_at_once() {
         let (one, other) = two_instances().await;
-        let one = one.with_live_cache(auth_redis::MAX_LIVE_CACHE_TTL);
         let prefix = one.connection().key_prefix().to_owned();
         let now = now_seconds();
         let user = UserId::new();
@@ -487,7 +510,7 @@ mod behaviour {
             one.create(&first, &limit).await.unwrap(),
             Admitted::Created { evicted: vec![] }
         );
-        // Both instances have seen it live; `one` has it in its live cache.
+        // Both instances have seen it live.
         assert!(one.is_live(first.id, now).await.unwrap());
         assert!(other.is_live(first.id, now).await.unwrap());
         let second = sample_session(user, now);

@@ -36,6 +36,7 @@ mod counting_hasher;
 pub mod limiter;
 pub mod mfa;
 pub mod oauth;
+pub mod revocation;
 pub mod sessions;
 pub mod users;
 

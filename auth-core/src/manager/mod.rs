@@ -127,6 +127,7 @@ pub struct UserManagerBuilder<P: Profile> {
     hooks: Arc<dyn UserHooks<P>>,
     clock: Arc<dyn Clock>,
     config: ManagerConfig,
+    session_cache: usize,
 }
 
 impl<P: Profile> fmt::Debug for UserManagerBuilder<P> {
@@ -159,6 +160,7 @@ impl<P: Profile> UserManager<P> {
             hooks: Arc::new(NoHooks),
             clock: Arc::new(SystemClock),
             config: ManagerConfig::default(),
+            session_cache: crate::DEFAULT_SESSION_CACHE_CAPACITY,
         }
     }
 
@@ -338,8 +340,31 @@ impl<P: Profile> UserManagerBuilder<P> {
         self
     }
 
+    /// How many live sessions the manager's [`SessionCache`](crate::SessionCache) holds
+    /// (default [`DEFAULT_SESSION_CACHE_CAPACITY`](crate::DEFAULT_SESSION_CACHE_CAPACITY));
+    /// zero turns it off, so every revocation check asks the store.
+    ///
+    /// The cache is put in front of the session store only when the store announces its
+    /// revocations ([`SessionStore::revocations`]) and revocation checking is on; it is exact
+    /// either way (see [`SessionCache`](crate::SessionCache)). Build the manager inside a
+    /// tokio runtime so the cache can listen to the store's feed.
+    pub fn session_cache(mut self, capacity: usize) -> Self {
+        self.session_cache = capacity;
+        self
+    }
+
     /// The manager.
     pub fn build(self) -> UserManager<P> {
+        let sessions: Arc<dyn SessionStore> = if self.session_cache > 0
+            && self.config.check_revocation
+            && !matches!(
+                self.sessions.revocations(),
+                crate::Revocations::Unannounced
+            ) {
+            Arc::new(crate::SessionCache::new(self.sessions, self.session_cache))
+        } else {
+            self.sessions
+        };
         let tokens = self.tokens.unwrap_or_else(|| {
             Arc::new(JwtStrategy::new(
                 self.action_codec.clone(),
@@ -348,7 +373,7 @@ impl<P: Profile> UserManagerBuilder<P> {
         });
         let authenticator = Authenticator::new(
             Arc::clone(&tokens),
-            Arc::clone(&self.sessions),
+            Arc::clone(&sessions),
             Arc::clone(&self.clock),
             self.config.check_revocation,
         );
@@ -358,7 +383,7 @@ impl<P: Profile> UserManagerBuilder<P> {
                 oauth_accounts: self.oauth_accounts,
                 #[cfg(feature = "mfa")]
                 mfa: self.mfa,
-                sessions: self.sessions,
+                sessions,
                 tokens,
                 authenticator,
                 action_codec: self.action_codec,

@@ -11,7 +11,7 @@ use crate::secret::TokenHash;
 use crate::session::{
     Admission, Admitted, REMEMBERED_ROTATIONS, Renewal, Rotation, Session, SessionId, SessionMark,
 };
-use crate::store::SessionStore;
+use crate::store::{Revocations, SessionStore};
 use crate::user::UserId;
 
 #[derive(Debug, Default)]
@@ -67,6 +67,12 @@ impl MemorySessionStore {
 
 #[async_trait]
 impl SessionStore for MemorySessionStore {
+    /// Lives in this process: a [`SessionCache`](crate::SessionCache) in front of it sees
+    /// every revocation made through it.
+    fn revocations(&self) -> Revocations {
+        Revocations::InProcess
+    }
+
     async fn mark(&self, user_id: UserId) -> Result<SessionMark, StoreError> {
         Ok(self
             .tables()

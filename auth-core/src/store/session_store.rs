@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::error::StoreError;
 use crate::secret::TokenHash;
+use crate::store::Revocations;
 use crate::session::{Admission, Admitted, Renewal, Rotation, Session, SessionId, SessionMark};
 use crate::user::UserId;
 
@@ -125,5 +126,13 @@ pub trait SessionStore: Debug + Send + Sync + 'static {
     async fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let _ = now;
         Ok(0)
+    }
+
+    /// How the store announces ended sessions: what lets a
+    /// [`SessionCache`](crate::SessionCache) answer the revocation check from memory and stay
+    /// exact. The default, [`Revocations::Unannounced`], means no cache: right for any store
+    /// several processes share without a feed.
+    fn revocations(&self) -> Revocations {
+        Revocations::Unannounced
     }
 }

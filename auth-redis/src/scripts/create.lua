@@ -5,7 +5,8 @@
 -- read, ARGV[4] the most live sessions the user may hold with this one, or '' for no limit,
 -- ARGV[5] now (ns; liveness of the other sessions is judged at it), ARGV[6] the user's
 -- session-key prefix (the keys share KEYS[2]'s hash slot), ARGV[7] the session's effective
--- expiry (ns), ARGV[8..] field, value, ...
+-- expiry (ns), ARGV[8] the revocation channel (each evicted id is published on it),
+-- ARGV[9..] field, value, ...
 -- Returns {0} when the mark has moved (nothing is written), else {1, {evicted ids, least
 -- recently used first}}.
 if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[3] then
@@ -39,13 +40,14 @@ if ARGV[4] ~= '' then
       local id = live[n][2]
       redis.call('DEL', ARGV[6] .. id)
       redis.call('ZREM', KEYS[2], id)
+      redis.call('PUBLISH', ARGV[8], id)
       evicted[#evicted + 1] = id
     end
   end
 end
 local ttl = key_ttl(tonumber(ARGV[1]), ARGV[7])
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('HSET', KEYS[1], unpack(ARGV, 9))
 redis.call('PEXPIRE', KEYS[1], ttl)
 index_put(KEYS[2], ARGV[2], server_ms(), ttl)
 return {1, evicted}

@@ -6,7 +6,8 @@
 -- KEYS[1] the session hash, KEYS[2] the user's index (same hash slot)
 -- ARGV[1] session id, ARGV[2] presented digest, ARGV[3] new refresh digest,
 -- ARGV[4] new access digest or '' for none, ARGV[5] now (ns), ARGV[6] new idle expiry (ns),
--- ARGV[7] how many rotated-away digests to remember
+-- ARGV[7] how many rotated-away digests to remember, ARGV[8] the revocation channel (a
+-- session revoked for reuse is published on it)
 -- Returns {0} not found, not live at now, or a digest the session never issued (nothing
 -- changes); {1} reused, a remembered digest (the session is deleted); {2, fields} rotated,
 -- with the session's fields after the swap.
@@ -39,6 +40,7 @@ if stored[1] ~= ARGV[2] then
       -- A token the session issued and has rotated away: a replay, so the whole session goes.
       redis.call('DEL', KEYS[1])
       redis.call('ZREM', KEYS[2], ARGV[1])
+      redis.call('PUBLISH', ARGV[8], ARGV[1])
       return {1}
     end
   end

@@ -26,7 +26,7 @@ pub(crate) enum ServerKind {
     Hs256,
     /// `CurrentUser` on a bearer EdDSA token, no revocation check.
     Eddsa,
-    /// `CurrentUser` on a bearer HS256 token, revocation checked on Redis with the live cache.
+    /// `CurrentUser` on a bearer HS256 token, revocation checked on Redis behind the exact session cache.
     Redis,
     /// The same, every request asking Redis.
     RedisNoCache,
@@ -135,7 +135,7 @@ pub(crate) const CASES: [Case; 10] = [
     },
     Case {
         name: "redis",
-        title: "`CurrentUser`, HS256 + revocation on Redis (1 s live cache)",
+        title: "`CurrentUser`, HS256 + revocation on Redis (exact session cache)",
         server: ServerKind::Redis,
         load: Load::Get(Credential::Bearer),
     },

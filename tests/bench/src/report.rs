@@ -373,7 +373,7 @@ impl Report {
         }
         let (redis, ok) = ratio_row("redis", 0.60);
         let nocache = to_bare("redis-nocache").map_or(String::new(), |r| {
-            format!("; without the live cache {r:.2} × bare")
+            format!("; without the session cache {r:.2} × bare")
         });
         rows.push((
             "`CurrentUser` + revocation on Redis: ≥ 0.60 × bare req/s".into(),

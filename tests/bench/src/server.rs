@@ -13,7 +13,7 @@ use auth_core::{
     MemorySessionStore, MemoryUserStore, NewUser, NoProfile, Password, Roles, SessionStore,
     UserManager,
 };
-use auth_redis::{MAX_LIVE_CACHE_TTL, RedisConfig, RedisSessionStore};
+use auth_redis::{RedisConfig, RedisSessionStore};
 use axum::Router;
 use axum::routing::get;
 use tokio::net::TcpListener;
@@ -83,8 +83,9 @@ async fn run(kind: ServerKind, redis_url: &str, prefix: &str) -> Result<(), BoxE
             )
         }
         ServerKind::Redis | ServerKind::RedisNoCache => {
-            let store = redis_sessions(redis_url, prefix, kind).await?;
-            let setup = setup(hs256_keys()?, Sessions::Shared(store), true, false).await?;
+            let store = redis_sessions(redis_url, prefix).await?;
+            let cached = kind == ServerKind::Redis;
+            let setup = setup(hs256_keys()?, Sessions::Shared(store, cached), true, false).await?;
             (
                 Router::new()
                     .route("/", get(current_user))
@@ -168,7 +169,8 @@ fn hs256_keys() -> Result<JwtKeys, BoxError> {
 
 enum Sessions {
     Memory,
-    Shared(Arc<dyn SessionStore>),
+    /// A shared store, and whether the manager's session cache is on.
+    Shared(Arc<dyn SessionStore>, bool),
 }
 
 struct Setup {
@@ -188,9 +190,9 @@ async fn setup(
     check_revocation: bool,
     real_hasher: bool,
 ) -> Result<Setup, BoxError> {
-    let sessions: Arc<dyn SessionStore> = match sessions {
-        Sessions::Memory => Arc::new(MemorySessionStore::new()),
-        Sessions::Shared(store) => store,
+    let (sessions, cached): (Arc<dyn SessionStore>, bool) = match sessions {
+        Sessions::Memory => (Arc::new(MemorySessionStore::new()), true),
+        Sessions::Shared(store, cached) => (store, cached),
     };
     let hasher = if real_hasher {
         Argon2Hasher::default()
@@ -211,6 +213,11 @@ async fn setup(
     )
     .with_hasher(Arc::new(hasher))
     .with_config(config)
+    .session_cache(if cached {
+        auth_core::DEFAULT_SESSION_CACHE_CAPACITY
+    } else {
+        0
+    })
     .build();
     let client = ClientInfo::default();
     manager
@@ -232,20 +239,11 @@ async fn setup(
     })
 }
 
-async fn redis_sessions(
-    url: &str,
-    prefix: &str,
-    kind: ServerKind,
-) -> Result<Arc<dyn SessionStore>, BoxError> {
+async fn redis_sessions(url: &str, prefix: &str) -> Result<Arc<dyn SessionStore>, BoxError> {
     let conn = RedisConfig::from_url(url)?
         .with_key_prefix(prefix)?
         .connect()
         .await
         .map_err(|err| format!("cannot reach Redis at {url}: {err}"))?;
-    let store = RedisSessionStore::new(conn);
-    let store = match kind {
-        ServerKind::Redis => store.with_live_cache(MAX_LIVE_CACHE_TTL),
-        _ => store,
-    };
-    Ok(Arc::new(store))
+    Ok(Arc::new(RedisSessionStore::new(conn)))
 }

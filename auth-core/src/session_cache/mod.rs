@@ -1,0 +1,227 @@
+//! [`SessionCache`]: an exact in-process cache of live sessions, so that the revocation
+//! check on every request costs a hash lookup instead of a store round trip.
+
+mod live;
+mod supervisor;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use self::live::{Answer, LiveTable};
+use self::supervisor::Supervisor;
+use crate::error::StoreError;
+use crate::secret::TokenHash;
+use crate::session::{Admission, Admitted, Renewal, Rotation, Session, SessionId, SessionMark};
+use crate::store::{Revocations, SessionStore};
+use crate::user::UserId;
+
+/// How many sessions a [`SessionCache`] holds unless told otherwise (about 100 bytes each).
+pub const DEFAULT_SESSION_CACHE_CAPACITY: usize = 100_000;
+
+/// A [`SessionStore`] in front of another that remembers which sessions the store found
+/// live, and forgets them the moment they end anywhere.
+///
+/// [`UserManager`](crate::UserManager) puts one in front of every store that announces its
+/// revocations ([`SessionStore::revocations`]), unless told not to
+/// ([`UserManagerBuilder::session_cache`](crate::UserManagerBuilder::session_cache)).
+///
+/// **Exact, not eventually consistent.** A session is answered "live" from memory only
+/// while all of these hold:
+///
+/// - the store's [`RevocationFeed`](crate::RevocationFeed) is subscribed and was heard from in
+///   the last second (it is sent a heartbeat four times a second); the moment it is lost, the
+///   whole cache is dropped and every check asks the store again (fail closed) until it is
+///   back;
+/// - no announcement of the session's end (or of "every session of its user") arrived since
+///   the store was read, including during that read: a read that races a revocation is not
+///   kept;
+/// - `now` is before the idle and absolute expiry times the store gave.
+///
+/// A revocation through this cache (logout, "log out everywhere", a replayed refresh token,
+/// an eviction at the session limit) is forgotten before the call returns; one on another
+/// instance is refused here as soon as its announcement arrives (on loopback, well under a
+/// millisecond for Redis and Postgres).
+///
+/// Only "live" answers are kept, never "revoked"; reads ([`SessionStore::get`],
+/// [`SessionStore::list`]) always go to the store.
+///
+/// ```
+/// use std::sync::Arc;
+/// use auth_core::{MemorySessionStore, SessionCache, SessionStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let store: Arc<dyn SessionStore> = Arc::new(MemorySessionStore::new());
+/// let cached = SessionCache::new(store, 10_000);
+/// assert!(cached.is_trusted());
+/// # }
+/// ```
+pub struct SessionCache {
+    inner: Arc<dyn SessionStore>,
+    table: Arc<LiveTable>,
+    hits: AtomicU64,
+    /// Keeps the feed's task alive; stops it when the cache is dropped.
+    _supervisor: Option<Supervisor>,
+}
+
+impl SessionCache {
+    /// A cache of at most `capacity` sessions in front of `store`, following the store's
+    /// [`revocations`](SessionStore::revocations):
+    ///
+    /// - [`Revocations::Feed`]: a task (on the current tokio runtime) listens to the feed;
+    ///   nothing is answered from memory until it has subscribed;
+    /// - [`Revocations::InProcess`]: every revocation goes through this cache;
+    /// - [`Revocations::Unannounced`], a zero `capacity`, or no tokio runtime to run the
+    ///   feed on: nothing is ever answered from memory (the cache passes every call through).
+    pub fn new(store: Arc<dyn SessionStore>, capacity: usize) -> Self {
+        let table = Arc::new(LiveTable::new(capacity));
+        let supervisor = if capacity == 0 {
+            None
+        } else {
+            match store.revocations() {
+                Revocations::Unannounced => None,
+                Revocations::InProcess => {
+                    table.trust();
+                    None
+                }
+                Revocations::Feed(feed) => Supervisor::start(feed, Arc::clone(&table)),
+            }
+        };
+        Self {
+            inner: store,
+            table,
+            hits: AtomicU64::new(0),
+            _supervisor: supervisor,
+        }
+    }
+
+    /// Whether "live" answers are given from memory right now (the feed is up).
+    pub fn is_trusted(&self) -> bool {
+        self.table.is_trusted()
+    }
+
+    /// How many revocation checks were answered from memory so far.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// How many sessions (and reads under way) the cache holds.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether the cache holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The store behind the cache.
+    pub fn inner(&self) -> &Arc<dyn SessionStore> {
+        &self.inner
+    }
+}
+
+impl fmt::Debug for SessionCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionCache")
+            .field("inner", &self.inner)
+            .field("trusted", &self.is_trusted())
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl SessionStore for SessionCache {
+    async fn mark(&self, user_id: UserId) -> Result<SessionMark, StoreError> {
+        self.inner.mark(user_id).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session,
+        admission: &Admission,
+    ) -> Result<Admitted, StoreError> {
+        let admitted = self.inner.create(session, admission).await?;
+        if let Admitted::Created { evicted } = &admitted {
+            for id in evicted {
+                self.table.forget(*id);
+            }
+        }
+        Ok(admitted)
+    }
+
+    async fn get(&self, id: SessionId, now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
+        self.inner.get(id, now).await
+    }
+
+    /// From memory when known live; otherwise one read of the store, kept if no revocation
+    /// raced it.
+    async fn is_live(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        if self.table.lookup(id, now) == Answer::Live {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(true);
+        }
+        let Some(ticket) = self.table.begin_read(id) else {
+            return self.inner.is_live(id, now).await;
+        };
+        match self.inner.get(id, now).await {
+            Ok(found) => {
+                self.table.finish_read(ticket, found.as_ref());
+                Ok(found.is_some())
+            }
+            Err(err) => {
+                self.table.finish_read(ticket, None);
+                Err(err)
+            }
+        }
+    }
+
+    async fn rotate(
+        &self,
+        id: SessionId,
+        presented: &TokenHash,
+        renewal: &Renewal,
+    ) -> Result<Rotation, StoreError> {
+        let rotation = self.inner.rotate(id, presented, renewal).await?;
+        // A rotation only moves the idle expiry later, so a kept entry stays on the safe
+        // side; a replay ends the session.
+        if !matches!(rotation, Rotation::Rotated(_)) {
+            self.table.forget(id);
+        }
+        Ok(rotation)
+    }
+
+    async fn revoke(&self, id: SessionId) -> Result<bool, StoreError> {
+        let revoked = self.inner.revoke(id).await;
+        self.table.forget(id);
+        revoked
+    }
+
+    async fn revoke_all(
+        &self,
+        user_id: UserId,
+        except: Option<SessionId>,
+    ) -> Result<u64, StoreError> {
+        let revoked = self.inner.revoke_all(user_id, except).await;
+        self.table.forget_user(user_id);
+        revoked
+    }
+
+    async fn list(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError> {
+        self.inner.list(user_id, now).await
+    }
+
+    async fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.inner.sweep_expired(now).await
+    }
+
+    /// A cache announces nothing itself, so it is never wrapped twice.
+    fn revocations(&self) -> Revocations {
+        Revocations::Unannounced
+    }
+}
