@@ -140,9 +140,9 @@ pub use session::{
 };
 pub use session_cache::{DEFAULT_SESSION_CACHE_CAPACITY, SessionCache};
 pub use store::{
-    MfaStore, OAuthAccount, OAuthAccountStore, Page, PasskeyRecord, RevocationEvent, RevocationFeed,
-    RevocationSink, Revocations, SealedToken, SessionStore,
-    TotpFactor, Unlinked, UserQuery, UserStore,
+    MfaStore, OAuthAccount, OAuthAccountStore, Page, PasskeyRecord, RevocationEvent,
+    RevocationFeed, RevocationSink, Revocations, SealedToken, SessionStore, TotpFactor, Unlinked,
+    UserQuery, UserStore,
 };
 pub use token::{
     ACCESS_AUDIENCE, AccessClaims, AccessSubject, Authentication, IssuedToken, JwtAlgorithm,

@@ -26,6 +26,30 @@ mod sessions {
     auth_core::session_store_conformance!(MemorySessionStore::new());
 }
 
+mod sessions_behind_the_session_cache {
+    use std::sync::Arc;
+
+    use super::*;
+    use auth_core::{SessionCache, SessionStore};
+
+    auth_core::session_store_conformance!(SessionCache::new(
+        Arc::new(MemorySessionStore::new()),
+        10_000
+    ));
+
+    /// The memory store lives in one process: every revocation through the cache is seen
+    /// before the call returns.
+    #[tokio::test]
+    async fn endings_through_the_cache_are_seen_at_once() {
+        let store: Arc<dyn SessionStore> = Arc::new(MemorySessionStore::new());
+        auth_core::conformance::revocation::endings_through_the_cache_are_seen_at_once(
+            Arc::clone(&store),
+            store,
+        )
+        .await;
+    }
+}
+
 mod limiter {
     use super::*;
     auth_core::rate_limiter_conformance!(MemoryRateLimiter::new());

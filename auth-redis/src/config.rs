@@ -242,7 +242,8 @@ impl RedisConfig {
                 .collect::<Result<_, _>>()
                 .map_err(Error::Connect)?,
         };
-        Ok(RedisConnection::new(conn, self.keys.clone(), self.timeout).with_subscribers(subscribers))
+        Ok(RedisConnection::new(conn, self.keys.clone(), self.timeout)
+            .with_subscribers(subscribers))
     }
 
     async fn open(&self) -> Result<Conn, Error> {

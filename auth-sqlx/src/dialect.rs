@@ -93,6 +93,11 @@ pub trait Dialect:
     /// (`SQLITE_BUSY_SNAPSHOT`, which no busy timeout waits out).
     #[doc(hidden)]
     const BEGIN_WRITE: &'static str;
+
+    /// How the session table over `pool` announces ended sessions (see the
+    /// `revocation_feed` module).
+    #[doc(hidden)]
+    fn revocations(pool: &Pool<Self>) -> auth_core::Revocations;
 }
 
 /// Timestamps as integer microseconds since the Unix epoch, for the databases that keep them

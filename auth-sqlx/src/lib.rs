@@ -173,6 +173,7 @@ mod oauth_accounts;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod query;
+mod revocation_feed;
 mod row;
 mod sessions;
 mod sql;

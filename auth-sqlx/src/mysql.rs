@@ -149,6 +149,11 @@ impl DbConfig {
 impl sealed::Sealed for MySql {}
 
 impl Dialect for MySql {
+    /// No feed: a trigger needs privileges an app rarely has, so every check reads the table.
+    fn revocations(_: &Pool<Self>) -> auth_core::Revocations {
+        auth_core::Revocations::Unannounced
+    }
+
     const SQL: &'static Statements = &crate::sql::mysql::STATEMENTS;
 
     // InnoDB's default isolation (repeatable read) is fine here: every read that decides

@@ -84,6 +84,13 @@ impl<DB: Dialect> fmt::Debug for SqlSessionStore<DB> {
 
 #[async_trait]
 impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
+    /// Postgres: `LISTEN`/`NOTIFY`; SQLite: a log table polled every 20 ms; MySQL: none, so
+    /// its sessions are not cached. Both feeds are written by a trigger on the table, so a
+    /// session deleted by anyone is announced.
+    fn revocations(&self) -> auth_core::Revocations {
+        DB::revocations(&self.pool)
+    }
+
     async fn mark(&self, user_id: UserId) -> Result<SessionMark, StoreError> {
         Sql::<DB>::new(DB::SQL.mark_get)
             .bind(*user_id.as_uuid())

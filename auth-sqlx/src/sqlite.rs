@@ -43,6 +43,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         description: "mfa",
         sql: include_str!("../migrations/sqlite/0004_mfa.sql"),
     },
+    EmbeddedMigration {
+        version: 5,
+        description: "revocation feed",
+        sql: include_str!("../migrations/sqlite/0005_revocation_feed.sql"),
+    },
 ];
 
 /// Creates or updates this crate's tables (`auth_users`, `auth_sessions`,
@@ -130,6 +135,12 @@ impl DbConfig {
 impl sealed::Sealed for Sqlite {}
 
 impl Dialect for Sqlite {
+    fn revocations(pool: &Pool<Self>) -> auth_core::Revocations {
+        auth_core::Revocations::Feed(std::sync::Arc::new(
+            crate::revocation_feed::sqlite::SqliteRevocationFeed::new(pool.clone()),
+        ))
+    }
+
     const SQL: &'static Statements = &crate::sql::sqlite::STATEMENTS;
 
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";

@@ -174,6 +174,85 @@ mod sessions {
     auth_core::session_store_conformance!(session_store().await);
 }
 
+mod sessions_behind_the_session_cache {
+    use super::*;
+    auth_core::session_store_conformance!({
+        let fixture = session_store().await;
+        Fixture {
+            store: auth_core::SessionCache::new(std::sync::Arc::new(fixture.store), 10_000),
+            guard: fixture.guard,
+        }
+    });
+}
+
+/// Two app instances on one schema (two pools): every session one ends reaches the other's
+/// cache through `NOTIFY`.
+mod revocation_feed {
+    use auth_core::SessionStore;
+    use auth_core::conformance::revocation;
+
+    use super::*;
+
+    async fn two_instances() -> (Arc<dyn SessionStore>, Arc<dyn SessionStore>, Schema) {
+        let schema = Schema::create().await;
+        let one: Arc<dyn SessionStore> = Arc::new(PgSessionStore::new(schema.pool().await));
+        let other: Arc<dyn SessionStore> = Arc::new(PgSessionStore::new(schema.pool().await));
+        (one, other, schema)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_behaviour_of_the_revocation_feed() {
+        let (fed, other, _schema) = two_instances().await;
+        revocation::every_behaviour(fed, other).await;
+    }
+
+    /// 1,000 logouts on one instance, each timed until the other refuses it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_thousand_logouts_reach_the_other_instance_in_milliseconds() {
+        let (fed, other, _schema) = two_instances().await;
+        let times = revocation::propagation_times(fed, other, 1_000).await;
+        let p50 = times[times.len() / 2];
+        let p99 = times[times.len() * 99 / 100];
+        println!("logout propagation over 1,000 logouts (Postgres): p50 {p50:?}, p99 {p99:?}");
+        // The promise is a p99 of 50 ms; a loaded test machine gets a margin.
+        assert!(p99 < Duration::from_millis(250), "p99 {p99:?}");
+    }
+
+    /// The listening connection killed by the server: the cache drops everything at once
+    /// and listens again by itself.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_killed_listener_fails_closed_and_recovers() {
+        let (fed, other, schema) = two_instances().await;
+        let cache = revocation::trusted_cache(fed).await;
+        let now = now_seconds();
+        let session = sample_session(auth_core::UserId::new(), now);
+        admit(&*other, &session).await;
+        assert!(cache.is_live(session.id, now).await.unwrap());
+        let admin = schema.pool().await;
+        let killed: Vec<bool> = auth_sqlx::sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = current_setting('application_name') \
+             AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
+        )
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+        assert!(!killed.is_empty(), "no listening connection found");
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while !cache.is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the lost listener went unnoticed"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(other.revoke(session.id).await.unwrap());
+        assert!(!cache.is_live(session.id, now).await.unwrap());
+        revocation::wait_until_trusted(&cache).await;
+        assert!(!cache.is_live(session.id, now).await.unwrap());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_pool_on_the_same_database_keeps_every_user_and_session() {
     let schema = Schema::create().await;

@@ -55,6 +55,80 @@ mod file_sessions {
     });
 }
 
+mod file_sessions_behind_the_session_cache {
+    use super::*;
+    auth_core::session_store_conformance!({
+        let (pool, dir) = file_pool().await;
+        Fixture {
+            store: auth_core::SessionCache::new(Arc::new(SqliteSessionStore::new(pool)), 10_000),
+            guard: dir,
+        }
+    });
+}
+
+/// Two processes on one database file (two pools): every session one ends reaches the
+/// other's cache through the log table.
+mod revocation_feed {
+    use auth_core::conformance::revocation;
+
+    use super::*;
+
+    async fn two_processes() -> (Arc<dyn SessionStore>, Arc<dyn SessionStore>, TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let one = migrated(&file_config(&dir)).await;
+        let other = migrated(&file_config(&dir)).await;
+        (
+            Arc::new(SqliteSessionStore::new(one)),
+            Arc::new(SqliteSessionStore::new(other)),
+            dir,
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_behaviour_of_the_revocation_feed() {
+        let (fed, other, _dir) = two_processes().await;
+        revocation::every_behaviour(fed, other).await;
+    }
+
+    /// 1,000 logouts in one process, each timed until the other refuses it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_thousand_logouts_reach_the_other_process_within_a_poll() {
+        let (fed, other, _dir) = two_processes().await;
+        let times = revocation::propagation_times(fed, other, 1_000).await;
+        let p50 = times[times.len() / 2];
+        let p99 = times[times.len() * 99 / 100];
+        println!("logout propagation over 1,000 logouts (SQLite): p50 {p50:?}, p99 {p99:?}");
+        // One poll (20 ms) plus the read; a loaded test machine gets a margin.
+        assert!(p99 < Duration::from_millis(250), "p99 {p99:?}");
+    }
+
+    /// A poll that fails (the table is gone) drops the cache: every check reads the
+    /// database again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_poll_fails_closed() {
+        let (fed, other, dir) = two_processes().await;
+        let pool = migrated(&file_config(&dir)).await;
+        let cache = revocation::trusted_cache(fed).await;
+        let now = now_seconds();
+        let session = sample_session(auth_core::UserId::new(), now);
+        admit(&*other, &session).await;
+        assert!(cache.is_live(session.id, now).await.unwrap());
+        auth_sqlx::sqlx::query("ALTER TABLE auth_session_revocations RENAME TO moved_away")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while cache.is_trusted() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the failing feed went unnoticed"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(cache.is_empty());
+    }
+}
+
 mod file_oauth_accounts {
     use super::*;
     auth_core::oauth_account_store_conformance!({

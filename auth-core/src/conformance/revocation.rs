@@ -75,7 +75,10 @@ async fn cached_session(cache: &SessionCache, other: &dyn SessionStore, user: Us
 async fn stays_refused(cache: &SessionCache, id: SessionId) {
     let now = now_seconds();
     for _ in 0..20 {
-        assert!(!cache.is_live(id, now).await.unwrap(), "a refused session came back");
+        assert!(
+            !cache.is_live(id, now).await.unwrap(),
+            "a refused session came back"
+        );
     }
 }
 
@@ -155,7 +158,12 @@ pub async fn endings_through_the_cache_are_seen_at_once(
 
     // Expiry is judged against the caller's clock on every answer from memory.
     let b = cached_session(&cache, &*other, UserId::new()).await;
-    assert!(!cache.is_live(b, now + time::Duration::days(2)).await.unwrap());
+    assert!(
+        !cache
+            .is_live(b, now + time::Duration::days(2))
+            .await
+            .unwrap()
+    );
 }
 
 /// Many checks racing each revocation: once refused, never accepted again (a read that

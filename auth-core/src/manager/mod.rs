@@ -357,10 +357,8 @@ impl<P: Profile> UserManagerBuilder<P> {
     pub fn build(self) -> UserManager<P> {
         let sessions: Arc<dyn SessionStore> = if self.session_cache > 0
             && self.config.check_revocation
-            && !matches!(
-                self.sessions.revocations(),
-                crate::Revocations::Unannounced
-            ) {
+            && !matches!(self.sessions.revocations(), crate::Revocations::Unannounced)
+        {
             Arc::new(crate::SessionCache::new(self.sessions, self.session_cache))
         } else {
             self.sessions

@@ -82,7 +82,9 @@ impl LiveTable {
     }
 
     fn table(&self) -> MutexGuard<'_, Table> {
-        self.table.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.table
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Whether `id` is known live at `now`. Never "revoked": an unknown session is asked about.

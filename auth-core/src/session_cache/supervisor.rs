@@ -1,8 +1,8 @@
 //! The task that keeps a [`SessionCache`](super::SessionCache) subscribed to its store's
 //! revocation feed, and drops the cache whenever the feed cannot be trusted.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;

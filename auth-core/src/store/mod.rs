@@ -8,6 +8,6 @@ mod user_store;
 
 pub use mfa_store::{MfaStore, PasskeyRecord, TotpFactor};
 pub use oauth_account_store::{OAuthAccount, OAuthAccountStore, SealedToken, Unlinked};
-pub use revocation_feed::{Revocations, RevocationEvent, RevocationFeed, RevocationSink};
+pub use revocation_feed::{RevocationEvent, RevocationFeed, RevocationSink, Revocations};
 pub use session_store::SessionStore;
 pub use user_store::{Page, UserQuery, UserStore};

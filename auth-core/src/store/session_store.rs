@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 
 use crate::error::StoreError;
 use crate::secret::TokenHash;
-use crate::store::Revocations;
 use crate::session::{Admission, Admitted, Renewal, Rotation, Session, SessionId, SessionMark};
+use crate::store::Revocations;
 use crate::user::UserId;
 
 /// Where sessions live: one per login, each holding the digest of its one valid refresh

@@ -1,0 +1,13 @@
+-- Announces every ended session (a deleted row: logout, "log out everywhere", eviction, a
+-- replayed refresh token, a sweep, or a DELETE by hand) on the channel
+-- `auth_sessions_revoked`, at commit, whoever deleted it. Each app instance listens, so its
+-- session cache forgets the session at once.
+CREATE FUNCTION auth_sessions_announce_revoked() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('auth_sessions_revoked', OLD.id::text);
+    RETURN OLD;
+END
+$$;
+
+CREATE TRIGGER auth_sessions_revoked AFTER DELETE ON auth_sessions
+    FOR EACH ROW EXECUTE FUNCTION auth_sessions_announce_revoked();
