@@ -468,6 +468,72 @@ pub async fn two_instances_share_sessions_and_logout(config: Config) {
     assert_eq!(a.me(&other_access).await.status(), 401);
 }
 
+/// Two instances on one deployment: 1,000 logouts on A, each timed from A's answer until B
+/// refuses the access token (B has just accepted it, so its session cache holds it).
+pub async fn a_thousand_logouts_reach_the_other_instance(config: Config) {
+    use futures::StreamExt;
+    use std::time::{Duration, Instant};
+
+    const LOGOUTS: usize = 1_000;
+    // Below the default limit of live sessions per user, so no login evicts another.
+    const PER_USER: usize = 25;
+    let config = config.with("RATE_LIMIT_REGISTER_IP", "1000/1h");
+    let (a, b) = tokio::join!(config.start(), config.start());
+    let users: Vec<String> = (0..LOGOUTS / PER_USER)
+        .map(|_| address("logouts"))
+        .collect();
+    for email in &users {
+        a.register(email, PASSWORD).await;
+    }
+    // The logins first, a few at a time (each is one Argon2 hash).
+    let tokens: Vec<String> = futures::stream::iter(0..LOGOUTS)
+        .map(|n| {
+            let (a, email) = (&a, &users[n / PER_USER]);
+            async move { a.tokens(email, PASSWORD).await.0 }
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    let mut times = Vec::with_capacity(LOGOUTS);
+    for access in &tokens {
+        assert_eq!(b.me(access).await.status(), 200);
+        let logout = a
+            .http
+            .post(a.url("/auth/jwt/logout"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(logout.status(), 204);
+        let since = Instant::now();
+        loop {
+            let status = b.me(access).await.status();
+            if status == 401 {
+                break;
+            }
+            assert_eq!(status, 200);
+            assert!(
+                since.elapsed() < Duration::from_secs(2),
+                "B still accepts a token logged out on A"
+            );
+        }
+        times.push(since.elapsed());
+    }
+    times.sort();
+    let (p50, p99, max) = (
+        times[LOGOUTS / 2],
+        times[LOGOUTS * 99 / 100],
+        times[LOGOUTS - 1],
+    );
+    println!(
+        "{:?}: logout on A to refusal on B over {LOGOUTS} logouts: p50 {p50:?}, p99 {p99:?}, max {max:?}",
+        config.backend
+    );
+    // The promise is a p99 of 50 ms (Redis, Postgres) or one 20 ms poll (SQLite); a loaded
+    // test machine, with both servers in debug builds, gets a margin.
+    assert!(p99 < Duration::from_millis(250), "p99 {p99:?}");
+}
+
 /// Instantiates every flow of [`server_suite`](mod@crate::server_suite) as a `#[tokio::test]` on
 /// one [`Backend`], plus `[extra flows]` given after it.
 #[macro_export]

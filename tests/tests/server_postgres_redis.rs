@@ -4,5 +4,8 @@
 
 auth_e2e::server_suite!(
     auth_e2e::server::Backend::PostgresRedis,
-    [two_instances_share_sessions_and_logout]
+    [
+        two_instances_share_sessions_and_logout,
+        a_thousand_logouts_reach_the_other_instance
+    ]
 );

@@ -2,4 +2,7 @@
 //! process, mails in a file outbox.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-auth_e2e::server_suite!(auth_e2e::server::Backend::Sqlite);
+auth_e2e::server_suite!(
+    auth_e2e::server::Backend::Sqlite,
+    [a_thousand_logouts_reach_the_other_instance]
+);
