@@ -74,6 +74,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authenticator;
+mod cache;
 mod clock;
 mod email;
 pub mod env;
@@ -89,7 +90,6 @@ mod memory;
 mod sealing;
 mod secret;
 mod session;
-mod session_cache;
 mod store;
 mod token;
 mod user;
@@ -114,6 +114,9 @@ pub struct WritingAStoreDoctests;
 /// mailer. Re-exported so that an app needs no dependency of its own.
 pub use async_trait::async_trait;
 pub use authenticator::Authenticator;
+pub use cache::{
+    DEFAULT_SESSION_CACHE_CAPACITY, DEFAULT_USER_CACHE_CAPACITY, SessionCache, UserCache,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Email, EmailError};
 pub use env::{Env, EnvError};
@@ -138,7 +141,6 @@ pub use session::{
     Admission, Admitted, ClientInfo, REMEMBERED_ROTATIONS, RefreshToken, Renewal, Rotation,
     Session, SessionId, SessionMark,
 };
-pub use session_cache::{DEFAULT_SESSION_CACHE_CAPACITY, SessionCache};
 pub use store::{
     MfaStore, OAuthAccount, OAuthAccountStore, Page, PasskeyRecord, RevocationEvent,
     RevocationFeed, RevocationSink, Revocations, SealedToken, SessionStore, TotpFactor, Unlinked,

@@ -94,10 +94,14 @@ pub trait Dialect:
     #[doc(hidden)]
     const BEGIN_WRITE: &'static str;
 
-    /// How the session table over `pool` announces ended sessions (see the
+    /// How the sessions table over `pool` announces ended sessions (see the
     /// `revocation_feed` module).
     #[doc(hidden)]
-    fn revocations(pool: &Pool<Self>) -> auth_core::Revocations;
+    fn session_announcements(pool: &Pool<Self>) -> auth_core::Revocations;
+
+    /// How the users table over `pool` announces changed users.
+    #[doc(hidden)]
+    fn user_announcements(pool: &Pool<Self>) -> auth_core::Revocations;
 }
 
 /// Timestamps as integer microseconds since the Unix epoch, for the databases that keep them

@@ -150,7 +150,12 @@ impl sealed::Sealed for MySql {}
 
 impl Dialect for MySql {
     /// No feed: a trigger needs privileges an app rarely has, so every check reads the table.
-    fn revocations(_: &Pool<Self>) -> auth_core::Revocations {
+    fn session_announcements(_: &Pool<Self>) -> auth_core::Revocations {
+        auth_core::Revocations::Unannounced
+    }
+
+    /// No feed, as for sessions.
+    fn user_announcements(_: &Pool<Self>) -> auth_core::Revocations {
         auth_core::Revocations::Unannounced
     }
 

@@ -12,6 +12,7 @@ use crate::config::{DbConfig, Source};
 use crate::dialect::{Dialect, sealed};
 use crate::error::Error;
 use crate::migrate::{self, EmbeddedMigration};
+use crate::revocation_feed::Announces;
 use crate::sessions::SqlSessionStore;
 use crate::sql::Statements;
 use crate::users::SqlUserStore;
@@ -45,8 +46,8 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
     },
     EmbeddedMigration {
         version: 5,
-        description: "revocation feed",
-        sql: include_str!("../migrations/postgres/0005_revocation_feed.sql"),
+        description: "change feeds",
+        sql: include_str!("../migrations/postgres/0005_change_feeds.sql"),
     },
 ];
 
@@ -145,9 +146,15 @@ impl DbConfig {
 impl sealed::Sealed for Postgres {}
 
 impl Dialect for Postgres {
-    fn revocations(pool: &Pool<Self>) -> auth_core::Revocations {
+    fn session_announcements(pool: &Pool<Self>) -> auth_core::Revocations {
         auth_core::Revocations::Feed(std::sync::Arc::new(
-            crate::revocation_feed::postgres::PgRevocationFeed::new(pool.clone()),
+            crate::revocation_feed::postgres::PgFeed::new(pool.clone(), Announces::Sessions),
+        ))
+    }
+
+    fn user_announcements(pool: &Pool<Self>) -> auth_core::Revocations {
+        auth_core::Revocations::Feed(std::sync::Arc::new(
+            crate::revocation_feed::postgres::PgFeed::new(pool.clone(), Announces::Users),
         ))
     }
 

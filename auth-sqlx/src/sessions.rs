@@ -88,7 +88,7 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
     /// its sessions are not cached. Both feeds are written by a trigger on the table, so a
     /// session deleted by anyone is announced.
     fn revocations(&self) -> auth_core::Revocations {
-        DB::revocations(&self.pool)
+        DB::session_announcements(&self.pool)
     }
 
     async fn mark(&self, user_id: UserId) -> Result<SessionMark, StoreError> {

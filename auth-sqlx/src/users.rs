@@ -64,6 +64,12 @@ impl<DB: Dialect> fmt::Debug for SqlUserStore<DB> {
 
 #[async_trait]
 impl<DB: Dialect, P: Profile> UserStore<P> for SqlUserStore<DB> {
+    /// Postgres: `LISTEN`/`NOTIFY`; SQLite: a log table polled every 20 ms; MySQL: none. Both
+    /// feeds are written by triggers on the users table, so a change by anyone is announced.
+    fn changes(&self) -> auth_core::Revocations {
+        DB::user_announcements(&self.pool)
+    }
+
     async fn create(&self, user: &User<P>) -> Result<(), StoreError> {
         insert_user(user)?.execute(&self.pool).await.map(drop)
     }

@@ -206,6 +206,17 @@ mod revocation_feed {
         revocation::every_behaviour(fed, other).await;
     }
 
+    /// Users changed on one instance are read afresh by the other's user cache.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_user_change_reaches_the_other_instance() {
+        let schema = Schema::create().await;
+        revocation::every_user_change_elsewhere_reaches_the_user_cache(
+            Arc::new(PgUserStore::new(schema.pool().await)),
+            Arc::new(PgUserStore::new(schema.pool().await)),
+        )
+        .await;
+    }
+
     /// 1,000 logouts on one instance, each timed until the other refuses it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_thousand_logouts_reach_the_other_instance_in_milliseconds() {

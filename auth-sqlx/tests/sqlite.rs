@@ -102,6 +102,19 @@ mod revocation_feed {
         assert!(p99 < Duration::from_millis(250), "p99 {p99:?}");
     }
 
+    /// Users changed in one process are read afresh by the other's user cache.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_user_change_reaches_the_other_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = migrated(&file_config(&dir)).await;
+        let other = migrated(&file_config(&dir)).await;
+        revocation::every_user_change_elsewhere_reaches_the_user_cache(
+            Arc::new(SqliteUserStore::new(one)),
+            Arc::new(SqliteUserStore::new(other)),
+        )
+        .await;
+    }
+
     /// A poll that fails (the table is gone) drops the cache: every check reads the
     /// database again.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

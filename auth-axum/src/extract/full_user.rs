@@ -42,10 +42,11 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let auth = Auth::<P>::from_ref(state);
         let current = authenticate(parts, auth.core_ref()).await?;
+        // From the manager's user cache when the store announces its changes: the token and
+        // its session were just checked, this read only fills in the record.
         match auth
             .manager()
-            .users()
-            .get(current.id)
+            .request_user(current.id)
             .await
             .map_err(AuthError::from)?
         {

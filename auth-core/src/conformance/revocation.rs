@@ -1,7 +1,8 @@
 //! The [`RevocationFeed`](crate::RevocationFeed) behaviours: a [`SessionCache`] over one
 //! instance of a store, sessions ended through *another* instance of the same store (as
 //! another app server would), and the cache must refuse them as soon as the feed delivers,
-//! and never keep a revoked session because a read raced the revocation.
+//! and never keep a revoked session because a read raced the revocation; the same for a
+//! [`UserCache`] and changed users.
 //!
 //! ```ignore
 //! // two stores over one database, one of them cached
@@ -13,9 +14,12 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 
-use super::now_seconds;
 use super::sessions::{admit, sample_session};
-use crate::{Admission, Renewal, SessionCache, SessionId, SessionStore, TokenHash, UserId};
+use super::{TestProfile, now_seconds};
+use crate::{
+    Admission, Renewal, SessionCache, SessionId, SessionStore, TokenHash, UserCache, UserId,
+    UserStore,
+};
 
 /// How long a revocation may take to reach the other instance before the suite fails (the
 /// feeds deliver in milliseconds; this only bounds a broken one).
@@ -233,4 +237,96 @@ pub async fn propagation_times(
     }
     times.sort();
     times
+}
+
+/// A user cache over `fed` (a user store with a change feed), once subscribed.
+pub async fn trusted_user_cache(fed: Arc<dyn UserStore<TestProfile>>) -> UserCache<TestProfile> {
+    let cache = UserCache::new(fed, 10_000);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !cache.is_trusted() {
+        assert!(
+            Instant::now() < deadline,
+            "the user cache never subscribed to the store's change feed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    cache
+}
+
+/// Reads `id` through `cache` until `done` holds for the answer; panics after
+/// [`PROPAGATION_LIMIT`].
+async fn read_until(
+    cache: &UserCache<TestProfile>,
+    id: UserId,
+    done: impl Fn(&Option<crate::User<TestProfile>>) -> bool,
+) {
+    let since = Instant::now();
+    loop {
+        if done(&cache.get(id).await.unwrap()) {
+            return;
+        }
+        assert!(
+            since.elapsed() < PROPAGATION_LIMIT,
+            "a user changed on another instance was still served from memory after {PROPAGATION_LIMIT:?}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+/// A user changed or deleted through `other` (another instance) is read afresh by a cache
+/// over `fed` as soon as the feed delivers, and reads racing the change keep nothing stale.
+pub async fn every_user_change_elsewhere_reaches_the_user_cache(
+    fed: Arc<dyn UserStore<TestProfile>>,
+    other: Arc<dyn UserStore<TestProfile>>,
+) {
+    let cache = Arc::new(trusted_user_cache(fed).await);
+    let user = super::users::sample_user(&super::unique_tag());
+    other.create(&user).await.unwrap();
+    assert_eq!(
+        cache.get(user.id).await.unwrap().map(|u| u.version),
+        Some(user.version)
+    );
+    let hits = cache.hits();
+    assert!(cache.get(user.id).await.unwrap().is_some());
+    assert!(cache.hits() > hits, "a known user is answered from memory");
+
+    // Updates, each raced by readers; once the new version is seen, no older one comes back.
+    let mut current = user.clone();
+    for round in 0..10 {
+        let mut next = current.clone();
+        next.is_verified = round % 2 == 0;
+        let readers = (0..4).map(|_| {
+            let cache = Arc::clone(&cache);
+            let id = current.id;
+            tokio::spawn(async move {
+                for _ in 0..20 {
+                    let _ = cache.get(id).await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+            })
+        });
+        let write = {
+            let other = Arc::clone(&other);
+            let next = next.clone();
+            async move { other.update(&next).await.unwrap() }
+        };
+        let (readers, ()) = futures::join!(join_all(readers), write);
+        for reader in readers {
+            reader.unwrap();
+        }
+        let version = next.version.wrapping_add(1);
+        read_until(&cache, next.id, |found| {
+            found.as_ref().is_some_and(|u| u.version == version)
+        })
+        .await;
+        for _ in 0..10 {
+            let found = cache.get(next.id).await.unwrap().unwrap();
+            assert_eq!(found.version, version, "an older copy came back");
+        }
+        next.version = version;
+        current = next;
+    }
+
+    assert!(other.delete(user.id).await.unwrap());
+    read_until(&cache, user.id, Option::is_none).await;
 }

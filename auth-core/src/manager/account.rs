@@ -125,7 +125,9 @@ impl<P: Profile> UserManager<P> {
                 return Ok(user);
             }
             next.updated_at = self.now();
-            match self.inner.users.update(&next).await {
+            let updated = self.inner.users.update(&next).await;
+            self.user_changed(id);
+            match updated {
                 Ok(()) => {
                     next.version = next.version.wrapping_add(1);
                     return self.after_update(&user, next, change, &actor).await;
@@ -235,7 +237,9 @@ impl<P: Profile> UserManager<P> {
         self.inner.hooks.on_before_delete(&user).await?;
         // The user goes first, then the mark moves with the sessions: a login that read the
         // user before the deletion read the mark before it moved, and is refused.
-        let deleted = self.inner.users.delete(id).await?;
+        let deleted = self.inner.users.delete(id).await;
+        self.user_changed(id);
+        let deleted = deleted?;
         self.inner.sessions.revoke_all(id, None).await?;
         if !deleted {
             return Err(AuthError::UserNotFound);

@@ -33,7 +33,7 @@ use crate::mail_queue::MailQueue;
 use crate::session::ClientInfo;
 use crate::store::{OAuthAccountStore, SessionStore, UserStore};
 use crate::token::{JwtCodec, JwtStrategy, TokenStrategy};
-use crate::user::{NoProfile, Profile};
+use crate::user::{NoProfile, Profile, User, UserId};
 
 /// Owns every rule: register, authenticate, login, refresh, logout, sessions, verify, reset,
 /// update and delete. The HTTP layer only translates.
@@ -107,6 +107,7 @@ struct Inner<P: Profile> {
     hooks: Arc<dyn UserHooks<P>>,
     clock: Arc<dyn Clock>,
     config: ManagerConfig,
+    user_cache: crate::UserCache<P>,
 }
 
 /// Builds a [`UserManager`]. Everything but the stores and the signing keys has a default:
@@ -128,6 +129,7 @@ pub struct UserManagerBuilder<P: Profile> {
     clock: Arc<dyn Clock>,
     config: ManagerConfig,
     session_cache: usize,
+    user_cache: usize,
 }
 
 impl<P: Profile> fmt::Debug for UserManagerBuilder<P> {
@@ -161,6 +163,7 @@ impl<P: Profile> UserManager<P> {
             clock: Arc::new(SystemClock),
             config: ManagerConfig::default(),
             session_cache: crate::DEFAULT_SESSION_CACHE_CAPACITY,
+            user_cache: crate::DEFAULT_USER_CACHE_CAPACITY,
         }
     }
 
@@ -180,6 +183,24 @@ impl<P: Profile> UserManager<P> {
     /// The user store.
     pub fn users(&self) -> &Arc<dyn UserStore<P>> {
         &self.inner.users
+    }
+
+    /// The user behind an authenticated request, for reading: from the
+    /// [`UserCache`](crate::UserCache) when the store announces its changes, else from the
+    /// store. It may lag a change made on another instance by the feed's delay
+    /// (milliseconds); never base a write or an access decision on it that the access
+    /// token's claims and the session check do not already make (use
+    /// [`users`](Self::users)`().get` for those).
+    ///
+    /// # Errors
+    /// Only when the store fails.
+    pub async fn request_user(&self, id: UserId) -> Result<Option<User<P>>, StoreError> {
+        self.inner.user_cache.get(id).await
+    }
+
+    /// Forgets a user changed by this process from the user cache.
+    fn user_changed(&self, id: UserId) {
+        self.inner.user_cache.forget(id);
     }
 
     /// The session store.
@@ -353,8 +374,18 @@ impl<P: Profile> UserManagerBuilder<P> {
         self
     }
 
+    /// How many users the manager's [`UserCache`](crate::UserCache) holds (default
+    /// [`DEFAULT_USER_CACHE_CAPACITY`](crate::DEFAULT_USER_CACHE_CAPACITY)); zero turns it
+    /// off. It serves [`UserManager::request_user`] only, and only when the user store
+    /// announces its changes ([`UserStore::changes`]).
+    pub fn user_cache(mut self, capacity: usize) -> Self {
+        self.user_cache = capacity;
+        self
+    }
+
     /// The manager.
     pub fn build(self) -> UserManager<P> {
+        let user_cache = crate::UserCache::new(Arc::clone(&self.users), self.user_cache);
         let sessions: Arc<dyn SessionStore> = if self.session_cache > 0
             && self.config.check_revocation
             && !matches!(self.sessions.revocations(), crate::Revocations::Unannounced)
@@ -391,6 +422,7 @@ impl<P: Profile> UserManagerBuilder<P> {
                 hooks: self.hooks,
                 clock: self.clock,
                 config: self.config,
+                user_cache,
             }),
         }
     }

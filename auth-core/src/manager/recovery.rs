@@ -180,7 +180,9 @@ impl<P: Profile> UserManager<P> {
         }
         user.is_verified = true;
         user.updated_at = self.now();
-        match self.inner.users.update(&user).await {
+        let updated = self.inner.users.update(&user).await;
+        self.user_changed(user.id);
+        match updated {
             Ok(()) => user.version = user.version.wrapping_add(1),
             // Another write won: a parallel submission of this token, or a change of the
             // account; either way this token is spent or void.
@@ -271,7 +273,9 @@ impl<P: Profile> UserManager<P> {
         user.updated_at = self.now();
         // The compare-and-set spends the token: of parallel submissions one write wins; the
         // others find the version moved.
-        match self.inner.users.update(&user).await {
+        let updated = self.inner.users.update(&user).await;
+        self.user_changed(user.id);
+        match updated {
             Ok(()) => user.version = user.version.wrapping_add(1),
             Err(StoreError::Stale | StoreError::NotFound) => return Err(AuthError::BadResetToken),
             Err(err) => return Err(err.into()),

@@ -235,7 +235,9 @@ impl<P: Profile> UserManager<P> {
         match self.inner.hasher.hash(password).await {
             Ok(hash) => {
                 let old = std::mem::replace(&mut user.password_hash, hash);
-                if let Err(err) = self.inner.users.update(&user).await {
+                let updated = self.inner.users.update(&user).await;
+                self.user_changed(user.id);
+                if let Err(err) = updated {
                     // `Stale`: someone changed the user meanwhile; the next login upgrades.
                     tracing::warn!(target: "auth", user_id = %user.id, error = %err, "could not store the upgraded password hash");
                     user.password_hash = old;

@@ -31,7 +31,8 @@ pub enum Revocations {
 pub enum RevocationEvent {
     /// This session ended (logout, eviction, a replayed refresh token, a deleted row).
     Session(SessionId),
-    /// Every session of this user may have ended.
+    /// Every session of this user may have ended (on a session store's feed), or the user's
+    /// record changed (on a user store's feed, [`UserStore::changes`](crate::UserStore::changes)).
     User(UserId),
     /// A sign of life: the feed is connected and delivering (see
     /// [`RevocationFeed::heartbeat`]).

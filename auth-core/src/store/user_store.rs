@@ -182,4 +182,11 @@ pub trait UserStore<P: Profile = NoProfile>: Debug + Send + Sync + 'static {
     /// # Errors
     /// Only when the backend fails.
     async fn list(&self, query: &UserQuery) -> Result<Page<User<P>>, StoreError>;
+
+    /// How the store announces that a user's record changed (any update or deletion), so that
+    /// a [`UserCache`](crate::UserCache) may answer reads from memory. The default,
+    /// [`Revocations::Unannounced`], means no cache.
+    fn changes(&self) -> crate::Revocations {
+        crate::Revocations::Unannounced
+    }
 }

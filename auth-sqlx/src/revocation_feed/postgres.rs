@@ -1,38 +1,47 @@
-//! The Postgres revocation feed: `LISTEN auth_sessions_revoked`.
+//! The Postgres feeds: `LISTEN auth_sessions_revoked` and `LISTEN auth_users_changed`.
 
 use async_trait::async_trait;
-use auth_core::{RevocationEvent, RevocationFeed, RevocationSink, SessionId, StoreError};
+use auth_core::{RevocationEvent, RevocationFeed, RevocationSink, StoreError};
 use sqlx::Postgres;
 use sqlx::postgres::{PgListener, PgPool};
+use uuid::Uuid;
 
+use super::Announces;
 use crate::error::store_error;
 
-/// The channel the trigger of migration 5 notifies.
-const CHANNEL: &str = "auth_sessions_revoked";
-/// The payload of a heartbeat (never a session id, which is a UUID).
+/// The payload of a heartbeat (never an id, which is a UUID).
 const HEARTBEAT: &str = "heartbeat";
 
 /// Listens on a connection of its own (opened with the pool's options), and sends heartbeats
 /// through the pool.
 #[derive(Debug)]
-pub(crate) struct PgRevocationFeed {
+pub(crate) struct PgFeed {
     pool: PgPool,
+    announces: Announces,
 }
 
-impl PgRevocationFeed {
-    pub(crate) fn new(pool: PgPool) -> Self {
-        Self { pool }
+impl PgFeed {
+    pub(crate) fn new(pool: PgPool, announces: Announces) -> Self {
+        Self { pool, announces }
+    }
+
+    /// The channel the triggers of migration 5 notify.
+    fn channel(&self) -> &'static str {
+        match self.announces {
+            Announces::Sessions => "auth_sessions_revoked",
+            Announces::Users => "auth_users_changed",
+        }
     }
 }
 
 #[async_trait]
-impl RevocationFeed for PgRevocationFeed {
+impl RevocationFeed for PgFeed {
     async fn listen(&self, sink: &dyn RevocationSink) -> Result<(), StoreError> {
         let mut listener = PgListener::connect_with(&self.pool)
             .await
             .map_err(store_error::<Postgres>)?;
         listener
-            .listen(CHANNEL)
+            .listen(self.channel())
             .await
             .map_err(store_error::<Postgres>)?;
         sink.subscribed();
@@ -42,8 +51,8 @@ impl RevocationFeed for PgRevocationFeed {
             let payload = notification.payload();
             if payload == HEARTBEAT {
                 sink.deliver(RevocationEvent::Heartbeat);
-            } else if let Ok(id) = payload.parse::<SessionId>() {
-                sink.deliver(RevocationEvent::Session(id));
+            } else if let Ok(id) = Uuid::parse_str(payload) {
+                sink.deliver(self.announces.event(id));
             }
         }
         Ok(())
@@ -51,7 +60,7 @@ impl RevocationFeed for PgRevocationFeed {
 
     async fn heartbeat(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
+            .bind(self.channel())
             .bind(HEARTBEAT)
             .execute(&self.pool)
             .await

@@ -1,5 +1,5 @@
-//! The task that keeps a [`SessionCache`](super::SessionCache) subscribed to its store's
-//! revocation feed, and drops the cache whenever the feed cannot be trusted.
+//! The task that keeps a cache subscribed to its store's feed, and drops the cache whenever
+//! the feed cannot be trusted.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,8 +7,19 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
-use super::live::LiveTable;
 use crate::store::{RevocationEvent, RevocationFeed, RevocationSink};
+
+/// What a feed feeds: a cache's table.
+pub(crate) trait FeedTarget: Send + Sync + 'static {
+    /// The feed is subscribed: start keeping answers (from an empty table).
+    fn trust(&self);
+    /// The feed is lost: forget everything, keep nothing.
+    fn distrust(&self);
+    /// Whether answers are kept.
+    fn is_trusted(&self) -> bool;
+    /// One announcement.
+    fn apply(&self, event: RevocationEvent);
+}
 
 /// How often a heartbeat is sent through the feed.
 const HEARTBEAT_EVERY: Duration = Duration::from_millis(250);
@@ -21,7 +32,7 @@ const RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// The running task; aborted when dropped.
 #[derive(Debug)]
-pub(super) struct Supervisor {
+pub(crate) struct Supervisor {
     task: JoinHandle<()>,
 }
 
@@ -34,11 +45,11 @@ impl Drop for Supervisor {
 impl Supervisor {
     /// Starts listening on the current tokio runtime; `None` (the cache stays untrusted, so
     /// every check asks the store) when there is none.
-    pub(super) fn start(feed: Arc<dyn RevocationFeed>, table: Arc<LiveTable>) -> Option<Self> {
+    pub(crate) fn start(feed: Arc<dyn RevocationFeed>, table: Arc<dyn FeedTarget>) -> Option<Self> {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::warn!(
                 target: "auth",
-                "no tokio runtime: the session cache stays off and every check asks the store"
+                "no tokio runtime: the cache stays off and every read asks the store"
             );
             return None;
         };
@@ -49,7 +60,7 @@ impl Supervisor {
 
 /// What the feed delivers into: the table, and when it was last heard from.
 struct Sink {
-    table: Arc<LiveTable>,
+    table: Arc<dyn FeedTarget>,
     started: Instant,
     /// Milliseconds since `started` when something was last heard.
     heard_at: AtomicU64,
@@ -75,15 +86,13 @@ impl RevocationSink for Sink {
 
     fn deliver(&self, event: RevocationEvent) {
         self.heard();
-        match event {
-            RevocationEvent::Session(id) => self.table.forget(id),
-            RevocationEvent::User(user) => self.table.forget_user(user),
-            RevocationEvent::Heartbeat => {}
+        if event != RevocationEvent::Heartbeat {
+            self.table.apply(event);
         }
     }
 }
 
-async fn run(feed: Arc<dyn RevocationFeed>, table: Arc<LiveTable>) {
+async fn run(feed: Arc<dyn RevocationFeed>, table: Arc<dyn FeedTarget>) {
     let mut retry = RETRY_FIRST;
     loop {
         table.distrust();
@@ -105,7 +114,7 @@ async fn run(feed: Arc<dyn RevocationFeed>, table: Arc<LiveTable>) {
             tracing::warn!(
                 target: "auth",
                 reason = %outcome,
-                "session cache off until the revocation feed is back: every check asks the store"
+                "cache off until its feed is back: every read asks the store"
             );
             retry = RETRY_FIRST;
         } else {

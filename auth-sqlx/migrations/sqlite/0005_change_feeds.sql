@@ -15,3 +15,23 @@ CREATE TRIGGER auth_sessions_revoked AFTER DELETE ON auth_sessions
 BEGIN
     INSERT INTO auth_session_revocations (session_id, revoked_at) VALUES (OLD.id, unixepoch());
 END;
+
+-- The same for users: every changed or deleted user, for the user caches.
+CREATE TABLE auth_user_changes (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id    BLOB    NOT NULL,
+    -- Seconds since the Unix epoch.
+    changed_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX auth_user_changes_changed_at_idx ON auth_user_changes (changed_at);
+
+CREATE TRIGGER auth_users_updated AFTER UPDATE ON auth_users
+BEGIN
+    INSERT INTO auth_user_changes (user_id, changed_at) VALUES (OLD.id, unixepoch());
+END;
+
+CREATE TRIGGER auth_users_deleted AFTER DELETE ON auth_users
+BEGIN
+    INSERT INTO auth_user_changes (user_id, changed_at) VALUES (OLD.id, unixepoch());
+END;

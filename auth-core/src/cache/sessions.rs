@@ -1,9 +1,6 @@
 //! [`SessionCache`]: an exact in-process cache of live sessions, so that the revocation
 //! check on every request costs a hash lookup instead of a store round trip.
 
-mod live;
-mod supervisor;
-
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,12 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use self::live::{Answer, LiveTable};
-use self::supervisor::Supervisor;
+use super::supervisor::{FeedTarget, Supervisor};
+use super::table::Table;
 use crate::error::StoreError;
 use crate::secret::TokenHash;
 use crate::session::{Admission, Admitted, Renewal, Rotation, Session, SessionId, SessionMark};
-use crate::store::{Revocations, SessionStore};
+use crate::store::{RevocationEvent, Revocations, SessionStore};
 use crate::user::UserId;
 
 /// How many sessions a [`SessionCache`] holds unless told otherwise (about 100 bytes each).
@@ -62,7 +59,7 @@ pub const DEFAULT_SESSION_CACHE_CAPACITY: usize = 100_000;
 /// ```
 pub struct SessionCache {
     inner: Arc<dyn SessionStore>,
-    table: Arc<LiveTable>,
+    table: Arc<Table<SessionId, LiveSession>>,
     hits: AtomicU64,
     /// Keeps the feed's task alive; stops it when the cache is dropped.
     _supervisor: Option<Supervisor>,
@@ -78,7 +75,7 @@ impl SessionCache {
     /// - [`Revocations::Unannounced`], a zero `capacity`, or no tokio runtime to run the
     ///   feed on: nothing is ever answered from memory (the cache passes every call through).
     pub fn new(store: Arc<dyn SessionStore>, capacity: usize) -> Self {
-        let table = Arc::new(LiveTable::new(capacity));
+        let table = Arc::new(Table::new(capacity));
         let supervisor = if capacity == 0 {
             None
         } else {
@@ -88,7 +85,9 @@ impl SessionCache {
                     table.trust();
                     None
                 }
-                Revocations::Feed(feed) => Supervisor::start(feed, Arc::clone(&table)),
+                Revocations::Feed(feed) => {
+                    Supervisor::start(feed, Arc::clone(&table) as Arc<dyn FeedTarget>)
+                }
             }
         };
         Self {
@@ -125,6 +124,52 @@ impl SessionCache {
     }
 }
 
+/// What the cache keeps of a session the store found live.
+#[derive(Debug, Clone, Copy)]
+struct LiveSession {
+    user: UserId,
+    idle_expires_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
+impl LiveSession {
+    fn is_live(&self, now: OffsetDateTime) -> bool {
+        now < self.idle_expires_at && now < self.expires_at
+    }
+}
+
+impl From<&Session> for LiveSession {
+    fn from(session: &Session) -> Self {
+        Self {
+            user: session.user_id,
+            idle_expires_at: session.idle_expires_at,
+            expires_at: session.expires_at,
+        }
+    }
+}
+
+impl FeedTarget for Table<SessionId, LiveSession> {
+    fn trust(&self) {
+        Table::trust(self);
+    }
+
+    fn distrust(&self) {
+        Table::distrust(self);
+    }
+
+    fn is_trusted(&self) -> bool {
+        Table::is_trusted(self)
+    }
+
+    fn apply(&self, event: RevocationEvent) {
+        match event {
+            RevocationEvent::Session(id) => self.forget(&id),
+            RevocationEvent::User(user) => self.forget_where(|live| live.user == user),
+            RevocationEvent::Heartbeat => {}
+        }
+    }
+}
+
 impl fmt::Debug for SessionCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionCache")
@@ -149,7 +194,7 @@ impl SessionStore for SessionCache {
         let admitted = self.inner.create(session, admission).await?;
         if let Admitted::Created { evicted } = &admitted {
             for id in evicted {
-                self.table.forget(*id);
+                self.table.forget(id);
             }
         }
         Ok(admitted)
@@ -162,7 +207,7 @@ impl SessionStore for SessionCache {
     /// From memory when known live; otherwise one read of the store, kept if no revocation
     /// raced it.
     async fn is_live(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError> {
-        if self.table.lookup(id, now) == Answer::Live {
+        if self.table.lookup(&id).is_some_and(|live| live.is_live(now)) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(true);
         }
@@ -171,7 +216,8 @@ impl SessionStore for SessionCache {
         };
         match self.inner.get(id, now).await {
             Ok(found) => {
-                self.table.finish_read(ticket, found.as_ref());
+                self.table
+                    .finish_read(ticket, found.as_ref().map(LiveSession::from));
                 Ok(found.is_some())
             }
             Err(err) => {
@@ -191,14 +237,14 @@ impl SessionStore for SessionCache {
         // A rotation only moves the idle expiry later, so a kept entry stays on the safe
         // side; a replay ends the session.
         if !matches!(rotation, Rotation::Rotated(_)) {
-            self.table.forget(id);
+            self.table.forget(&id);
         }
         Ok(rotation)
     }
 
     async fn revoke(&self, id: SessionId) -> Result<bool, StoreError> {
         let revoked = self.inner.revoke(id).await;
-        self.table.forget(id);
+        self.table.forget(&id);
         revoked
     }
 
@@ -208,7 +254,7 @@ impl SessionStore for SessionCache {
         except: Option<SessionId>,
     ) -> Result<u64, StoreError> {
         let revoked = self.inner.revoke_all(user_id, except).await;
-        self.table.forget_user(user_id);
+        self.table.forget_where(|live| live.user == user_id);
         revoked
     }
 
