@@ -143,9 +143,9 @@ pub use store::{
 };
 pub use token::{
     ACCESS_AUDIENCE, AccessClaims, AccessSubject, Authentication, DEFAULT_VERIFIED_TOKEN_CACHE,
-    IssuedToken, JwtAlgorithm, JwtCodec, JwtConfig, JwtError, JwtKeyDir, JwtKeyReloader,
-    JwtKeySet, JwtKeySource, JwtKeys, JwtStrategy, OpaqueTokenStrategy, RESET_AUDIENCE,
-    SharedJwtKeySet, SubjectSource, TokenError, TokenStrategy, UserStoreSubjects, VERIFY_AUDIENCE,
+    IssuedToken, JwtAlgorithm, JwtCodec, JwtConfig, JwtError, JwtKeyDir, JwtKeyReloader, JwtKeySet,
+    JwtKeySource, JwtKeys, JwtStrategy, OpaqueTokenStrategy, RESET_AUDIENCE, SharedJwtKeySet,
+    SubjectSource, TokenError, TokenStrategy, UserStoreSubjects, VERIFY_AUDIENCE,
 };
 pub use user::{NoProfile, Profile, Roles, User, UserId};
 pub use username::{Username, UsernameError};

@@ -413,8 +413,8 @@ impl JwtKeys {
         if self.algorithm.is_hmac() {
             return None;
         }
-        let mut jwk = Jwk::from_decoding_key(&self.decoding, Some(self.algorithm.to_jsonwebtoken()))
-            .ok()?;
+        let mut jwk =
+            Jwk::from_decoding_key(&self.decoding, Some(self.algorithm.to_jsonwebtoken())).ok()?;
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         jwk.common.key_id.clone_from(&self.kid);
         match jwk.algorithm {
@@ -446,8 +446,7 @@ impl JwtKeys {
         let Some(encoding) = &self.encoding else {
             return Ok(());
         };
-        let signature =
-            jsonwebtoken::crypto::sign(PROBE, encoding, alg).map_err(JwtError::Key)?;
+        let signature = jsonwebtoken::crypto::sign(PROBE, encoding, alg).map_err(JwtError::Key)?;
         let verified = jsonwebtoken::crypto::verify(&signature, PROBE, &self.decoding, alg)
             .map_err(JwtError::Key)?;
         if verified {

@@ -101,7 +101,10 @@ impl JwtKeyDir {
         let signing_kid = match &self.signing_kid {
             Some(kid) => kid.clone(),
             None => private.iter().max().cloned().ok_or_else(|| {
-                self.error(&self.path, "holds no private key (`<kid>.pem`) to sign with")
+                self.error(
+                    &self.path,
+                    "holds no private key (`<kid>.pem`) to sign with",
+                )
             })?,
         };
         let mut keys = Vec::with_capacity(private.len() + public.len());
@@ -282,7 +285,10 @@ impl JwtKeyReloader {
         // and the next change is tried again.
         *self.seen() = fingerprint;
         let set = self.dir.load().inspect_err(|err| self.log(err))?;
-        let kids: Vec<_> = set.keys().map(|key| key.kid().unwrap_or_default()).collect();
+        let kids: Vec<_> = set
+            .keys()
+            .map(|key| key.kid().unwrap_or_default())
+            .collect();
         tracing::info!(
             dir = %self.dir.path.display(),
             signing = set.signing().kid().unwrap_or_default(),
@@ -323,5 +329,190 @@ impl JwtKeyReloader {
                 let _ = tokio::task::spawn_blocking(move || reloader.reload_if_changed()).await;
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use serde_json::{Value, json};
+    use time::{Duration, OffsetDateTime};
+
+    use super::*;
+    use crate::token::{ACCESS_AUDIENCE, JwtCodec};
+
+    type TestResult = Result<(), Box<dyn Error>>;
+
+    const ED_PRIVATE: &[u8] = include_bytes!("../../tests/keys/ed25519-test-private.pem");
+    const ED_PUBLIC: &[u8] = include_bytes!("../../tests/keys/ed25519-test-public.pem");
+    const ED2_PRIVATE: &[u8] = include_bytes!("../../tests/keys/ed25519-test-second-private.pem");
+    const ED2_PUBLIC: &[u8] = include_bytes!("../../tests/keys/ed25519-test-second-public.pem");
+    const RSA_PRIVATE: &[u8] = include_bytes!("../../tests/keys/rsa2048-test-private.pem");
+
+    /// A fresh directory, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> std::io::Result<Self> {
+            let path = std::env::temp_dir().join(format!(
+                "auth-core-{name}-{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4()
+            ));
+            std::fs::create_dir_all(&path)?;
+            Ok(Self(path))
+        }
+
+        fn write(&self, name: &str, contents: &[u8]) -> std::io::Result<()> {
+            std::fs::write(self.0.join(name), contents)
+        }
+
+        fn remove(&self, name: &str) -> std::io::Result<()> {
+            std::fs::remove_file(self.0.join(name))
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    fn token(codec: &JwtCodec) -> Result<String, JwtError> {
+        let exp = (now() + Duration::minutes(5)).unix_timestamp();
+        codec.encode(&json!({ "exp": exp }), ACCESS_AUDIENCE)
+    }
+
+    fn verifies(codec: &JwtCodec, token: &str) -> bool {
+        codec.decode::<Value>(token, ACCESS_AUDIENCE, now()).is_ok()
+    }
+
+    fn kid(token: &str) -> Option<String> {
+        jsonwebtoken::decode_header(token)
+            .ok()
+            .and_then(|header| header.kid)
+    }
+
+    #[test]
+    fn reload_rotates_without_logging_anyone_out_and_removal_revokes() -> TestResult {
+        let dir = TempDir::new("reload")?;
+        dir.write("2025-01.pem", ED_PRIVATE)?;
+        dir.write("README.txt", b"not a key")?;
+        let reloader = JwtKeyReloader::start(JwtKeyDir::new(&dir.0, JwtAlgorithm::EdDSA))?;
+        let codec = JwtCodec::with_shared_keys(reloader.keys(), "tests");
+        let old = token(&codec)?;
+        assert_eq!(kid(&old).as_deref(), Some("2025-01"));
+        assert!(!reloader.reload_if_changed()?);
+
+        // A newer key: it signs, the old one still verifies.
+        dir.write("2026-01.pem", ED2_PRIVATE)?;
+        assert!(reloader.reload_if_changed()?);
+        let new = token(&codec)?;
+        assert_eq!(kid(&new).as_deref(), Some("2026-01"));
+        assert!(verifies(&codec, &old) && verifies(&codec, &new));
+
+        // Retired: only the public half is kept; its tokens still verify.
+        dir.remove("2025-01.pem")?;
+        dir.write("2025-01.pub.pem", ED_PUBLIC)?;
+        assert!(reloader.reload_if_changed()?);
+        assert!(verifies(&codec, &old));
+        assert_eq!(kid(&token(&codec)?).as_deref(), Some("2026-01"));
+
+        // Removed: its tokens are refused.
+        dir.remove("2025-01.pub.pem")?;
+        assert!(reloader.reload_if_changed()?);
+        assert!(!verifies(&codec, &old));
+        assert!(verifies(&codec, &new));
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_file_keeps_the_keys_in_use() -> TestResult {
+        let dir = TempDir::new("bad")?;
+        dir.write("a.pem", ED_PRIVATE)?;
+        let reloader = JwtKeyReloader::start(JwtKeyDir::new(&dir.0, JwtAlgorithm::EdDSA))?;
+        let codec = JwtCodec::with_shared_keys(reloader.keys(), "tests");
+        let before = token(&codec)?;
+
+        for (name, contents) in [
+            ("b.pem", &b"-----BEGIN PRIVATE KEY-----\ntruncated"[..]),
+            ("b.pem", RSA_PRIVATE),
+            ("b.pub.pem", b"garbage"),
+            ("b..x y.pem", ED2_PRIVATE),
+        ] {
+            dir.write(name, contents)?;
+            assert!(reloader.reload_if_changed().is_err(), "{name}");
+            // Reported once, not at every check.
+            assert!(!reloader.reload_if_changed()?);
+            assert_eq!(kid(&token(&codec)?).as_deref(), Some("a"));
+            assert!(verifies(&codec, &before));
+            dir.remove(name)?;
+        }
+        // A private key whose public file is not its pair.
+        dir.write("b.pem", ED2_PRIVATE)?;
+        dir.write("b.pub.pem", ED_PUBLIC)?;
+        assert!(reloader.reload().is_err());
+        dir.write("b.pub.pem", ED2_PUBLIC)?;
+        reloader.reload()?;
+        assert_eq!(kid(&token(&codec)?).as_deref(), Some("b"));
+
+        // Every private key gone: refused, the set in use kept.
+        dir.remove("a.pem")?;
+        dir.remove("b.pem")?;
+        assert!(reloader.reload().is_err());
+        assert!(verifies(&codec, &before));
+        // Hidden files are ignored (an editor's or an atomic writer's temporary file).
+        dir.write(".b.pem.tmp", b"half written")?;
+        dir.write(".c.pem", b"half written")?;
+        assert!(JwtKeyDir::new(&dir.0, JwtAlgorithm::EdDSA).load().is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn the_signing_key_is_the_named_one_or_the_greatest_id() -> TestResult {
+        let dir = TempDir::new("signing")?;
+        dir.write("2026-01.pem", ED2_PRIVATE)?;
+        dir.write("2025-12.pem", ED_PRIVATE)?;
+        let set = JwtKeyDir::new(&dir.0, JwtAlgorithm::EdDSA).load()?;
+        assert_eq!(set.signing().kid(), Some("2026-01"));
+        let named = JwtKeyDir::new(&dir.0, JwtAlgorithm::EdDSA).with_signing_kid("2025-12");
+        assert_eq!(named.load()?.signing().kid(), Some("2025-12"));
+        let missing = JwtKeyDir::new(&dir.0, JwtAlgorithm::EdDSA).with_signing_kid("2027-01");
+        assert!(matches!(missing.load(), Err(JwtError::NoSigningKey(_))));
+        assert!(JwtKeyDir::new(&dir.0, JwtAlgorithm::HS256).load().is_err());
+        assert!(
+            JwtKeyDir::new(dir.0.join("nope"), JwtAlgorithm::EdDSA)
+                .load()
+                .is_err()
+        );
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn the_spawned_task_reloads_changed_files() -> TestResult {
+        let dir = TempDir::new("spawn")?;
+        dir.write("a.pem", ED_PRIVATE)?;
+        let reloader = Arc::new(JwtKeyReloader::start(JwtKeyDir::new(
+            &dir.0,
+            JwtAlgorithm::EdDSA,
+        ))?);
+        let keys = reloader.keys();
+        let task = Arc::clone(&reloader).spawn(std::time::Duration::from_millis(20));
+        dir.write("b.pem", ED2_PRIVATE)?;
+        // Waits for the change to be seen, up to ten seconds on a slow machine.
+        for _ in 0..500 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            if keys.load().signing().kid() == Some("b") {
+                break;
+            }
+        }
+        task.abort();
+        assert_eq!(keys.load().signing().kid(), Some("b"));
+        Ok(())
     }
 }

@@ -28,8 +28,8 @@ pub use self::jwt::{
 pub use self::jwt_config::{JwtConfig, JwtKeySource};
 pub use self::key_dir::{JwtKeyDir, JwtKeyReloader};
 pub use self::key_set::{JwtKeySet, SharedJwtKeySet};
-pub use self::verified_cache::DEFAULT_VERIFIED_TOKEN_CACHE;
 pub use self::opaque::{OpaqueTokenStrategy, SubjectSource, UserStoreSubjects};
+pub use self::verified_cache::DEFAULT_VERIFIED_TOKEN_CACHE;
 
 /// Why a token was refused or could not be made.
 #[derive(Debug, thiserror::Error)]

@@ -52,9 +52,7 @@ impl Entry {
     fn valid_at(&self, now: i64, leeway: i64) -> bool {
         // The same rules as the codec's `check_claims` (RFC 7519 §4.1.4, §4.1.5).
         now < self.claims.exp.saturating_add(leeway)
-            && self
-                .nbf
-                .is_none_or(|nbf| now.saturating_add(leeway) >= nbf)
+            && self.nbf.is_none_or(|nbf| now.saturating_add(leeway) >= nbf)
     }
 }
 
@@ -184,7 +182,12 @@ mod tests {
         let cache = VerifiedCache::new(8).unwrap();
         cache.insert("header.payload.sig", 1, claims(100), None);
         assert!(cache.get("header.payload.sig", 1, 0, 0).is_some());
-        for other in ["header.payload.sih", "header.payload.sig ", "header.payload", ""] {
+        for other in [
+            "header.payload.sih",
+            "header.payload.sig ",
+            "header.payload",
+            "",
+        ] {
             assert!(cache.get(other, 1, 0, 0).is_none(), "{other}");
         }
     }
