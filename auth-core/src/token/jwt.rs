@@ -1,4 +1,4 @@
-//! JSON Web Tokens: one algorithm and one key set per codec, verified strictly (RFC 8725).
+//! JSON Web Tokens: one key set per codec, one algorithm per key, verified strictly (RFC 8725).
 //!
 //! [`JwtCodec`] signs and verifies claims of any serde type; [`JwtStrategy`] is the
 //! [`TokenStrategy`] that issues and checks access tokens with it.
@@ -466,7 +466,8 @@ impl fmt::Debug for JwtKeys {
     }
 }
 
-/// Signs and verifies claims of any serde type with one key set, for one issuer.
+/// Signs and verifies claims of any serde type with one key set, for one issuer: the set's
+/// signing key signs, every key of the set verifies ([`JwtKeySet`]).
 ///
 /// Cheap to clone (an `Arc` inside); what verification needs is prepared once, in
 /// [`JwtCodec::new`].
@@ -475,10 +476,12 @@ impl fmt::Debug for JwtKeys {
 ///
 /// Every token is refused ([`JwtError::Rejected`]) unless all of these hold:
 ///
-/// - the signature verifies with the configured key, before any claim is read;
-/// - the header's `alg` is exactly the configured algorithm (so `none` and algorithm confusion
-///   fail), it carries no `jku`, `x5u`, `jwk`, `x5c` or `crit`, its `typ`, if any, is `JWT`,
-///   and its `kid`, if any, is the configured one;
+/// - the header's `kid` names a key of the set (a header without `kid`: the set's key without
+///   a key id), see [`JwtKeySet`];
+/// - the signature verifies with that key, before any claim is read;
+/// - the header's `alg` is exactly that key's algorithm (so `none` and algorithm confusion,
+///   also between keys of one set, fail), it carries no `jku`, `x5u`, `jwk`, `x5c` or `crit`,
+///   and its `typ`, if any, is `JWT`;
 /// - `exp`, `aud` and `iss` are present; `exp` (and `nbf`, if present) are JSON integers and
 ///   `aud` and `iss` JSON strings: a claim of the wrong type is a rejection, never a skipped
 ///   check (CVE-2026-25537);
@@ -537,6 +540,9 @@ struct CodecInner {
 }
 
 /// A set fixed for the codec's life, or one that reloads can swap.
+// One value per codec, inside its `Arc`: boxing the fixed set would only add a pointer hop
+// to every token checked.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 enum CodecKeys {
     Fixed(JwtKeySet),
@@ -568,8 +574,8 @@ impl JwtCodec {
     }
 
     /// A codec over a set that can be swapped while the codec is in use (key files reloaded
-    /// without a restart, [`JwtKeyReloader`]); every token is signed or verified with the
-    /// set current at that moment, read without a lock.
+    /// without a restart, [`JwtKeyReloader`](super::JwtKeyReloader)); every token is signed
+    /// or verified with the set current at that moment, read without a lock.
     pub fn with_shared_keys(keys: SharedJwtKeySet, issuer: impl Into<String>) -> Self {
         Self::build(CodecKeys::Shared(keys), issuer.into())
     }
@@ -1015,7 +1021,10 @@ impl TokenStrategy for JwtStrategy {
 
 impl JwtStrategy {
     fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, TokenError> {
-        let Some(cache) = &self.cache else {
+        // An oversized token is refused by the codec before any work; it is not even hashed
+        // for a cache lookup.
+        let cache = self.cache.as_ref().filter(|_| token.len() <= MAX_TOKEN_LEN);
+        let Some(cache) = cache else {
             return self
                 .codec
                 .decode_access(token, &self.audience, now)
