@@ -203,7 +203,9 @@ impl FromStr for JwtAlgorithm {
     }
 }
 
-/// One algorithm with its signing and verifying key, and an optional key id (`kid`).
+/// One algorithm with its signing and verifying key (or, for a retired key, the verifying key
+/// alone: [`JwtKeys::from_public_pem`]), and an optional key id (`kid`). Several of them make a
+/// [`JwtKeySet`].
 ///
 /// `Debug` shows only the algorithm and the key id; the key material is zeroed when dropped.
 ///
