@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README "Run the tests"): makes sure PostgreSQL, MariaDB and Redis are
 # up, installing them from Debian's packages when missing, Chromium and playwright-core for the
-# browser test and oidc-provider for the OpenID Connect tests, then runs every test of the
-# workspace.
+# browser test, oidc-provider for the OpenID Connect tests and jose for the JWKS test, then
+# runs every test of the workspace.
 # Tests that need a service fail loudly when it is unreachable; none is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,16 +102,17 @@ ensure_browser() {
   fi
 }
 
-# The OpenID Connect tests run a real provider, panva's oidc-provider (tests/oidc/provider.mjs).
+# The OpenID Connect tests run a real provider, panva's oidc-provider (tests/oidc/provider.mjs);
+# the JWKS test verifies our tokens with panva's jose (tests/oidc/jwks-verify.mjs).
 ensure_oidc_provider() {
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || {
     echo "Node.js 20+ and npm are needed for the OpenID provider of the tests (tests/oidc)" >&2
     exit 1
   }
   # Reinstall when the lock file is newer than what npm installed from it.
-  if [ ! -d tests/oidc/node_modules/oidc-provider ] ||
+  if [ ! -d tests/oidc/node_modules/oidc-provider ] || [ ! -d tests/oidc/node_modules/jose ] ||
     [ tests/oidc/package-lock.json -nt tests/oidc/node_modules/.package-lock.json ]; then
-    log "installing oidc-provider in tests/oidc (npm ci)"
+    log "installing oidc-provider and jose in tests/oidc (npm ci)"
     (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
@@ -123,7 +124,7 @@ log "PostgreSQL, Redis and MariaDB are up"
 ensure_browser
 log "Chromium and playwright-core are installed"
 ensure_oidc_provider
-log "oidc-provider is installed"
+log "oidc-provider and jose are installed"
 
 # A three-master Redis Cluster on loopback ports for the cluster tests, stopped on exit.
 export CLUSTER_PORTS="${CLUSTER_PORTS:-7001 7002 7003}"

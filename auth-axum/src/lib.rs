@@ -35,7 +35,8 @@
 //!
 //! That mounts registration, login, refresh and logout for a bearer backend (`/auth/jwt/...`)
 //! and a cookie backend (`/auth/cookie/...`), verification, password reset, `/users/me` with
-//! its sessions, and the superusers' `/users`. Serve it with [`serve`], which gives handlers
+//! its sessions, the superusers' `/users`, and `/.well-known/jwks.json` when tokens are signed
+//! with a public-key algorithm. Serve it with [`serve`], which gives handlers
 //! the client's address (so per-IP throttling sees the client) and cuts off slow and idle
 //! clients.
 //!

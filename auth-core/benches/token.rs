@@ -1,5 +1,6 @@
 //! Micro-benchmarks of access-token verification, the per-request half of a JWT strategy:
-//! HS256 and EdDSA through `JwtStrategy` (one parse of registered and access claims), the
+//! HS256 and EdDSA (with and without the cache of verified tokens) through `JwtStrategy` (one
+//! parse of registered and access claims), a token of a verify-only key in a key set, the
 //! generic `JwtCodec::decode` (two parses), the claims' JSON alone, and, for reference, the
 //! `jsonwebtoken::decode` a hand-rolled extractor would call.
 //!
@@ -10,8 +11,8 @@
 use std::hint::black_box;
 
 use auth_core::{
-    ACCESS_AUDIENCE, AccessClaims, AccessSubject, JwtAlgorithm, JwtCodec, JwtKeys, JwtStrategy,
-    Roles, SessionId, TokenStrategy, UserId,
+    ACCESS_AUDIENCE, AccessClaims, AccessSubject, JwtAlgorithm, JwtCodec, JwtKeySet, JwtKeys,
+    JwtStrategy, Roles, SessionId, TokenStrategy, UserId,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use time::{Duration, OffsetDateTime};
@@ -83,10 +84,53 @@ fn verification(c: &mut Criterion) {
             )
         });
     });
-    group.bench_function("EdDSA, JwtStrategy", |b| {
+    group.bench_function("EdDSA, JwtStrategy (repeated token, cached)", |b| {
         b.iter(|| {
             eddsa
                 .authenticate(black_box(&ed_token), now)
+                .into_ready()
+                .unwrap()
+                .unwrap()
+        });
+    });
+    let uncached = eddsa.clone().with_verified_cache(0);
+    group.bench_function("EdDSA, JwtStrategy (no cache)", |b| {
+        b.iter(|| {
+            uncached
+                .authenticate(black_box(&ed_token), now)
+                .into_ready()
+                .unwrap()
+                .unwrap()
+        });
+    });
+    // A set of three keys, the token signed by a verify-only one: the header is parsed and
+    // its `kid` selects the key (no byte-for-byte match with the issued header).
+    let retired = JwtKeys::hmac(JwtAlgorithm::HS256, SECRET)
+        .unwrap()
+        .with_kid("old");
+    let (old_strategy, old_token, _) = strategy_and_token(retired.clone());
+    let set = JwtKeySet::new(
+        JwtKeys::hmac(
+            JwtAlgorithm::HS256,
+            b"the newest benchmark secret, 32+ bytes",
+        )
+        .unwrap()
+        .with_kid("new"),
+    )
+    .with_key(
+        JwtKeys::hmac(JwtAlgorithm::HS256, b"a middle benchmark secret, 32+ bytes")
+            .unwrap()
+            .with_kid("mid"),
+    )
+    .unwrap()
+    .with_key(retired)
+    .unwrap();
+    let rotated = JwtStrategy::new(JwtCodec::with_key_set(set, ISSUER), Duration::minutes(15));
+    drop(old_strategy);
+    group.bench_function("HS256, set of three, token of a verify-only key", |b| {
+        b.iter(|| {
+            rotated
+                .authenticate(black_box(&old_token), now)
                 .into_ready()
                 .unwrap()
                 .unwrap()

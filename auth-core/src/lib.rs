@@ -9,7 +9,9 @@
 //! - Four traits: [`UserStore`], [`SessionStore`], [`PasswordHasher`], [`TokenStrategy`];
 //!   plus [`RateLimiter`] and [`Mailer`].
 //! - Implementations: [`Argon2Hasher`] (OWASP baseline, off the async runtime, capped),
-//!   [`JwtStrategy`] (HS256/384/512, RS256, ES256, EdDSA), [`OpaqueTokenStrategy`], and
+//!   [`JwtStrategy`] (HS256/384/512, RS256, ES256, EdDSA) over a [`JwtKeySet`] that rotates
+//!   and reloads without a restart ([`JwtKeyReloader`]) and publishes its JWKS,
+//!   [`OpaqueTokenStrategy`], and
 //!   in-memory stores ([`MemoryUserStore`], [`MemorySessionStore`], [`MemoryRateLimiter`]).
 //! - [`UserManager`]: every rule of registration, login, refresh with rotation and reuse
 //!   detection, logout, sessions, verification, reset and administration, with
@@ -147,9 +149,10 @@ pub use store::{
     UserQuery, UserStore,
 };
 pub use token::{
-    ACCESS_AUDIENCE, AccessClaims, AccessSubject, Authentication, IssuedToken, JwtAlgorithm,
-    JwtCodec, JwtConfig, JwtError, JwtKeySource, JwtKeys, JwtStrategy, OpaqueTokenStrategy,
-    RESET_AUDIENCE, SubjectSource, TokenError, TokenStrategy, UserStoreSubjects, VERIFY_AUDIENCE,
+    ACCESS_AUDIENCE, AccessClaims, AccessSubject, Authentication, DEFAULT_VERIFIED_TOKEN_CACHE,
+    IssuedToken, JwtAlgorithm, JwtCodec, JwtConfig, JwtError, JwtKeyDir, JwtKeyReloader, JwtKeySet,
+    JwtKeySource, JwtKeys, JwtStrategy, OpaqueTokenStrategy, RESET_AUDIENCE, SharedJwtKeySet,
+    SubjectSource, TokenError, TokenStrategy, UserStoreSubjects, VERIFY_AUDIENCE,
 };
 pub use user::{NoProfile, Profile, Roles, User, UserId};
 pub use username::{Username, UsernameError};

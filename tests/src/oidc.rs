@@ -323,14 +323,16 @@ fn push_line(log: &Mutex<String>, line: &str) {
     log.push('\n');
 }
 
-/// Runs `npm ci` in `tests/oidc` when oidc-provider is not installed there (once per test
-/// process). It installs into a scratch directory beside it and moves `node_modules` into
+/// Runs `npm ci` in `tests/oidc` when oidc-provider or jose is not installed there (once per
+/// test process). It installs into a scratch directory beside it and moves `node_modules` into
 /// place in one rename, so test processes racing here never see half an installation.
-fn ensure_installed(dir: &Path) {
+pub fn ensure_installed(dir: &Path) {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let target = dir.join("node_modules");
-        if target.join("oidc-provider/package.json").exists() {
+        if target.join("oidc-provider/package.json").exists()
+            && target.join("jose/package.json").exists()
+        {
             return;
         }
         let staging = tempfile::Builder::new()
@@ -357,6 +359,10 @@ fn ensure_installed(dir: &Path) {
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
+        // An installation from before jose was added is replaced whole.
+        if !target.join("jose/package.json").exists() {
+            let _ = std::fs::remove_dir_all(&target);
+        }
         // Another process may have won the race: its copy is as good as ours.
         if std::fs::rename(staging.path().join("node_modules"), &target).is_err() {
             assert!(

@@ -328,6 +328,14 @@ impl Server {
             .clone()
     }
 
+    /// Sends `SIGHUP`, which makes the server reload its key directory.
+    pub fn hangup(&self) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        // `kill(1)` rather than libc: the workspace forbids unsafe code.
+        let status = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+        assert!(status.success(), "kill -HUP {pid} failed: {status}");
+    }
+
     /// Asks the server to shut down gracefully (`SIGTERM`) and waits for it to exit.
     pub async fn stop(mut self) -> ExitStatus {
         let mut child = self.child.take().unwrap();

@@ -1,6 +1,7 @@
 //! The ready-made routers of the HTTP contract, and [`Auth`], which builds them.
 
 mod admin;
+mod jwks;
 mod login;
 mod me;
 #[cfg(feature = "mfa")]
@@ -144,13 +145,15 @@ impl<P: Profile> Auth<P> {
     }
 
     /// Every route of the contract: registration, each backend's login / refresh / logout,
-    /// verification, reset, `/users/me` with its sessions, and administration.
+    /// verification, reset, `/users/me` with its sessions, and administration; and
+    /// [`Auth::jwks_routes`] when the tokens are signed with a public-key algorithm.
     pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let mut router = self
             .register_routes()
             .merge(self.verify_routes())
             .merge(self.reset_routes())
-            .merge(self.users_routes());
+            .merge(self.users_routes())
+            .merge(self.jwks_routes());
         for backend in &self.config().backends {
             router = router.merge(self.backend_routes(&backend.name));
         }
@@ -159,6 +162,19 @@ impl<P: Profile> Auth<P> {
             router = router.merge(self.oauth_routes());
         }
         router
+    }
+
+    /// `GET /.well-known/jwks.json`: the public keys of the codec's key set
+    /// ([`JwtCodec::jwks`](auth_core::JwtCodec::jwks)), each with `kid`, `alg` and
+    /// `use: "sig"`, read from the current set at each request (a reload shows at once), with
+    /// `Cache-Control: public, max-age=300`. No route when the set holds no RS256, ES256 or
+    /// EdDSA key: an HMAC secret is never published.
+    pub fn jwks_routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        if self.manager.codec().has_public_keys() {
+            jwks::routes(self)
+        } else {
+            Router::new()
+        }
     }
 
     /// `POST /auth/register`.

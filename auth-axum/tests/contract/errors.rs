@@ -748,13 +748,14 @@ async fn a_kid_is_honoured_only_when_it_names_the_configured_key() {
     let (_, login) = app.user("alice@example.com").await;
     let real = split_jwt(&login.access);
     assert_eq!(real.header["kid"], "key-1", "{}", real.header);
-    // Positive controls: the configured kid, and no kid at all.
-    for kid in [Some("key-1"), None] {
-        let token = hmac_signed(&hs256_with_kid(kid), &real.claims, JWT_SECRET);
-        let res = app.me(&token).await;
-        assert_eq!(res.status, StatusCode::OK, "kid {kid:?}: {}", res.text());
-    }
-    for kid in ["key-2", "KEY-1", "key-1 ", ""] {
+    // Positive control: the configured kid.
+    let token = hmac_signed(&hs256_with_kid(Some("key-1")), &real.claims, JWT_SECRET);
+    let res = app.me(&token).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    // No kid selects the key without one, and this set has none.
+    let token = hmac_signed(&hs256_with_kid(None), &real.claims, JWT_SECRET);
+    app.me(&token).await.assert_unauthorized();
+    for kid in ["key-2", "KEY-1", "key-1 ", "", "../key-1", "key-1/../key-1"] {
         let token = hmac_signed(&hs256_with_kid(Some(kid)), &real.claims, JWT_SECRET);
         app.me(&token).await.assert_unauthorized();
     }

@@ -13,6 +13,7 @@ mod failures;
 mod fastapi_users_flow;
 mod harness;
 mod hygiene;
+mod jwks;
 mod layer;
 mod login;
 mod me;

@@ -213,6 +213,12 @@ impl<P: Profile> UserManager<P> {
         &self.inner.tokens
     }
 
+    /// The codec that signs verify and reset tokens (and, by default, access tokens): its key
+    /// set gives the JWKS document.
+    pub fn codec(&self) -> &JwtCodec {
+        &self.inner.action_codec
+    }
+
     /// The per-request token check, without the profile type (for web layers' state).
     pub fn authenticator(&self) -> &Authenticator {
         &self.inner.authenticator

@@ -64,16 +64,31 @@ impl MacKey {
     }
 }
 
-/// What a token must be signed with.
-pub(super) struct Expected<'a> {
-    /// The encoded header of the tokens we issue: a presented header equal to it, byte for
-    /// byte, passes every header check (see [`issued_header`]) and is not decoded again.
-    pub(super) issued_header: Option<&'a str>,
+/// One key a token may be verified with: its algorithm and its verifying half.
+#[derive(Clone, Copy)]
+pub(super) struct VerifyingKey<'a> {
     pub(super) algorithm: JwtAlgorithm,
-    pub(super) kid: Option<&'a str>,
+    /// HMAC algorithms: the key with its pads hashed.
     pub(super) mac: Option<&'a MacKey>,
     pub(super) decoding: &'a DecodingKey,
-    pub(super) jsonwebtoken_algorithm: Algorithm,
+}
+
+impl VerifyingKey<'_> {
+    fn jsonwebtoken_algorithm(&self) -> Algorithm {
+        self.algorithm.to_jsonwebtoken()
+    }
+}
+
+/// What a token must be signed with: the key set, seen from one token.
+pub(super) struct Expected<'a, F> {
+    /// The encoded header of the tokens we issue: a presented header equal to it, byte for
+    /// byte, passes every header check (see [`issued_header`]), names the signing key, and is
+    /// not decoded again.
+    pub(super) issued_header: Option<&'a str>,
+    /// The key that signs (and so verifies tokens with the issued header).
+    pub(super) signing: VerifyingKey<'a>,
+    /// The key a header's `kid` (or its absence) selects, if the set has one.
+    pub(super) select: F,
 }
 
 /// The JOSE header, as far as we judge it. Fields we do not use are skipped unread; any
@@ -106,10 +121,18 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error>
 }
 
 impl Header<'_> {
-    fn check(&self, expected: &Expected<'_>) -> Result<(), &'static str> {
-        // One algorithm only: `none`, another HMAC strength, and a public key used as an HMAC
-        // secret are all refused before the signature is looked at (RFC 8725 §3.1).
-        if self.alg != expected.algorithm.name() {
+    /// The key this header selects, if it passes every check against it.
+    fn check<'k>(
+        &self,
+        select: impl FnOnce(Option<&str>) -> Option<VerifyingKey<'k>>,
+    ) -> Result<VerifyingKey<'k>, &'static str> {
+        // `kid` only selects among configured keys: one we do not have is refused. It is
+        // compared with the configured ids, never used as a path or a URL (RFC 8725 §3.10).
+        let key = select(self.kid.as_deref()).ok_or("unknown kid")?;
+        // One algorithm per key: `none`, another HMAC strength, a public key used as an HMAC
+        // secret, and the algorithm of another key in the set are all refused before the
+        // signature is looked at (RFC 8725 §3.1).
+        if self.alg != key.algorithm.name() {
             return Err("algorithm not allowed");
         }
         if self.jku || self.x5u || self.jwk || self.x5c {
@@ -125,17 +148,19 @@ impl Header<'_> {
         {
             return Err("wrong typ");
         }
-        // `kid` only selects among configured keys: one we do not have is refused.
-        if self.kid.is_some() && self.kid.as_deref() != expected.kid {
-            return Err("unknown kid");
-        }
-        Ok(())
+        Ok(key)
     }
 }
 
 /// Checks `token`'s header and signature and returns its payload, still base64url-encoded.
 /// The error is the reason, for the debug log.
-pub(super) fn verify<'t>(token: &'t str, expected: &Expected<'_>) -> Result<&'t str, &'static str> {
+pub(super) fn verify<'t, 'k, F>(
+    token: &'t str,
+    expected: Expected<'k, F>,
+) -> Result<&'t str, &'static str>
+where
+    F: FnOnce(Option<&str>) -> Option<VerifyingKey<'k>>,
+{
     // Three parts. A payload holding another `.` (a token of four parts or more) is refused
     // when it is decoded: `.` is not base64url. Splitting at the first and the last dot reads
     // only the short header and signature, not the whole token.
@@ -152,20 +177,23 @@ pub(super) fn verify<'t>(token: &'t str, expected: &Expected<'_>) -> Result<&'t 
     if first == last {
         return Err("malformed token");
     }
-    if expected.issued_header != Some(header) {
+    let key = if expected.issued_header == Some(header) {
+        expected.signing
+    } else {
+        let select = expected.select;
         decoded(header, |json| {
             std::str::from_utf8(json)
                 .ok()
                 .and_then(|json| serde_json::from_str::<Header<'_>>(json).ok())
                 .ok_or("malformed header")
-                .and_then(|header| header.check(expected))
+                .and_then(|header| header.check(select))
         })
-        .ok_or("malformed header")??;
-    }
+        .ok_or("malformed header")??
+    };
 
     // Signature before any claim is read: nothing reads a claim of a token that is not ours.
     let message = &token.as_bytes()[..header.len() + 1 + payload.len()];
-    let verified = match expected.mac {
+    let verified = match key.mac {
         Some(mac) => {
             let mut buffer = [0u8; 64];
             match URL_SAFE_NO_PAD.decode_slice(signature, &mut buffer) {
@@ -180,8 +208,8 @@ pub(super) fn verify<'t>(token: &'t str, expected: &Expected<'_>) -> Result<&'t 
                 && jsonwebtoken::crypto::verify(
                     signature,
                     message,
-                    expected.decoding,
-                    expected.jsonwebtoken_algorithm,
+                    key.decoding,
+                    key.jsonwebtoken_algorithm(),
                 )
                 .unwrap_or(false)
         }
@@ -192,18 +220,21 @@ pub(super) fn verify<'t>(token: &'t str, expected: &Expected<'_>) -> Result<&'t 
     Ok(payload)
 }
 
-/// The encoded header of the tokens signed with `header`, if it passes every check a
-/// presented header must pass (it always should: we write it).
+/// The encoded header of the tokens signed with `header` by `signing`, if it passes every
+/// check a presented header must pass and names `signing` (it always should: we write it).
 pub(super) fn issued_header(
     header: &jsonwebtoken::Header,
-    expected: &Expected<'_>,
+    signing: VerifyingKey<'_>,
 ) -> Option<String> {
     let encoded = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).ok()?);
     let passes = decoded(&encoded, |json| {
         std::str::from_utf8(json)
             .ok()
             .and_then(|json| serde_json::from_str::<Header<'_>>(json).ok())
-            .is_some_and(|header| header.check(expected).is_ok())
+            .is_some_and(|presented| {
+                presented.kid.as_deref() == header.kid.as_deref()
+                    && presented.check(|_| Some(signing)).is_ok()
+            })
     });
     passes.unwrap_or(false).then_some(encoded)
 }

@@ -4,7 +4,10 @@ mod claims;
 mod jws;
 mod jwt;
 mod jwt_config;
+mod key_dir;
+mod key_set;
 mod opaque;
+mod verified_cache;
 
 use std::fmt::{self, Debug};
 use std::future::Future;
@@ -23,7 +26,10 @@ pub use self::jwt::{
     VERIFY_AUDIENCE,
 };
 pub use self::jwt_config::{JwtConfig, JwtKeySource};
+pub use self::key_dir::{JwtKeyDir, JwtKeyReloader};
+pub use self::key_set::{JwtKeySet, SharedJwtKeySet};
 pub use self::opaque::{OpaqueTokenStrategy, SubjectSource, UserStoreSubjects};
+pub use self::verified_cache::DEFAULT_VERIFIED_TOKEN_CACHE;
 
 /// Why a token was refused or could not be made.
 #[derive(Debug, thiserror::Error)]

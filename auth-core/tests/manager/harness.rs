@@ -128,6 +128,11 @@ impl Harness {
         Self::build(configure, veto_delete, false)
     }
 
+    /// A manager whose tokens `codec` signs.
+    pub(crate) fn with_codec(codec: JwtCodec) -> Self {
+        Self::build_with(|config| config, false, false, codec)
+    }
+
     /// A manager that keeps provider accounts too (in the same memory store as the users).
     pub(crate) fn with_oauth(configure: impl FnOnce(ManagerConfig) -> ManagerConfig) -> Self {
         Self::build(configure, false, true)
@@ -137,6 +142,15 @@ impl Harness {
         configure: impl FnOnce(ManagerConfig) -> ManagerConfig,
         veto_delete: bool,
         oauth: bool,
+    ) -> Self {
+        Self::build_with(configure, veto_delete, oauth, codec())
+    }
+
+    fn build_with(
+        configure: impl FnOnce(ManagerConfig) -> ManagerConfig,
+        veto_delete: bool,
+        oauth: bool,
+        codec: JwtCodec,
     ) -> Self {
         let hasher = Arc::new(CountingHasher::new());
         let hooks = Arc::new(RecordingHooks {
@@ -151,7 +165,7 @@ impl Harness {
             ..ManagerConfig::default()
         });
         let users = Arc::new(MemoryUserStore::<TestProfile>::new());
-        let mut builder = UserManager::builder(users.clone(), sessions, codec())
+        let mut builder = UserManager::builder(users.clone(), sessions, codec)
             .with_hasher(hasher.clone())
             .with_hooks(hooks.clone())
             .with_clock(Arc::new(clock.clone()))

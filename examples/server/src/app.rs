@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use auth_axum::{Auth, AuthLayer, BodyLimitLayer, RequestIdLayer};
 use auth_core::oauth::OAuthClient;
-use auth_core::{Argon2Hasher, JwtCodec, UserManager};
+use auth_core::{Argon2Hasher, JwtStrategy, UserManager};
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -45,10 +45,16 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
     let backends = Backends::connect(settings)
         .await
         .map_err(AppError::Storage)?;
-    let keys = keys::load(settings).map_err(AppError::Keys)?;
-    let codec = JwtCodec::new(keys, settings.jwt.issuer.clone());
+    let codec = keys::codec(settings).map_err(AppError::Keys)?;
     let config = settings.manager.clone();
+    // The default strategy, with the configured cache of verified tokens (asymmetric keys
+    // only: an HMAC check already costs what a lookup does).
+    let mut strategy = JwtStrategy::new(codec.clone(), config.access_lifetime);
+    if !codec.algorithm().is_hmac() {
+        strategy = strategy.with_verified_cache(settings.jwt.verified_token_cache);
+    }
     let manager = UserManager::builder(backends.users.clone(), backends.sessions.clone(), codec)
+        .with_token_strategy(Arc::new(strategy))
         .with_oauth_accounts(backends.oauth_accounts.clone())
         .with_mfa(
             backends.mfa.clone(),
@@ -96,6 +102,7 @@ pub async fn build(settings: &Settings) -> Result<App, AppError> {
             AuthLayer::new(auth.clone())
                 .public([
                     "/",
+                    "/.well-known/*",
                     "/health",
                     "/docs/*",
                     "/blog",

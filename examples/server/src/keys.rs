@@ -1,11 +1,13 @@
-//! The JWT keys: a secret, a generated development secret, or PEM key files.
+//! The JWT keys: a secret, a generated development secret, PEM key files, or a directory of
+//! keys reloaded while the server runs.
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
-use auth_core::JwtKeys;
 use auth_core::mfa::MfaKeys;
 use auth_core::oauth::OAuthKeys;
+use auth_core::{JwtCodec, JwtKeyReloader, JwtKeys};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::Rng;
@@ -28,6 +30,51 @@ pub fn load(settings: &Settings) -> Result<JwtKeys, BoxError> {
             Ok(JwtKeys::hmac(settings.jwt.algorithm, secret.as_bytes())?)
         }
     }
+}
+
+/// The codec the settings ask for. With `JWT_KEYS_DIR`, the directory is loaded now (a bad
+/// one stops the start-up), then checked for changes every `JWT_KEYS_RELOAD_INTERVAL` and, on
+/// Unix, reloaded at once on `SIGHUP`; a bad change is logged and the keys in use are kept.
+/// Must be called on the Tokio runtime.
+///
+/// # Errors
+/// When a key file cannot be read or a secret is refused.
+pub fn codec(settings: &Settings) -> Result<JwtCodec, BoxError> {
+    let issuer = settings.jwt.issuer.clone();
+    let Some(dir) = settings.jwt.key_dir() else {
+        return Ok(JwtCodec::new(load(settings)?, issuer));
+    };
+    let reloader = Arc::new(JwtKeyReloader::start(dir)?);
+    let keys = reloader.keys();
+    let set = keys.load();
+    tracing::info!(
+        dir = %reloader.dir().path().display(),
+        signing = set.signing().kid().unwrap_or_default(),
+        keys = set.keys().len(),
+        every = ?settings.jwt.reload_interval,
+        "jwt keys loaded from a directory; reloaded when the files change or on SIGHUP"
+    );
+    // The tasks hold the reloader; they end with the runtime.
+    Arc::clone(&reloader).spawn(settings.jwt.reload_interval);
+    #[cfg(unix)]
+    reload_on_sighup(reloader)?;
+    Ok(JwtCodec::with_shared_keys(keys, issuer))
+}
+
+/// Reloads the key directory at each `SIGHUP` (`kill -HUP <pid>`), as daemons reload their
+/// configuration.
+#[cfg(unix)]
+fn reload_on_sighup(reloader: Arc<JwtKeyReloader>) -> Result<(), BoxError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            let reloader = Arc::clone(&reloader);
+            // Errors are logged by the reloader, which keeps the keys in use.
+            let _ = tokio::task::spawn_blocking(move || reloader.reload()).await;
+        }
+    });
+    Ok(())
 }
 
 /// The key that seals provider tokens and signs the OAuth state: `OAUTH_TOKEN_KEY`, or in
