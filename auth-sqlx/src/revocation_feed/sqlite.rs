@@ -64,7 +64,7 @@ impl RevocationFeed for SqliteRevocationFeed {
             }
             sink.deliver(RevocationEvent::Heartbeat);
             polls = polls.wrapping_add(1);
-            if polls % PRUNE_EVERY == 0 {
+            if polls.is_multiple_of(PRUNE_EVERY) {
                 sqlx::query(
                     "DELETE FROM auth_session_revocations WHERE revoked_at < unixepoch() - ?",
                 )
