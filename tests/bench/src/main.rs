@@ -24,10 +24,12 @@
 mod callgrind;
 mod cases;
 mod client;
+mod fastapi_users;
 mod handrolled;
 mod hash_time;
 mod loadgen;
 mod options;
+mod propagation;
 mod report;
 mod runner;
 mod server;
