@@ -46,6 +46,8 @@ pub(crate) enum ServerKind {
     ServerPgRedis,
     /// fastapi-users (JWT bearer, SQLite) under uvicorn, its `GET /users/me` (reference point).
     FastapiUsers,
+    /// axum-login on a session cookie, tower-sessions' `MemoryStore` (reference point).
+    AxumLogin,
     /// `RequireRole<Reader>` on an HS256 access cookie, no revocation check.
     Cookie,
     /// A hand-rolled jsonwebtoken HS256 extractor (reference point).
@@ -57,7 +59,7 @@ pub(crate) enum ServerKind {
 }
 
 impl ServerKind {
-    const ALL: [Self; 14] = [
+    const ALL: [Self; 15] = [
         Self::Bare,
         Self::Hs256,
         Self::Eddsa,
@@ -68,6 +70,7 @@ impl ServerKind {
         Self::ServerSqlite,
         Self::ServerPgRedis,
         Self::FastapiUsers,
+        Self::AxumLogin,
         Self::Cookie,
         Self::HandRolled,
         Self::HandRolledRedis,
@@ -86,6 +89,7 @@ impl ServerKind {
             Self::ServerSqlite => "server-sqlite",
             Self::ServerPgRedis => "server-pg-redis",
             Self::FastapiUsers => "fastapi-users",
+            Self::AxumLogin => "axum-login",
             Self::Cookie => "cookie",
             Self::HandRolled => "handrolled",
             Self::HandRolledRedis => "handrolled-redis",
@@ -148,7 +152,7 @@ impl fmt::Display for Case {
 }
 
 /// Every case, in table order. `bare` is first: every ratio is to it.
-pub(crate) const CASES: [Case; 15] = [
+pub(crate) const CASES: [Case; 16] = [
     Case {
         name: "bare",
         title: "bare axum hello route (the ceiling)",
@@ -208,6 +212,12 @@ pub(crate) const CASES: [Case; 15] = [
         title: "reference: fastapi-users `GET /users/me` (JWT bearer, SQLite; uvicorn, 1 worker)",
         server: ServerKind::FastapiUsers,
         load: Load::Get(Credential::Bearer),
+    },
+    Case {
+        name: "axum-login",
+        title: "reference: axum-login `AuthSession`, session cookie, tower-sessions `MemoryStore`",
+        server: ServerKind::AxumLogin,
+        load: Load::Get(Credential::Cookie),
     },
     Case {
         name: "cookie",

@@ -21,6 +21,7 @@
 //! Not part of any library's dependencies: it is a workspace member that nothing depends on.
 #![forbid(unsafe_code)]
 
+mod axum_login;
 mod callgrind;
 mod cases;
 mod client;

@@ -11,7 +11,8 @@ usage: cargo run --release -p bench -- [options]
   --quick              1 run × 3 s per case, 5,000 callgrind requests (default 3 × 10 s, 20,000)
   --cases a,b,...      only these cases (bare is always run); `all` by default:
                        bare, hs256, eddsa, redis, redis-nocache, sqlite, postgres,
-                       server-sqlite, server-pg-redis, fastapi-users, cookie, handrolled,
+                       server-sqlite, server-pg-redis, fastapi-users, axum-login, cookie,
+                       handrolled,
                        handrolled-redis, login, storm
   --runs N             runs per case (the median is reported)
   --duration SECS      seconds per run

@@ -159,6 +159,7 @@ async fn run(kind: ServerKind, stores: &Stores, scratch: &Scratch) -> Result<(),
         ServerKind::ServerSqlite | ServerKind::ServerPgRedis | ServerKind::FastapiUsers => {
             return Err("served above".into());
         }
+        ServerKind::AxumLogin => crate::axum_login::router().await?,
         ServerKind::Cookie => {
             let setup = setup(hs256_keys()?, Sessions::Memory, false, false).await?;
             (
