@@ -111,6 +111,7 @@ fn total(
         kind,
         cpu: machine.server_cpu(),
         redis_url: &options.redis_url,
+        database_url: &options.database_url,
         callgrind_out: Some(out.clone()),
     })?;
     let credential = match kind {
@@ -118,7 +119,7 @@ fn total(
         ServerKind::Cookie => Credential::Cookie,
         _ => Credential::Bearer,
     };
-    let request = get_request(server.addr, credential, &server.token);
+    let request = get_request(server.addr, credential, &server.token, kind.path());
     {
         let mut conn = Connection::open(server.addr)?;
         for _ in 0..requests {

@@ -17,6 +17,12 @@ pub(crate) fn default_redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
+/// `DATABASE_URL`, or the Postgres on loopback (user `postgres`, trust authentication).
+pub(crate) fn default_database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
 /// One bench server (`bench serve <kind>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ServerKind {
@@ -30,6 +36,18 @@ pub(crate) enum ServerKind {
     Redis,
     /// The same, every request asking Redis.
     RedisNoCache,
+    /// `CurrentUser` on a bearer HS256 token, revocation checked on SQLite behind the cache.
+    Sqlite,
+    /// `CurrentUser` on a bearer HS256 token, revocation checked on Postgres behind the cache.
+    Postgres,
+    /// The reference server (`examples/server`), its own `GET /users/me`, on SQLite.
+    ServerSqlite,
+    /// The reference server, its own `GET /users/me`, on Postgres (users) and Redis (sessions).
+    ServerPgRedis,
+    /// fastapi-users (JWT bearer, SQLite) under uvicorn, its `GET /users/me` (reference point).
+    FastapiUsers,
+    /// axum-login on a session cookie, tower-sessions' `MemoryStore` (reference point).
+    AxumLogin,
     /// `RequireRole<Reader>` on an HS256 access cookie, no revocation check.
     Cookie,
     /// A hand-rolled jsonwebtoken HS256 extractor (reference point).
@@ -41,12 +59,18 @@ pub(crate) enum ServerKind {
 }
 
 impl ServerKind {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 15] = [
         Self::Bare,
         Self::Hs256,
         Self::Eddsa,
         Self::Redis,
         Self::RedisNoCache,
+        Self::Sqlite,
+        Self::Postgres,
+        Self::ServerSqlite,
+        Self::ServerPgRedis,
+        Self::FastapiUsers,
+        Self::AxumLogin,
         Self::Cookie,
         Self::HandRolled,
         Self::HandRolledRedis,
@@ -60,10 +84,24 @@ impl ServerKind {
             Self::Eddsa => "eddsa",
             Self::Redis => "redis",
             Self::RedisNoCache => "redis-nocache",
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+            Self::ServerSqlite => "server-sqlite",
+            Self::ServerPgRedis => "server-pg-redis",
+            Self::FastapiUsers => "fastapi-users",
+            Self::AxumLogin => "axum-login",
             Self::Cookie => "cookie",
             Self::HandRolled => "handrolled",
             Self::HandRolledRedis => "handrolled-redis",
             Self::Login => "login",
+        }
+    }
+
+    /// The path its GETs ask for: the reference server's own `/users/me`, `/` elsewhere.
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Self::ServerSqlite | Self::ServerPgRedis | Self::FastapiUsers => "/users/me",
+            _ => "/",
         }
     }
 }
@@ -114,7 +152,7 @@ impl fmt::Display for Case {
 }
 
 /// Every case, in table order. `bare` is first: every ratio is to it.
-pub(crate) const CASES: [Case; 10] = [
+pub(crate) const CASES: [Case; 16] = [
     Case {
         name: "bare",
         title: "bare axum hello route (the ceiling)",
@@ -144,6 +182,42 @@ pub(crate) const CASES: [Case; 10] = [
         title: "`CurrentUser`, HS256 + revocation on Redis (`HMGET` every request)",
         server: ServerKind::RedisNoCache,
         load: Load::Get(Credential::Bearer),
+    },
+    Case {
+        name: "sqlite",
+        title: "`CurrentUser`, HS256 + revocation on SQLite (exact session cache)",
+        server: ServerKind::Sqlite,
+        load: Load::Get(Credential::Bearer),
+    },
+    Case {
+        name: "postgres",
+        title: "`CurrentUser`, HS256 + revocation on Postgres (exact session cache)",
+        server: ServerKind::Postgres,
+        load: Load::Get(Credential::Bearer),
+    },
+    Case {
+        name: "server-sqlite",
+        title: "reference server, `GET /users/me` (all its layers), SQLite",
+        server: ServerKind::ServerSqlite,
+        load: Load::Get(Credential::Bearer),
+    },
+    Case {
+        name: "server-pg-redis",
+        title: "reference server, `GET /users/me` (all its layers), Postgres + Redis",
+        server: ServerKind::ServerPgRedis,
+        load: Load::Get(Credential::Bearer),
+    },
+    Case {
+        name: "fastapi-users",
+        title: "reference: fastapi-users `GET /users/me` (JWT bearer, SQLite; uvicorn, 1 worker)",
+        server: ServerKind::FastapiUsers,
+        load: Load::Get(Credential::Bearer),
+    },
+    Case {
+        name: "axum-login",
+        title: "reference: axum-login `AuthSession`, session cookie, tower-sessions `MemoryStore`",
+        server: ServerKind::AxumLogin,
+        load: Load::Get(Credential::Cookie),
     },
     Case {
         name: "cookie",

@@ -8,13 +8,18 @@ use crate::BoxError;
 use crate::cases::{Credential, PASSWORD, USER_EMAIL};
 
 /// The GET of a case, with its token in a bearer header or the access cookie.
-pub(crate) fn get_request(addr: SocketAddr, credential: Credential, token: &str) -> Vec<u8> {
+pub(crate) fn get_request(
+    addr: SocketAddr,
+    credential: Credential,
+    token: &str,
+    path: &str,
+) -> Vec<u8> {
     let auth = match credential {
         Credential::None => String::new(),
         Credential::Bearer => format!("Authorization: Bearer {token}\r\n"),
         Credential::Cookie => format!("Cookie: access_token={token}\r\n"),
     };
-    format!("GET / HTTP/1.1\r\nHost: {addr}\r\n{auth}\r\n").into_bytes()
+    format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}\r\n").into_bytes()
 }
 
 /// The JSON body of a login.
@@ -74,6 +79,8 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<Head>, BoxError> {
 pub(crate) struct Connection {
     stream: TcpStream,
     buf: Vec<u8>,
+    /// Where the last response's body starts in `buf`, and its length.
+    body: (usize, usize),
 }
 
 impl Connection {
@@ -83,6 +90,7 @@ impl Connection {
         Ok(Self {
             stream,
             buf: Vec::with_capacity(4096),
+            body: (0, 0),
         })
     }
 
@@ -101,6 +109,7 @@ impl Connection {
                     }
                     self.buf.extend_from_slice(&chunk[..n]);
                 }
+                self.body = (head.head_len, head.body_len);
                 return Ok(head.status);
             }
             let n = self.stream.read(&mut chunk)?;
@@ -109,6 +118,12 @@ impl Connection {
             }
             self.buf.extend_from_slice(&chunk[..n]);
         }
+    }
+
+    /// The body of the last response.
+    pub(crate) fn body(&self) -> &[u8] {
+        let (start, len) = self.body;
+        self.buf.get(start..start + len).unwrap_or_default()
     }
 }
 

@@ -21,13 +21,16 @@
 //! Not part of any library's dependencies: it is a workspace member that nothing depends on.
 #![forbid(unsafe_code)]
 
+mod axum_login;
 mod callgrind;
 mod cases;
 mod client;
+mod fastapi_users;
 mod handrolled;
 mod hash_time;
 mod loadgen;
 mod options;
+mod propagation;
 mod report;
 mod runner;
 mod server;

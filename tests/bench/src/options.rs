@@ -10,7 +10,9 @@ usage: cargo run --release -p bench -- [options]
 
   --quick              1 run × 3 s per case, 5,000 callgrind requests (default 3 × 10 s, 20,000)
   --cases a,b,...      only these cases (bare is always run); `all` by default:
-                       bare, hs256, eddsa, redis, redis-nocache, cookie, handrolled,
+                       bare, hs256, eddsa, redis, redis-nocache, sqlite, postgres,
+                       server-sqlite, server-pg-redis, fastapi-users, axum-login, cookie,
+                       handrolled,
                        handrolled-redis, login, storm
   --runs N             runs per case (the median is reported)
   --duration SECS      seconds per run
@@ -24,6 +26,10 @@ usage: cargo run --release -p bench -- [options]
   --load-cpu N         CPU of the load generator (default 1)
   --redis URL          Redis for the revocation cases (default $REDIS_URL or
                        redis://127.0.0.1:6379)
+  --database URL       Postgres for the postgres cases (default $DATABASE_URL or
+                       postgres://postgres@127.0.0.1:5432/postgres); each server works
+                       in a schema of its own, dropped when it stops
+  --no-propagation     skip the logout propagation times (Redis, Postgres)
   --write / --no-write rewrite the results section (default: only for full runs of all cases)
 ";
 
@@ -48,6 +54,8 @@ pub(crate) struct Options {
     pub(crate) server_cpu: usize,
     pub(crate) load_cpu: usize,
     pub(crate) redis_url: String,
+    pub(crate) database_url: String,
+    pub(crate) propagation: bool,
     pub(crate) write: bool,
     /// The command line, as the results section quotes it.
     pub(crate) command: String,
@@ -79,6 +87,8 @@ impl Options {
             server_cpu: 0,
             load_cpu: 1,
             redis_url: cases::default_redis_url(),
+            database_url: cases::default_database_url(),
+            propagation: true,
             write: false,
             command: std::iter::once("cargo run --release -p bench")
                 .chain((!args.is_empty()).then_some("--"))
@@ -123,6 +133,8 @@ impl Options {
                 "--server-cpu" => options.server_cpu = value("--server-cpu", &mut args)?.parse()?,
                 "--load-cpu" => options.load_cpu = value("--load-cpu", &mut args)?.parse()?,
                 "--redis" => options.redis_url = value("--redis", &mut args)?,
+                "--database" => options.database_url = value("--database", &mut args)?,
+                "--no-propagation" => options.propagation = false,
                 "--write" => write = Some(true),
                 "--no-write" => write = Some(false),
                 other => return Err(format!("unknown option `{other}`\n\n{USAGE}").into()),

@@ -9,6 +9,7 @@ use crate::callgrind::Count;
 use crate::cases::{Case, Load};
 use crate::loadgen::Probe;
 use crate::options::Options;
+use crate::propagation::{self, Propagation};
 use crate::system::{Machine, workspace_root};
 use crate::wrk::Sample;
 
@@ -53,6 +54,7 @@ pub(crate) struct Report {
     pub(crate) background: String,
     pub(crate) background_after: String,
     pub(crate) results: Vec<CaseResult>,
+    pub(crate) propagation: Vec<Propagation>,
     pub(crate) counts: Vec<Result<Count, String>>,
 }
 
@@ -185,6 +187,7 @@ impl Report {
     pub(crate) fn failed(&self) -> bool {
         self.results.iter().any(|result| result.outcome.is_err())
             || self.counts.iter().any(Result::is_err)
+            || self.propagation.iter().any(|p| p.outcome.is_err())
     }
 
     pub(crate) fn markdown(&self) -> String {
@@ -222,6 +225,9 @@ impl Report {
         let _ = writeln!(out, "- After: {}.", self.background_after);
         if !self.results.is_empty() {
             self.table(&mut out);
+        }
+        if !self.propagation.is_empty() {
+            self.propagation(&mut out);
         }
         self.targets(&mut out);
         if !self.counts.is_empty() {
@@ -380,6 +386,16 @@ impl Report {
             format!("{redis}{nocache}"),
             ok,
         ));
+        for row in &self.propagation {
+            let p99 = row.outcome.as_ref().ok().map(|times| times.p99);
+            rows.push((
+                format!("logout propagation over {}: p99 ≤ 50 ms", row.store),
+                p99.map_or("failed".into(), |p99| {
+                    format!("{:.2} ms", p99.as_secs_f64() * 1e3)
+                }),
+                p99.map(|p99| p99 <= std::time::Duration::from_millis(50)),
+            ));
+        }
         let login = self.result("login").and_then(Measured::of_limit);
         rows.push((
             "login throughput: ≥ 0.90 × cores ÷ hash time".into(),
@@ -412,6 +428,41 @@ impl Report {
                 None => "-",
             };
             let _ = writeln!(out, "| {target} | {measured} | {verdict} |");
+        }
+    }
+
+    fn propagation(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "\nLogout propagation: a logout on one session store instance, timed until the exact \
+             session cache of another instance over the same store refuses the session \
+             (`auth_core::conformance::revocation::propagation_times`, {} logouts per store, \
+             harness on the load generator's CPU).\n\n| store | p50 | p99 | max |\n|---|---:|---:|---:|",
+            thousands(propagation::LOGOUTS as f64)
+        );
+        let ms = |d: std::time::Duration| latency(d.as_secs_f64() * 1e6);
+        for row in &self.propagation {
+            match &row.outcome {
+                Ok(times) => {
+                    let _ = writeln!(
+                        out,
+                        "| {} ({} logouts) | {} | {} | {} |",
+                        row.store,
+                        thousands(times.logouts as f64),
+                        ms(times.p50),
+                        ms(times.p99),
+                        ms(times.max)
+                    );
+                }
+                Err(err) => {
+                    let _ = writeln!(
+                        out,
+                        "| {} | failed: {} | | |",
+                        row.store,
+                        err.replace('|', "/").replace('\n', " ")
+                    );
+                }
+            }
         }
     }
 

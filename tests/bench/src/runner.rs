@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use crate::BoxError;
 use crate::callgrind;
-use crate::cases::{Case, Credential, Load};
+use crate::cases::{Case, Credential, Load, ServerKind};
 use crate::client::{get_request, login_request};
+use crate::fastapi_users;
 use crate::loadgen::{self, Probe};
 use crate::options::{Callgrind, LoadGen, Options, USAGE};
+use crate::propagation;
 use crate::report::{self, CaseResult, Extra, Measured, Report};
 use crate::system::{self, Launch, Machine, Server};
 use crate::wrk::{self, Sample, Shape};
@@ -59,6 +61,14 @@ pub(crate) fn main(args: &[String]) -> Result<(), BoxError> {
             cpu: machine.load_cpu(),
             connections: options.connections,
         };
+        if options
+            .cases
+            .iter()
+            .any(|case| case.server == ServerKind::FastapiUsers)
+            && let Err(err) = fastapi_users::install(&dir)
+        {
+            eprintln!("bench: fastapi-users not installed: {err}");
+        }
         let (gets, others): (Vec<Case>, Vec<Case>) = options
             .cases
             .iter()
@@ -77,6 +87,11 @@ pub(crate) fn main(args: &[String]) -> Result<(), BoxError> {
             });
         }
     }
+    let propagation = if options.propagation && options.callgrind != Callgrind::Only {
+        propagation::run(&options)
+    } else {
+        Vec::new()
+    };
     let counts = if options.callgrind == Callgrind::Skip {
         Vec::new()
     } else {
@@ -89,6 +104,7 @@ pub(crate) fn main(args: &[String]) -> Result<(), BoxError> {
         background,
         background_after: system::background_busy(Duration::from_secs(1)),
         results,
+        propagation,
         counts,
     };
     let markdown = report.markdown();
@@ -159,7 +175,9 @@ impl Driver<'_> {
             )?)),
             LoadGen::Rust => {
                 let request = match shape {
-                    Shape::Get(credential, token) => get_request(addr, *credential, token),
+                    Shape::Get(credential, token, path) => {
+                        get_request(addr, *credential, token, path)
+                    }
                     Shape::Login => login_request(addr),
                 };
                 let connections = self.connections;
@@ -230,6 +248,7 @@ fn run_get_cases(
                 kind: case.server,
                 cpu: machine.server_cpu(),
                 redis_url: &options.redis_url,
+                database_url: &options.database_url,
                 callgrind_out: None,
             });
             let (server, error) = match started {
@@ -249,7 +268,7 @@ fn run_get_cases(
         let (Some(server), Load::Get(credential)) = (&entry.server, entry.case.load) else {
             return;
         };
-        let shape = Shape::Get(credential, &server.token);
+        let shape = Shape::Get(credential, &server.token, entry.case.server.path());
         match driver
             .run(server.addr, &shape, duration)
             .and_then(|sample| checked(sample, entry.case.name))
@@ -327,6 +346,7 @@ fn run_case(
         kind: case.server,
         cpu: machine.server_cpu(),
         redis_url: &options.redis_url,
+        database_url: &options.database_url,
         callgrind_out: None,
     })?;
     let mut samples = Vec::with_capacity(options.runs);
@@ -350,7 +370,12 @@ fn run_case(
             }
         }
         Load::Storm => {
-            let get = get_request(server.addr, Credential::Bearer, &server.token);
+            let get = get_request(
+                server.addr,
+                Credential::Bearer,
+                &server.token,
+                case.server.path(),
+            );
             let interval = Duration::from_secs(1) / PROBE_RATE;
             // The probe alone first: its latency on an idle server, for comparison.
             idle = Some(loadgen::probe(

@@ -8,14 +8,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use auth_axum::{Auth, AuthConfig, Backend, CookieSettings, CurrentUser, RequireReader};
+use auth_core::env::Env;
 use auth_core::{
     Argon2Hasher, ClientInfo, Email, JwtAlgorithm, JwtCodec, JwtKeys, ManagerConfig,
     MemorySessionStore, MemoryUserStore, NewUser, NoProfile, Password, Roles, SessionStore,
     UserManager,
 };
 use auth_redis::{RedisConfig, RedisSessionStore};
+use auth_sqlx::sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+use auth_sqlx::{DbConfig, PgSessionStore, SqliteSessionStore, migrate_postgres, migrate_sqlite};
 use axum::Router;
 use axum::routing::get;
+use std::sync::atomic::Ordering;
 use tokio::net::TcpListener;
 
 use crate::BoxError;
@@ -34,18 +38,28 @@ const ED25519_PUBLIC: &[u8] =
 /// cases differ only in what runs before the handler.
 pub(crate) const HELLO: &str = "Hello, World!";
 
-/// `bench serve <kind> [--redis URL] [--prefix P]`: runs one bench server.
+/// Where a bench server's stores are: Redis, Postgres, and the key prefix (also the name of
+/// its Postgres schema and scratch directory).
+pub(crate) struct Stores {
+    pub(crate) redis_url: String,
+    pub(crate) database_url: String,
+    pub(crate) prefix: String,
+}
+
+/// `bench serve <kind> [--redis URL] [--database URL] [--prefix P]`: runs one bench server.
 pub(crate) fn main(args: &[String]) -> Result<(), BoxError> {
     let kind: ServerKind = args
         .first()
-        .ok_or("usage: bench serve <kind> [--redis URL] [--prefix PREFIX]")?
+        .ok_or("usage: bench serve <kind> [--redis URL] [--database URL] [--prefix PREFIX]")?
         .parse()?;
     let mut redis_url = crate::cases::default_redis_url();
-    let mut prefix = format!("bench-{}", std::process::id());
+    let mut database_url = crate::cases::default_database_url();
+    let mut prefix = format!("bench_{}", std::process::id());
     let mut rest = args.iter().skip(1);
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--redis" => redis_url = rest.next().ok_or("--redis needs a URL")?.clone(),
+            "--database" => database_url = rest.next().ok_or("--database needs a URL")?.clone(),
             "--prefix" => prefix = rest.next().ok_or("--prefix needs a value")?.clone(),
             other => return Err(format!("unknown server option `{other}`").into()),
         }
@@ -55,12 +69,37 @@ pub(crate) fn main(args: &[String]) -> Result<(), BoxError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(run(kind, &redis_url, &prefix))
+    if !prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err("--prefix: letters, digits and `_` only (it names a Postgres schema)".into());
+    }
+    let stores = Stores {
+        redis_url,
+        database_url,
+        prefix,
+    };
+    runtime.block_on(async {
+        let scratch = Scratch::new(&stores)?;
+        let result = run(kind, &stores, &scratch).await;
+        scratch.clean().await;
+        result
+    })
 }
 
-async fn run(kind: ServerKind, redis_url: &str, prefix: &str) -> Result<(), BoxError> {
+async fn run(kind: ServerKind, stores: &Stores, scratch: &Scratch) -> Result<(), BoxError> {
+    let redis_url = stores.redis_url.as_str();
+    let prefix = stores.prefix.as_str();
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    if matches!(kind, ServerKind::ServerSqlite | ServerKind::ServerPgRedis) {
+        return reference_server(kind, listener, stores, scratch).await;
+    }
+    if kind == ServerKind::FastapiUsers {
+        drop(listener);
+        return crate::fastapi_users::serve(scratch, shutdown()).await;
+    }
     let (router, token) = match kind {
         ServerKind::Bare => (Router::new().route("/", get(hello)), String::new()),
         ServerKind::Hs256 => {
@@ -93,6 +132,34 @@ async fn run(kind: ServerKind, redis_url: &str, prefix: &str) -> Result<(), BoxE
                 setup.token,
             )
         }
+        ServerKind::Sqlite | ServerKind::Postgres => {
+            let store: Arc<dyn SessionStore> = if kind == ServerKind::Sqlite {
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    scratch.dir()?.join("sessions.db").display()
+                );
+                let pool = DbConfig::new(url).connect_sqlite().await?;
+                migrate_sqlite(&pool).await?;
+                Arc::new(SqliteSessionStore::new(pool))
+            } else {
+                let pool = DbConfig::new(scratch.schema_url().await?)
+                    .connect_postgres()
+                    .await?;
+                migrate_postgres(&pool).await?;
+                Arc::new(PgSessionStore::new(pool))
+            };
+            let setup = setup(hs256_keys()?, Sessions::Shared(store, true), true, false).await?;
+            (
+                Router::new()
+                    .route("/", get(current_user))
+                    .with_state(setup.state),
+                setup.token,
+            )
+        }
+        ServerKind::ServerSqlite | ServerKind::ServerPgRedis | ServerKind::FastapiUsers => {
+            return Err("served above".into());
+        }
+        ServerKind::AxumLogin => crate::axum_login::router().await?,
         ServerKind::Cookie => {
             let setup = setup(hs256_keys()?, Sessions::Memory, false, false).await?;
             (
@@ -132,6 +199,127 @@ async fn run(kind: ServerKind, redis_url: &str, prefix: &str) -> Result<(), BoxE
     .with_graceful_shutdown(shutdown())
     .await?;
     Ok(())
+}
+
+/// The reference server's own app (`examples/server`), assembled by its `app::build` from
+/// settings read as its `serve` reads them, served by `auth_axum::serve` with its serving
+/// limits, as `server serve` does; logging at `warn`, as in production. Its one user is
+/// registered and logged in through its manager (Argon2id at its defaults).
+async fn reference_server(
+    kind: ServerKind,
+    listener: TcpListener,
+    stores: &Stores,
+    scratch: &Scratch,
+) -> Result<(), BoxError> {
+    reference_server::init_tracing(false, Some("warn"));
+    let data_dir = scratch.dir()?;
+    let mut vars: Vec<(&str, String)> = vec![
+        ("HOST", "127.0.0.1".to_owned()),
+        ("PORT", "0".to_owned()),
+        ("DATA_DIR", data_dir.display().to_string()),
+        (
+            "MAIL_OUTBOX_DIR",
+            data_dir.join("outbox").display().to_string(),
+        ),
+        ("RUST_LOG", "warn".to_owned()),
+    ];
+    if kind == ServerKind::ServerPgRedis {
+        vars.push(("DATABASE_URL", scratch.schema_url().await?));
+        vars.push(("REDIS_URL", stores.redis_url.clone()));
+        vars.push(("REDIS_KEY_PREFIX", stores.prefix.clone()));
+    }
+    let settings = reference_server::settings::Settings::from_lookup(&Env::from_map(vars))?
+        .with_bound_address(listener.local_addr()?);
+    let app = reference_server::app::build(&settings).await?;
+    let client = ClientInfo::default();
+    app.manager
+        .register(NewUser::new(Email::parse(USER_EMAIL)?, PASSWORD), &client)
+        .await?;
+    let login = app
+        .manager
+        .login(USER_EMAIL, &Password::new(PASSWORD), &client)
+        .await?;
+    println!(
+        "READY addr={} token={}",
+        listener.local_addr()?,
+        login.tokens.access_token
+    );
+    auth_axum::serve(listener, app.router, settings.serve, shutdown()).await?;
+    Ok(())
+}
+
+/// What a server leaves behind, removed when it stops: a scratch directory (SQLite files,
+/// the reference server's data directory) and a Postgres schema, each made on first use.
+pub(crate) struct Scratch {
+    dir: std::path::PathBuf,
+    database_url: String,
+    schema: String,
+    made_dir: std::sync::atomic::AtomicBool,
+    made_schema: std::sync::atomic::AtomicBool,
+}
+
+impl Scratch {
+    pub(crate) fn new(stores: &Stores) -> Result<Self, BoxError> {
+        Ok(Self {
+            dir: std::env::temp_dir().join(&stores.prefix),
+            database_url: stores.database_url.clone(),
+            schema: stores.prefix.clone(),
+            made_dir: false.into(),
+            made_schema: false.into(),
+        })
+    }
+
+    pub(crate) fn dir(&self) -> Result<std::path::PathBuf, BoxError> {
+        std::fs::create_dir_all(&self.dir)?;
+        self.made_dir.store(true, Ordering::Relaxed);
+        Ok(self.dir.clone())
+    }
+
+    /// A fresh schema, and the URL of a pool working in it (its `search_path`).
+    pub(crate) async fn schema_url(&self) -> Result<String, BoxError> {
+        let mut admin = PgConnection::connect(&self.database_url)
+            .await
+            .map_err(|err| format!("cannot reach Postgres at {}: {err}", self.database_url))?;
+        for sql in [
+            format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema),
+            format!("CREATE SCHEMA {}", self.schema),
+        ] {
+            admin.execute(AssertSqlSafe(sql)).await?;
+        }
+        admin.close().await?;
+        self.made_schema.store(true, Ordering::Relaxed);
+        Ok(with_params(
+            &self.database_url,
+            &format!(
+                "options=-c%20search_path%3D{0}&application_name={0}",
+                self.schema
+            ),
+        ))
+    }
+
+    pub(crate) async fn clean(&self) {
+        if self.made_schema.load(Ordering::Relaxed)
+            && let Ok(mut admin) = PgConnection::connect(&self.database_url).await
+        {
+            let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
+            if let Err(err) = admin.execute(AssertSqlSafe(sql)).await {
+                eprintln!("bench server: schema {} not dropped: {err}", self.schema);
+            }
+            let _ = admin.close().await;
+        }
+        if self.made_dir.load(Ordering::Relaxed) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// `url` with `params` added to its query.
+pub(crate) fn with_params(url: &str, params: &str) -> String {
+    match url.split_once('?') {
+        Some((base, query)) if !query.is_empty() => format!("{base}?{query}&{params}"),
+        Some((base, _)) => format!("{base}?{params}"),
+        None => format!("{url}?{params}"),
+    }
 }
 
 async fn hello() -> &'static str {

@@ -167,6 +167,8 @@ fn cpu_times() -> Option<(u64, u64)> {
 /// A running bench server.
 pub(crate) struct Server {
     child: Child,
+    /// The process whose memory is reported, when not the child (fastapi-users: uvicorn).
+    measured_pid: Option<u32>,
     pub(crate) addr: SocketAddr,
     pub(crate) token: String,
 }
@@ -176,6 +178,7 @@ pub(crate) struct Launch<'a> {
     pub(crate) kind: ServerKind,
     pub(crate) cpu: Option<usize>,
     pub(crate) redis_url: &'a str,
+    pub(crate) database_url: &'a str,
     /// Run under `valgrind --tool=callgrind`, writing counts to this file.
     pub(crate) callgrind_out: Option<PathBuf>,
 }
@@ -199,6 +202,8 @@ impl Server {
             .arg(launch.kind.name())
             .arg("--redis")
             .arg(launch.redis_url)
+            .arg("--database")
+            .arg(launch.database_url)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(if launch.callgrind_out.is_some() {
@@ -237,7 +242,13 @@ impl Server {
         };
         let addr = field("addr").ok_or("READY without addr")?.parse()?;
         let token = field("token").unwrap_or_default();
-        Ok(Self { child, addr, token })
+        let measured_pid = field("pid").and_then(|pid| pid.parse().ok());
+        Ok(Self {
+            child,
+            measured_pid,
+            addr,
+            token,
+        })
     }
 
     pub(crate) fn pid(&self) -> u32 {
@@ -246,7 +257,7 @@ impl Server {
 
     /// The server's peak resident set (VmHWM), in KiB.
     pub(crate) fn peak_rss_kib(&self) -> Option<u64> {
-        status_field(self.pid(), "VmHWM:")
+        status_field(self.measured_pid.unwrap_or(self.pid()), "VmHWM:")
     }
 
     /// Asks the server to stop (SIGTERM, a graceful shutdown) and waits for it.

@@ -69,7 +69,8 @@ impl Sample {
 /// What a run sends.
 #[derive(Debug, Clone)]
 pub(crate) enum Shape<'a> {
-    Get(Credential, &'a str),
+    /// The credential, the token and the path.
+    Get(Credential, &'a str, &'a str),
     Login,
 }
 
@@ -86,12 +87,12 @@ end
 /// Writes the Lua script of `shape` into `dir`.
 fn script(dir: &Path, shape: &Shape<'_>) -> Result<std::path::PathBuf, BoxError> {
     let (name, setup) = match shape {
-        Shape::Get(Credential::None, _) => ("get.lua", String::new()),
-        Shape::Get(Credential::Bearer, token) => (
+        Shape::Get(Credential::None, _, _) => ("get.lua", String::new()),
+        Shape::Get(Credential::Bearer, token, _) => (
             "bearer.lua",
             format!("wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"),
         ),
-        Shape::Get(Credential::Cookie, token) => (
+        Shape::Get(Credential::Cookie, token, _) => (
             "cookie.lua",
             format!("wrk.headers[\"Cookie\"] = \"access_token={token}\"\n"),
         ),
@@ -122,6 +123,10 @@ pub(crate) fn spawn(
     duration: Duration,
 ) -> Result<Child, BoxError> {
     let script = script(dir, shape)?;
+    let path = match shape {
+        Shape::Get(_, _, path) => path,
+        Shape::Login => "/",
+    };
     let child = pinned(cpu, "wrk")
         .arg("-t1")
         .arg(format!("-c{connections}"))
@@ -130,7 +135,7 @@ pub(crate) fn spawn(
         .arg("30s")
         .arg("-s")
         .arg(script)
-        .arg(format!("http://{addr}/"))
+        .arg(format!("http://{addr}{path}"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
