@@ -107,7 +107,7 @@ async fn read(source: &Source) -> Result<(Vec<SourceUser>, Vec<SourceAccount>), 
             .await
             .map_err(failed("the user table"))?
             .iter()
-            .map(|row| user_row(row))
+            .map(user_row)
             .collect::<Result<Vec<_>, _>>()
             .map_err(failed("the user table"))?;
             let has_accounts: bool = sqlx::query_scalar(
@@ -126,7 +126,7 @@ async fn read(source: &Source) -> Result<(Vec<SourceUser>, Vec<SourceAccount>), 
                 .await
                 .map_err(failed("the oauth_account table"))?
                 .iter()
-                .map(|row| account_row(row))
+                .map(account_row)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(failed("the oauth_account table"))?
             } else {
@@ -149,7 +149,7 @@ async fn read(source: &Source) -> Result<(Vec<SourceUser>, Vec<SourceAccount>), 
             .await
             .map_err(failed("the user table"))?
             .iter()
-            .map(|row| user_row(row))
+            .map(user_row)
             .collect::<Result<Vec<_>, _>>()
             .map_err(failed("the user table"))?;
             let has_accounts: bool =
@@ -167,7 +167,7 @@ async fn read(source: &Source) -> Result<(Vec<SourceUser>, Vec<SourceAccount>), 
                 .await
                 .map_err(failed("the oauth_account table"))?
                 .iter()
-                .map(|row| account_row(row))
+                .map(account_row)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(failed("the oauth_account table"))?
             } else {
