@@ -221,3 +221,61 @@ async fn an_unreadable_source_or_a_bad_row_fails_the_import() {
         "no hash is printed"
     );
 }
+
+/// fastapi-users' tables as SQLAlchemy creates them on Postgres (its GUID type is `UUID`
+/// there), filled by hand: the Postgres reader, without a second Python app.
+#[tokio::test]
+async fn a_fastapi_users_postgres_database_is_imported_too() {
+    let source = auth_e2e::services::fresh_postgres_schema().await;
+    let pool = auth_sqlx::sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&source)
+        .await
+        .unwrap();
+    for statement in [
+        "CREATE TABLE \"user\" (id UUID NOT NULL PRIMARY KEY, email VARCHAR(320) NOT NULL, \
+         hashed_password VARCHAR(1024) NOT NULL, is_active BOOLEAN NOT NULL, \
+         is_superuser BOOLEAN NOT NULL, is_verified BOOLEAN NOT NULL)",
+        "CREATE TABLE oauth_account (id UUID NOT NULL PRIMARY KEY, user_id UUID NOT NULL \
+         REFERENCES \"user\" (id) ON DELETE CASCADE, oauth_name VARCHAR(100) NOT NULL, \
+         access_token VARCHAR(1024) NOT NULL, expires_at INTEGER, refresh_token VARCHAR(1024), \
+         account_id VARCHAR(320) NOT NULL, account_email VARCHAR(320) NOT NULL)",
+        // pwdlib's Argon2id of "a quiet river at dawn", as fastapi-users 15 stores it.
+        "INSERT INTO \"user\" VALUES ('7b0e2c4d-1a3f-4e5b-8c6d-9e0f1a2b3c4d', 'pg@example.com', \
+         '$argon2id$v=19$m=65536,t=3,p=4$+Cg09oWXDDS3LwXLLfsI7Q$yH4KKBnzQQnu4+UTTjMSXm9X14oLp4YH4DxZXN1xlfw', \
+         true, false, true)",
+        "INSERT INTO oauth_account VALUES ('8c1f3d5e-2b4a-4f6c-9d7e-0f1a2b3c4d5e', \
+         '7b0e2c4d-1a3f-4e5b-8c6d-9e0f1a2b3c4d', 'google', 'ya29.token', NULL, 'refresh', \
+         '1234567890', 'pg@gmail.example')",
+    ] {
+        auth_sqlx::sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+
+    let config = Config::new(Backend::Sqlite).await;
+    // The driver suffix of a SQLAlchemy URL is accepted.
+    let url = source.replacen("postgres://", "postgresql+asyncpg://", 1);
+    let output = config.run(&["import-fastapi-users", "--from", &url], "");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("users: 1 imported, 0 skipped (already present), 0 failed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("provider accounts: 1 linked"), "{stdout}");
+
+    let server = config.start().await;
+    let (access, _) = server
+        .tokens("pg@example.com", "a quiet river at dawn")
+        .await;
+    let me: Value = server.me(&access).await.json().await.unwrap();
+    assert_eq!(me["id"], "7b0e2c4d-1a3f-4e5b-8c6d-9e0f1a2b3c4d");
+    assert_eq!(me["is_verified"], true);
+}
