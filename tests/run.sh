@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command (README "Run the tests"): makes sure PostgreSQL, MariaDB and Redis are
 # up, installing them from Debian's packages when missing, Chromium and playwright-core for the
-# browser test, oidc-provider for the OpenID Connect tests and jose for the JWKS test, then
-# runs every test of the workspace.
+# browser test, oidc-provider for the OpenID Connect tests and jose for the JWKS test, a
+# Python virtual environment with fastapi-users (from PyPI) for the import test, then runs
+# every test of the workspace.
 # Tests that need a service fail loudly when it is unreachable; none is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -117,6 +118,29 @@ ensure_oidc_provider() {
   fi
 }
 
+# The import test (tests/tests/server_import.rs) runs a real fastapi-users 15 app
+# (tests/fastapi_users/app.py) from a virtual environment under target/.
+FASTAPI_USERS_VENV=target/fastapi-users-venv
+ensure_fastapi_users() {
+  command -v python3 >/dev/null 2>&1 || {
+    log "installing python3 from Debian's packages (once)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3 >/dev/null
+  }
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    log "installing python3-venv from Debian's packages (once)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-venv >/dev/null
+  fi
+  if ! "$FASTAPI_USERS_VENV/bin/python" -c 'import fastapi_users, uvicorn, aiosqlite' >/dev/null 2>&1; then
+    log "creating $FASTAPI_USERS_VENV with fastapi-users 15 (pip, from PyPI)"
+    python3 -m venv "$FASTAPI_USERS_VENV"
+    "$FASTAPI_USERS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      "fastapi-users[sqlalchemy]>=15,<16" uvicorn aiosqlite
+  fi
+  export FASTAPI_USERS_PYTHON="$PWD/$FASTAPI_USERS_VENV/bin/python"
+}
+
 ensure_postgres
 ensure_redis
 ensure_mariadb
@@ -125,6 +149,8 @@ ensure_browser
 log "Chromium and playwright-core are installed"
 ensure_oidc_provider
 log "oidc-provider and jose are installed"
+ensure_fastapi_users
+log "fastapi-users is installed in $FASTAPI_USERS_VENV"
 
 # A three-master Redis Cluster on loopback ports for the cluster tests, stopped on exit.
 export CLUSTER_PORTS="${CLUSTER_PORTS:-7001 7002 7003}"

@@ -118,6 +118,12 @@ pub trait UserHooks<P: Profile = NoProfile>: std::fmt::Debug + Send + Sync + 'st
     /// A user registered.
     async fn on_after_register(&self, user: &User<P>) {}
 
+    /// A user was imported from another system with their password hash
+    /// ([`UserManager::import`](crate::UserManager::import)). Registration's hook does not
+    /// fire for them (no welcome mail to every migrated account); provision here whatever
+    /// `on_after_register` provisions.
+    async fn on_after_import(&self, user: &User<P>) {}
+
     /// Someone tried to register an address that exists, in enumeration-safe mode (the client
     /// was answered as if it worked). A good place to mail the owner "you already have an
     /// account".

@@ -134,11 +134,12 @@ pub use limiter::{
 pub use mail::{FileMailer, LogMailer, Mail, MailError, MailKind, Mailer, MemoryMailer};
 pub use mail_queue::{MailQueue, MailQueueConfig};
 pub use manager::{
-    AdminUpdate, CreateOptions, Login, ManagerConfig, NewUser, OAuthIdentity, RateLimits,
-    Registration, TokenPair, UserManager, UserManagerBuilder, UserUpdate,
+    AdminUpdate, CreateOptions, ImportError, ImportedUser, Login, ManagerConfig, NewUser,
+    OAuthIdentity, RateLimits, Registration, TokenPair, UserManager, UserManagerBuilder,
+    UserUpdate,
 };
 pub use memory::{MemorySessionStore, MemoryUserStore};
-pub use secret::{Password, PasswordHash, TokenHash};
+pub use secret::{Password, PasswordHash, TokenHash, UnsupportedHash};
 pub use session::{
     Admission, Admitted, ClientInfo, REMEMBERED_ROTATIONS, RefreshToken, Renewal, Rotation,
     Session, SessionId, SessionMark,

@@ -74,6 +74,29 @@ impl PasswordHash {
         &self.0
     }
 
+    /// Checks a hash made by another system before it is imported
+    /// ([`UserManager::import`](crate::UserManager::import)): an Argon2 PHC string (any
+    /// variant, version and parameters within the hasher's verification caps, such as
+    /// argon2-cffi's or pwdlib's `$argon2id$v=19$m=65536,t=3,p=4$...`) or, with feature
+    /// `bcrypt`, a bcrypt string (`$2a$`, `$2b$`, `$2y$`, cost at most 16). Either is
+    /// upgraded to the configured Argon2id parameters at the user's next login.
+    ///
+    /// ```
+    /// use auth_core::PasswordHash;
+    /// // argon2-cffi's and pwdlib's defaults (fastapi-users 15).
+    /// let argon2 = "$argon2id$v=19$m=65536,t=3,p=4$+Cg09oWXDDS3LwXLLfsI7Q$yH4KKBnzQQnu4+UTTjMSXm9X14oLp4YH4DxZXN1xlfw";
+    /// assert!(PasswordHash::from_imported(argon2).is_ok());
+    /// assert!(PasswordHash::from_imported("pbkdf2_sha256$600000$salt$hash").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`UnsupportedHash`] saying why, without repeating the hash.
+    pub fn from_imported(hash: impl Into<String>) -> Result<Self, UnsupportedHash> {
+        let hash = hash.into();
+        crate::hasher::check_importable(&hash).map_err(UnsupportedHash)?;
+        Ok(Self(hash))
+    }
+
     /// The hash of an account without a password (one created through a provider): no
     /// password matches it, and [`PasswordHash::is_usable`] says so.
     pub fn unusable() -> Self {
@@ -96,6 +119,20 @@ impl PasswordHash {
 impl fmt::Debug for PasswordHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("PasswordHash([redacted])")
+    }
+}
+
+/// A password hash from another system that cannot be imported: not an Argon2 PHC string or
+/// a bcrypt string, malformed, or costlier than verification allows. The message says why and
+/// never repeats the hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported password hash: {0}")]
+pub struct UnsupportedHash(&'static str);
+
+impl UnsupportedHash {
+    /// Why the hash was refused.
+    pub fn reason(&self) -> &'static str {
+        self.0
     }
 }
 

@@ -9,11 +9,13 @@
 //! over HTTP, and [`server_suite!`] instantiates those flows per backend. [`smtp`] is a
 //! local SMTP sink for the mail tests. [`oidc`] runs a real OpenID Connect provider
 //! (oidc-provider, from npm) on loopback for the "sign in with a provider" flows. [`browser`]
-//! runs the Chromium scripts of `tests/browser`.
+//! runs the Chromium scripts of `tests/browser`. [`fastapi_users`] runs a real fastapi-users
+//! app (from PyPI) for the import test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 pub mod app;
 pub mod browser;
+pub mod fastapi_users;
 pub mod oidc;
 pub mod server;
 pub mod server_suite;

@@ -436,6 +436,27 @@ impl Inner {
     }
 }
 
+/// Whether `stored` is a hash [`Argon2Hasher::verify`] can check (with the default caps): an
+/// Argon2 PHC string of any variant and version within the verification caps or, with feature
+/// `bcrypt`, a bcrypt string of cost at most 16. The error says why not, without repeating
+/// the hash.
+pub(crate) fn check_importable(stored: &str) -> Result<(), &'static str> {
+    #[cfg(feature = "bcrypt")]
+    if legacy::is_bcrypt(stored) {
+        use std::str::FromStr as _;
+        let parts = bcrypt::HashParts::from_str(stored).map_err(|_| "not a valid bcrypt hash")?;
+        if parts.get_cost() > MAX_BCRYPT_COST {
+            return Err("bcrypt cost above the verification cap of 16");
+        }
+        return Ok(());
+    }
+    #[cfg(not(feature = "bcrypt"))]
+    if stored.starts_with("$2") {
+        return Err("bcrypt hashes need auth-core's feature `bcrypt`");
+    }
+    StoredArgon2::parse(stored, &Params::DEFAULT).map(drop)
+}
+
 /// A stored Argon2 hash, parsed and checked against the verification caps.
 struct StoredArgon2 {
     algorithm: Algorithm,

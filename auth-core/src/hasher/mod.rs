@@ -10,6 +10,7 @@ use async_trait::async_trait;
 
 use crate::secret::{Password, PasswordHash};
 
+pub(crate) use self::argon2::check_importable;
 pub use self::argon2::{Argon2Hasher, Argon2Params};
 pub use self::policy::{MAX_PASSWORD_BYTES, PasswordPolicy, PasswordRejection};
 

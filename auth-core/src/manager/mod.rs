@@ -2,6 +2,7 @@
 
 mod account;
 mod config;
+mod import;
 #[cfg(feature = "mfa")]
 mod mfa;
 mod oauth;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 pub use config::{ManagerConfig, RateLimits};
+pub use import::{ImportError, ImportedUser};
 pub use oauth::OAuthIdentity;
 pub use types::{AdminUpdate, CreateOptions, Login, NewUser, Registration, TokenPair, UserUpdate};
 

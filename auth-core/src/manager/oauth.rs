@@ -49,7 +49,7 @@ impl OAuthIdentity {
 }
 
 impl<P: Profile> UserManager<P> {
-    fn oauth_store(&self) -> Result<&dyn OAuthAccountStore<P>, AuthError> {
+    pub(super) fn oauth_store(&self) -> Result<&dyn OAuthAccountStore<P>, AuthError> {
         self.inner.oauth_accounts.as_deref().ok_or_else(|| {
             AuthError::Config(
                 "no OAuth account store: see UserManagerBuilder::with_oauth_accounts".to_owned(),

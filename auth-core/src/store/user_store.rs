@@ -185,7 +185,7 @@ pub trait UserStore<P: Profile = NoProfile>: Debug + Send + Sync + 'static {
 
     /// How the store announces that a user's record changed (any update or deletion), so that
     /// a [`UserCache`](crate::UserCache) may answer reads from memory. The default,
-    /// [`Revocations::Unannounced`], means no cache.
+    /// [`Revocations::Unannounced`](crate::Revocations::Unannounced), means no cache.
     fn changes(&self) -> crate::Revocations {
         crate::Revocations::Unannounced
     }

@@ -40,6 +40,10 @@ impl UserHooks<TestProfile> for RecordingHooks {
         assert!(!serde_json::to_string(user).unwrap().contains("argon2"));
         self.record("register".into());
     }
+    async fn on_after_import(&self, user: &User<TestProfile>) {
+        assert!(!format!("{user:?}").contains("$2b$"), "a hash never prints");
+        self.record("import".into());
+    }
     async fn on_duplicate_registration(&self, _existing: &User<TestProfile>) {
         self.record("duplicate".into());
     }

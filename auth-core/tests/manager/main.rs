@@ -3,6 +3,7 @@
 
 mod attack;
 mod harness;
+mod import;
 mod keys;
 mod login;
 mod oauth;

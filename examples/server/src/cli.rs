@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `create-user` and `migrate`.
+//! The command line: `serve` (the default), `create-user`, `migrate` and
+//! `import-fastapi-users`.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -8,13 +9,18 @@ use std::time::Duration;
 use auth_core::{CreateOptions, Email, NewUser, Password, Roles, Username};
 
 use crate::settings::Settings;
-use crate::{Names, app, stores};
+use crate::{Names, app, keys, stores};
 
 const USAGE: &str = "usage:
   server [serve]                     run the server (HOST, PORT, ... from the environment and .env)
   server migrate                     run pending migrations and exit
   server create-user --email E [--username U] [--superuser] [--verified] [--role R]...
-                                     create a user; the password is read from standard input";
+                                     create a user; the password is read from standard input
+  server import-fastapi-users --from URL
+                                     import the users (with their password hashes) and linked
+                                     provider accounts of a fastapi-users 15 database, given by
+                                     its SQLAlchemy URL (sqlite:///app.db, postgresql://...);
+                                     users already present are skipped";
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -35,6 +41,11 @@ pub enum Command {
         verified: bool,
         /// Extra roles.
         roles: Vec<String>,
+    },
+    /// Import the users of a fastapi-users database.
+    ImportFastapiUsers {
+        /// Its SQLAlchemy URL.
+        from: String,
     },
 }
 
@@ -68,6 +79,17 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 verified,
                 roles,
             })
+        }
+        Some("import-fastapi-users") => {
+            let mut from = None;
+            while let Some(arg) = args.next() {
+                match arg.as_str() {
+                    "--from" => from = args.next().cloned(),
+                    other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+                }
+            }
+            let from = from.ok_or_else(|| format!("--from is required\n{USAGE}"))?;
+            Ok(Command::ImportFastapiUsers { from })
         }
         Some("-h" | "--help" | "help") => Err(USAGE.to_owned()),
         Some(other) => Err(format!("unknown command {other:?}\n{USAGE}")),
@@ -116,6 +138,7 @@ pub async fn main(args: Vec<String>) -> ExitCode {
             )
             .await
         }
+        Command::ImportFastapiUsers { from } => import_fastapi_users(&settings, &from).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -154,9 +177,39 @@ async fn serve(settings: &Settings) -> Result<(), String> {
     Ok(())
 }
 
+/// Imports a fastapi-users database and prints what happened; any failed row is an error.
+async fn import_fastapi_users(settings: &Settings, from: &str) -> Result<(), String> {
+    let source = crate::import::Source::parse(from)?;
+    let keys = keys::oauth_key(settings).map_err(|err| describe(&*err))?;
+    let (manager, _) = app::manager(settings).await.map_err(|err| describe(&err))?;
+    let report = crate::import::import(&manager, &keys, &source).await?;
+    for (id, reason) in &report.failed {
+        eprintln!("failed user {id}: {reason}");
+    }
+    for (account, reason) in &report.links_failed {
+        eprintln!("failed provider account {account}: {reason}");
+    }
+    println!(
+        "users: {} imported, {} skipped (already present), {} failed",
+        report.imported,
+        report.skipped,
+        report.failed.len()
+    );
+    println!(
+        "provider accounts: {} linked, {} skipped (already linked), {} failed",
+        report.linked,
+        report.links_skipped,
+        report.links_failed.len()
+    );
+    if report.has_failures() {
+        return Err("some rows were not imported (see above)".into());
+    }
+    Ok(())
+}
+
 /// An error as one sentence for the terminal: its message, then each cause that the message
 /// does not already include (never the `Debug` form).
-fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
     let mut message = err.to_string();
     let mut cause = err.source();
     while let Some(source) = cause {
@@ -284,6 +337,18 @@ mod tests {
             }
         );
         assert!(parse(&args(&["create-user"])).is_err());
+        assert_eq!(
+            parse(&args(&[
+                "import-fastapi-users",
+                "--from",
+                "sqlite:///app.db"
+            ]))
+            .unwrap(),
+            Command::ImportFastapiUsers {
+                from: "sqlite:///app.db".into()
+            }
+        );
+        assert!(parse(&args(&["import-fastapi-users"])).is_err());
         assert!(parse(&args(&["dance"])).is_err());
     }
 }

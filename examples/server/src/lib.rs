@@ -8,6 +8,7 @@ pub mod articles;
 pub mod cli;
 pub mod docs;
 pub mod health;
+pub mod import;
 pub mod keys;
 pub mod mail;
 pub mod pages;
