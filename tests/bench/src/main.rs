@@ -39,6 +39,11 @@ mod wrk;
 
 use std::process::ExitCode;
 
+/// The reference server's allocator, for every case alike (bare axum included), so that the
+/// server cases measure what the reference server runs and the ratios stay like for like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Every error of the harness, with its message.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
