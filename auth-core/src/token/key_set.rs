@@ -535,12 +535,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_cache_is_on_for_asymmetric_keys_only_and_honours_exp_at_each_now() -> TestResult {
+    async fn the_cache_is_on_for_every_algorithm_and_honours_exp_at_each_now() -> TestResult {
         let hmac = JwtStrategy::new(
             JwtCodec::new(JwtKeys::hmac(JwtAlgorithm::HS256, SECRET)?, ISSUER),
             Duration::minutes(15),
         );
-        assert_eq!(hmac.verified_cache_capacity(), 0);
+        assert!(hmac.verified_cache_capacity() > 0);
         let strategy = JwtStrategy::new(JwtCodec::new(ed("a")?, ISSUER), Duration::minutes(15));
         assert!(strategy.verified_cache_capacity() > 0);
         let issued = strategy.issue(&subject(), SessionId::random(), NOW).await?;

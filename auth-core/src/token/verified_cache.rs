@@ -1,6 +1,6 @@
-//! A bounded in-process cache of access tokens already verified with an asymmetric key, so a
-//! token presented again costs a hash-map lookup instead of an RSA, ECDSA or Ed25519
-//! signature check.
+//! A bounded in-process cache of access tokens already verified, so a token presented again
+//! costs a hash-map lookup instead of a signature check (an RSA, ECDSA or Ed25519 one, or an
+//! HMAC with the decoding and parsing around it).
 //!
 //! What it may and may not remember:
 //!
@@ -25,7 +25,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::AccessClaims;
 
-/// How many tokens a [`JwtStrategy`](super::JwtStrategy) with an asymmetric key remembers when
+/// How many tokens a [`JwtStrategy`](super::JwtStrategy) remembers when
 /// not configured otherwise: about 1 KiB each, so a few MiB at most.
 pub const DEFAULT_VERIFIED_TOKEN_CACHE: usize = 4096;
 

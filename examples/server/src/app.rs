@@ -47,12 +47,9 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
         .map_err(AppError::Storage)?;
     let codec = keys::codec(settings).map_err(AppError::Keys)?;
     let config = settings.manager.clone();
-    // The default strategy, with the configured cache of verified tokens (asymmetric keys
-    // only: an HMAC check already costs what a lookup does).
-    let mut strategy = JwtStrategy::new(codec.clone(), config.access_lifetime);
-    if !codec.algorithm().is_hmac() {
-        strategy = strategy.with_verified_cache(settings.jwt.verified_token_cache);
-    }
+    // The default strategy, with the configured cache of verified tokens.
+    let strategy = JwtStrategy::new(codec.clone(), config.access_lifetime)
+        .with_verified_cache(settings.jwt.verified_token_cache);
     let manager = UserManager::builder(backends.users.clone(), backends.sessions.clone(), codec)
         .with_token_strategy(Arc::new(strategy))
         .with_oauth_accounts(backends.oauth_accounts.clone())

@@ -222,6 +222,9 @@ async fn reference_server(
             data_dir.join("outbox").display().to_string(),
         ),
         ("RUST_LOG", "warn".to_owned()),
+        // The load generator is one client with 64 connections, plus the warm-up's: the
+        // default per-IP limit (64) would close one of them.
+        ("HTTP_MAX_CONNECTIONS_PER_IP", "0".to_owned()),
     ];
     if kind == ServerKind::ServerPgRedis {
         vars.push(("DATABASE_URL", scratch.schema_url().await?));
