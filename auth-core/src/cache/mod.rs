@@ -2,6 +2,7 @@
 //! of every request, [`UserCache`] for loading the signed-in user. Both keep an answer only
 //! while the store's feed announces every change, and forget it the moment one arrives.
 
+mod following;
 mod sessions;
 mod supervisor;
 mod table;

@@ -3,12 +3,11 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::supervisor::{FeedTarget, Supervisor};
+use super::following::Following;
 use super::table::Table;
 use crate::error::StoreError;
 use crate::secret::TokenHash;
@@ -59,10 +58,7 @@ pub const DEFAULT_SESSION_CACHE_CAPACITY: usize = 100_000;
 /// ```
 pub struct SessionCache {
     inner: Arc<dyn SessionStore>,
-    table: Arc<Table<SessionId, LiveSession>>,
-    hits: AtomicU64,
-    /// Keeps the feed's task alive; stops it when the cache is dropped.
-    _supervisor: Option<Supervisor>,
+    live: Following<SessionId, LiveSession>,
 }
 
 impl SessionCache {
@@ -75,42 +71,23 @@ impl SessionCache {
     /// - [`Revocations::Unannounced`], a zero `capacity`, or no tokio runtime to run the
     ///   feed on: nothing is ever answered from memory (the cache passes every call through).
     pub fn new(store: Arc<dyn SessionStore>, capacity: usize) -> Self {
-        let table = Arc::new(Table::new(capacity));
-        let supervisor = if capacity == 0 {
-            None
-        } else {
-            match store.revocations() {
-                Revocations::Unannounced => None,
-                Revocations::InProcess => {
-                    table.trust();
-                    None
-                }
-                Revocations::Feed(feed) => {
-                    Supervisor::start(feed, Arc::clone(&table) as Arc<dyn FeedTarget>)
-                }
-            }
-        };
-        Self {
-            inner: store,
-            table,
-            hits: AtomicU64::new(0),
-            _supervisor: supervisor,
-        }
+        let live = Following::new(store.revocations(), capacity, forget_ended);
+        Self { inner: store, live }
     }
 
     /// Whether "live" answers are given from memory right now (the feed is up).
     pub fn is_trusted(&self) -> bool {
-        self.table.is_trusted()
+        self.live.table().is_trusted()
     }
 
     /// How many revocation checks were answered from memory so far.
     pub fn hits(&self) -> u64 {
-        self.hits.load(Ordering::Relaxed)
+        self.live.hits()
     }
 
     /// How many sessions (and reads under way) the cache holds.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.live.table().len()
     }
 
     /// Whether the cache holds nothing.
@@ -148,25 +125,12 @@ impl From<&Session> for LiveSession {
     }
 }
 
-impl FeedTarget for Table<SessionId, LiveSession> {
-    fn trust(&self) {
-        Table::trust(self);
-    }
-
-    fn distrust(&self) {
-        Table::distrust(self);
-    }
-
-    fn is_trusted(&self) -> bool {
-        Table::is_trusted(self)
-    }
-
-    fn apply(&self, event: RevocationEvent) {
-        match event {
-            RevocationEvent::Session(id) => self.forget(&id),
-            RevocationEvent::User(user) => self.forget_where(|live| live.user == user),
-            RevocationEvent::Heartbeat => {}
-        }
+/// What an announcement on a session store's feed ends.
+fn forget_ended(table: &Table<SessionId, LiveSession>, event: RevocationEvent) {
+    match event {
+        RevocationEvent::Session(id) => table.forget(&id),
+        RevocationEvent::User(user) => table.forget_where(|live| live.user == user),
+        RevocationEvent::Heartbeat => {}
     }
 }
 
@@ -194,7 +158,7 @@ impl SessionStore for SessionCache {
         let admitted = self.inner.create(session, admission).await?;
         if let Admitted::Created { evicted } = &admitted {
             for id in evicted {
-                self.table.forget(id);
+                self.live.table().forget(id);
             }
         }
         Ok(admitted)
@@ -207,21 +171,21 @@ impl SessionStore for SessionCache {
     /// From memory when known live; otherwise one read of the store, kept if no revocation
     /// raced it.
     async fn is_live(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError> {
-        if self.table.lookup(&id).is_some_and(|live| live.is_live(now)) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
+        if self.live.lookup(&id, |live| live.is_live(now)).is_some() {
             return Ok(true);
         }
-        let Some(ticket) = self.table.begin_read(id) else {
+        let Some(ticket) = self.live.begin_read(id) else {
             return self.inner.is_live(id, now).await;
         };
         match self.inner.get(id, now).await {
             Ok(found) => {
-                self.table
+                self.live
+                    .table()
                     .finish_read(ticket, found.as_ref().map(LiveSession::from));
                 Ok(found.is_some())
             }
             Err(err) => {
-                self.table.finish_read(ticket, None);
+                self.live.table().finish_read(ticket, None);
                 Err(err)
             }
         }
@@ -237,14 +201,14 @@ impl SessionStore for SessionCache {
         // A rotation only moves the idle expiry later, so a kept entry stays on the safe
         // side; a replay ends the session.
         if !matches!(rotation, Rotation::Rotated(_)) {
-            self.table.forget(&id);
+            self.live.table().forget(&id);
         }
         Ok(rotation)
     }
 
     async fn revoke(&self, id: SessionId) -> Result<bool, StoreError> {
         let revoked = self.inner.revoke(id).await;
-        self.table.forget(&id);
+        self.live.table().forget(&id);
         revoked
     }
 
@@ -254,7 +218,7 @@ impl SessionStore for SessionCache {
         except: Option<SessionId>,
     ) -> Result<u64, StoreError> {
         let revoked = self.inner.revoke_all(user_id, except).await;
-        self.table.forget_where(|live| live.user == user_id);
+        self.live.table().forget_where(|live| live.user == user_id);
         revoked
     }
 

@@ -3,12 +3,11 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::supervisor::{FeedTarget, Supervisor};
+use super::following::Following;
 use super::table::Table;
 use crate::error::StoreError;
-use crate::store::{RevocationEvent, Revocations, UserStore};
+use crate::store::{RevocationEvent, UserStore};
 use crate::user::{NoProfile, Profile, User, UserId};
 
 /// How many users a [`UserCache`] holds unless told otherwise.
@@ -31,9 +30,7 @@ pub const DEFAULT_USER_CACHE_CAPACITY: usize = 10_000;
 /// [`SessionCache`](crate::SessionCache) refuses exactly.
 pub struct UserCache<P: Profile = NoProfile> {
     store: Arc<dyn UserStore<P>>,
-    table: Arc<Table<UserId, User<P>>>,
-    hits: AtomicU64,
-    _supervisor: Option<Supervisor>,
+    users: Following<UserId, User<P>>,
 }
 
 impl<P: Profile> UserCache<P> {
@@ -42,27 +39,8 @@ impl<P: Profile> UserCache<P> {
     /// follows a session store's revocations: with no feed (or a zero capacity, or no tokio
     /// runtime) every read goes to the store.
     pub fn new(store: Arc<dyn UserStore<P>>, capacity: usize) -> Self {
-        let table = Arc::new(Table::new(capacity));
-        let supervisor = if capacity == 0 {
-            None
-        } else {
-            match store.changes() {
-                Revocations::Unannounced => None,
-                Revocations::InProcess => {
-                    table.trust();
-                    None
-                }
-                Revocations::Feed(feed) => {
-                    Supervisor::start(feed, Arc::clone(&table) as Arc<dyn FeedTarget>)
-                }
-            }
-        };
-        Self {
-            store,
-            table,
-            hits: AtomicU64::new(0),
-            _supervisor: supervisor,
-        }
+        let users = Following::new(store.changes(), capacity, forget_changed::<P>);
+        Self { store, users }
     }
 
     /// The user with this id: from memory when known, else from the store (and kept, if no
@@ -71,11 +49,10 @@ impl<P: Profile> UserCache<P> {
     /// # Errors
     /// Only when the store fails.
     pub async fn get(&self, id: UserId) -> Result<Option<User<P>>, StoreError> {
-        if let Some(user) = self.table.lookup(&id) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
+        if let Some(user) = self.users.lookup(&id, |_| true) {
             return Ok(Some(user));
         }
-        let Some(ticket) = self.table.begin_read(id) else {
+        let Some(ticket) = self.users.begin_read(id) else {
             return self.store.get(id).await;
         };
         let found = self.store.get(id).await;
@@ -83,28 +60,28 @@ impl<P: Profile> UserCache<P> {
             Ok(Some(user)) => Some(user.clone()),
             _ => None,
         };
-        self.table.finish_read(ticket, keep);
+        self.users.table().finish_read(ticket, keep);
         found
     }
 
     /// Forgets the user (after a change made in this process).
     pub fn forget(&self, id: UserId) {
-        self.table.forget(&id);
+        self.users.table().forget(&id);
     }
 
     /// Whether users are answered from memory right now.
     pub fn is_trusted(&self) -> bool {
-        self.table.is_trusted()
+        self.users.table().is_trusted()
     }
 
     /// How many reads were answered from memory so far.
     pub fn hits(&self) -> u64 {
-        self.hits.load(Ordering::Relaxed)
+        self.users.hits()
     }
 
     /// How many users (and reads under way) the cache holds.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.users.table().len()
     }
 
     /// Whether the cache holds nothing.
@@ -113,23 +90,10 @@ impl<P: Profile> UserCache<P> {
     }
 }
 
-impl<P: Profile> FeedTarget for Table<UserId, User<P>> {
-    fn trust(&self) {
-        Table::trust(self);
-    }
-
-    fn distrust(&self) {
-        Table::distrust(self);
-    }
-
-    fn is_trusted(&self) -> bool {
-        Table::is_trusted(self)
-    }
-
-    fn apply(&self, event: RevocationEvent) {
-        if let RevocationEvent::User(id) = event {
-            self.forget(&id);
-        }
+/// What an announcement on a user store's feed makes stale.
+fn forget_changed<P: Profile>(table: &Table<UserId, User<P>>, event: RevocationEvent) {
+    if let RevocationEvent::User(id) = event {
+        table.forget(&id);
     }
 }
 
