@@ -1,10 +1,14 @@
 //! Authentication, login, refresh, logout and the session list.
 
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
 use crate::email::Email;
 use crate::error::AuthError;
 use crate::hasher::{MAX_PASSWORD_BYTES, Verification};
 use crate::hooks::{LoginFailure, Revocation, Throttle};
-use crate::limiter::{RateDecision, RateLimit};
+use crate::limiter::{RateDecision, RateLimit, RateLimiter};
 use crate::secret::Password;
 use crate::session::{
     Admission, Admitted, ClientInfo, RefreshToken, Renewal, Rotation, Session, SessionId,
@@ -97,13 +101,56 @@ impl Refusal {
 const ADMISSION_TRIES: usize = 3;
 
 /// The throttle slots one login attempt has taken.
-#[derive(Default)]
+///
+/// Until the attempt is [settled](Budget::settle) (its password checked, or its refusal
+/// decided), dropping the budget gives its slots back: a client that hangs up while its
+/// login waits for the hasher learns nothing, so its attempt must not count; otherwise
+/// every cancelled request would keep a slot for the whole window.
 struct Budget {
     keys: Vec<String>,
     kinds: Vec<Throttle>,
+    limiter: Arc<dyn RateLimiter>,
+    taken_at: OffsetDateTime,
+    settled: bool,
+}
+
+impl Drop for Budget {
+    fn drop(&mut self) {
+        if self.settled || self.keys.is_empty() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let keys = std::mem::take(&mut self.keys);
+        let limiter = Arc::clone(&self.limiter);
+        let at = self.taken_at;
+        runtime.spawn(async move {
+            for key in keys {
+                if let Err(err) = limiter.refund(&key, at).await {
+                    tracing::warn!(target: "auth", error = %err, "could not refund the slot of a cancelled login");
+                }
+            }
+        });
+    }
 }
 
 impl Budget {
+    fn new(limiter: Arc<dyn RateLimiter>, taken_at: OffsetDateTime) -> Self {
+        Self {
+            keys: Vec::new(),
+            kinds: Vec::new(),
+            limiter,
+            taken_at,
+            settled: false,
+        }
+    }
+
+    /// The attempt's outcome is decided: its slots are the login's to spend or give back.
+    fn settle(&mut self) {
+        self.settled = true;
+    }
+
     /// The per-IP key, if one was taken.
     fn ip_key(&self) -> Option<&str> {
         self.keys
@@ -297,7 +344,7 @@ impl<P: Profile> UserManager<P> {
         // Reserve before checking: every attempt takes its slot of the budgets before the
         // password is hashed, so parallel guesses cannot outrun them; a success gives the
         // per-IP slot back and clears the account's failures.
-        let mut budget = Budget::default();
+        let mut budget = Budget::new(Arc::clone(&self.inner.limiter), self.now());
         let attempt = Attempt { identifier, client };
         if let (Some(limit), Some(ip)) = (limits.login_ip, client.ip) {
             let key = format!("login:ip:{}", super::throttle_ip(ip));
@@ -311,12 +358,16 @@ impl<P: Profile> UserManager<P> {
                 .await
             {
                 self.refund(&budget).await;
+                budget.settle();
                 return Err(err);
             }
         }
         let found = match self.find_account(&parsed, password).await {
             Ok(found) => found,
-            Err(refusal) => return self.refuse(refusal, &attempt).await,
+            Err(refusal) => {
+                budget.settle();
+                return self.refuse(refusal, &attempt).await;
+            }
         };
         // The account's other names share its budget: take their slots too, still before
         // hashing, so that alternating the e-mail address and the username gains nothing.
@@ -328,7 +379,9 @@ impl<P: Profile> UserManager<P> {
                 }
             }
         }
-        let (user, mark) = match self.check_password(found, password).await {
+        let checked = self.check_password(found, password).await;
+        budget.settle();
+        let (user, mark) = match checked {
             Ok(checked) => checked,
             Err(refusal) => return self.refuse(refusal, &attempt).await,
         };

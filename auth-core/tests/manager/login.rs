@@ -1,3 +1,6 @@
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use auth_core::*;
 
 use crate::harness::{Harness, PASSWORD};
@@ -289,4 +292,86 @@ async fn one_ipv6_subscriber_cannot_rotate_addresses_past_the_ip_budget() {
         throttled, 5,
         "ten addresses of one /64 share one budget of five"
     );
+}
+
+/// A hasher whose verifications wait at a gate until the test opens it, and say when one
+/// has arrived there.
+#[derive(Debug, Default)]
+struct GatedHasher {
+    inner: Argon2Hasher,
+    arrived: tokio::sync::Notify,
+    open: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl PasswordHasher for GatedHasher {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        self.inner.hash(password).await
+    }
+
+    async fn verify(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<Verification, HashError> {
+        self.arrived.notify_one();
+        while !self.open.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        self.inner.verify(password, hash).await
+    }
+
+    async fn dummy_verify(&self, password: &Password) -> Result<(), HashError> {
+        self.inner.dummy_verify(password).await
+    }
+}
+
+/// A client that hangs up while its login waits for the hasher learns nothing, so the
+/// attempt gives its slots back: cancelled requests cannot use up a budget (the account's,
+/// or the IP's) that only answers decide.
+#[tokio::test]
+async fn a_login_cancelled_before_its_check_gives_its_slots_back() {
+    let hasher = Arc::new(GatedHasher {
+        inner: Argon2Hasher::fast_insecure(),
+        ..GatedHasher::default()
+    });
+    let mut config = ManagerConfig::default();
+    config.rate_limits.login_account = Some(RateLimit::new(1, time::Duration::minutes(15)));
+    config.rate_limits.login_ip = Some(RateLimit::new(1, time::Duration::minutes(15)));
+    let keys = JwtKeys::hmac(JwtAlgorithm::HS256, b"a test secret of at least 32 bytes!!").unwrap();
+    let manager = UserManager::<NoProfile>::builder(
+        Arc::new(MemoryUserStore::new()),
+        Arc::new(MemorySessionStore::new()),
+        JwtCodec::new(keys, "https://test.invalid"),
+    )
+    .with_hasher(hasher.clone())
+    .with_config(config)
+    .build();
+    let client = ClientInfo::new(Some("203.0.113.9".parse().unwrap()), None);
+    manager
+        .register(
+            NewUser::new(Email::parse("alice@example.com").unwrap(), PASSWORD),
+            &client,
+        )
+        .await
+        .unwrap();
+
+    let cancelled = {
+        let (manager, client) = (manager.clone(), client.clone());
+        tokio::spawn(async move {
+            let _ = manager
+                .login("alice@example.com", &Password::new(PASSWORD), &client)
+                .await;
+        })
+    };
+    hasher.arrived.notified().await;
+    cancelled.abort();
+    let _ = cancelled.await;
+    // The refund runs on a task of its own.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    hasher.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    manager
+        .login("alice@example.com", &Password::new(PASSWORD), &client)
+        .await
+        .expect("the cancelled attempt kept no slot");
 }
