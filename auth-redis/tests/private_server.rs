@@ -93,8 +93,8 @@ async fn revoking_one_user_among_ten_thousand_touches_only_that_users_keys() {
     for command in common::KEYSPACE_WIDE {
         assert!(!ran.contains_key(*command), "{command} ran: {ran:?}");
     }
-    // One script (moving the mark, reading the index, deleting five hashes), then one DEL of
-    // the five routes.
+    // One script (moving the mark, reading the index, deleting five hashes and announcing
+    // each on the revocation channel), then one DEL of the five routes.
     assert_eq!(
         ran,
         HashMap::from([
@@ -103,6 +103,7 @@ async fn revoking_one_user_among_ten_thousand_touches_only_that_users_keys() {
             ("zrange".to_owned(), 1),
             ("del".to_owned(), 6),
             ("zrem".to_owned(), 5),
+            ("publish".to_owned(), 5),
         ])
     );
 
