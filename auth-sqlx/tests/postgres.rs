@@ -328,7 +328,7 @@ async fn concurrent_migrations_beside_the_apps_own_all_succeed() {
         .fetch_all(&first)
         .await
         .unwrap();
-    assert_eq!(ours, vec![(1,), (2,), (3,), (4,)]);
+    assert_eq!(ours, vec![(1,), (2,), (3,), (4,), (5,)]);
     let theirs: Vec<(String,)> =
         auth_sqlx::sqlx::query_as("SELECT description FROM _sqlx_migrations")
             .fetch_all(&first)

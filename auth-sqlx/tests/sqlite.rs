@@ -241,7 +241,7 @@ async fn concurrent_migrations_of_one_file_all_succeed() {
             .fetch_all(&first)
             .await
             .unwrap();
-    assert_eq!(versions, vec![(1,), (2,), (3,), (4,)]);
+    assert_eq!(versions, vec![(1,), (2,), (3,), (4,), (5,)]);
     let default_table: Option<(String,)> =
         auth_sqlx::sqlx::query_as("SELECT name FROM sqlite_master WHERE name = '_sqlx_migrations'")
             .fetch_optional(&first)
