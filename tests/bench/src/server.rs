@@ -401,6 +401,9 @@ async fn setup(
     // budget (reserved before each hash, so parallel guesses cannot outrun it) would answer
     // most of them 429 before any hashing.
     config.rate_limits.login_account = None;
+    // And the storm's logins would evict the probe's session (the least recently used one)
+    // past the limit of live sessions per user.
+    config.max_sessions_per_user = None;
     let manager = UserManager::<NoProfile>::builder(
         Arc::new(MemoryUserStore::new()),
         sessions,
