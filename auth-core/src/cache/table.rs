@@ -20,9 +20,14 @@ struct Inner<K, V> {
     /// Whether the announcements are flowing: answers are kept and given only then.
     trusted: bool,
     next_ticket: u64,
-    young: HashMap<K, Slot<V>>,
-    old: HashMap<K, Slot<V>>,
+    young: HashMap<K, Slot<V>, Hasher>,
+    old: HashMap<K, Slot<V>, Hasher>,
 }
+
+/// The maps' hasher: foldhash, seeded per process. The keys are session and user ids the
+/// store or a verified token gave, never chosen by a client, so SipHash's resistance to
+/// chosen collisions buys nothing here, and it cost a request more than the lookup itself.
+type Hasher = foldhash::fast::RandomState;
 
 impl<K: Hash + Eq, V> Inner<K, V> {
     fn get(&self, key: &K) -> Option<&Slot<V>> {
@@ -63,8 +68,8 @@ impl<K: Hash + Eq + Copy, V: Clone> Table<K, V> {
             inner: Mutex::new(Inner {
                 trusted: false,
                 next_ticket: 0,
-                young: HashMap::new(),
-                old: HashMap::new(),
+                young: HashMap::default(),
+                old: HashMap::default(),
             }),
         }
     }

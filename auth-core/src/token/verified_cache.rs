@@ -38,9 +38,15 @@ pub(super) struct VerifiedCache {
 struct State {
     /// The key set the entries were verified with.
     generation: u64,
-    young: HashMap<Box<str>, Entry>,
-    old: HashMap<Box<str>, Entry>,
+    young: HashMap<Box<str>, Entry, Hasher>,
+    old: HashMap<Box<str>, Entry, Hasher>,
 }
+
+/// The maps' hasher: foldhash, seeded per process. SipHash over a whole token (a few hundred
+/// bytes) cost more than the rest of a cached lookup. Only verified tokens are inserted, and
+/// their content (a random session id, the time of issue) is not the client's to choose, so
+/// no client can fill a bucket with collisions.
+type Hasher = foldhash::fast::RandomState;
 
 #[derive(Clone)]
 struct Entry {

@@ -203,7 +203,8 @@ async fn run(kind: ServerKind, stores: &Stores, scratch: &Scratch) -> Result<(),
 
 /// The reference server's own app (`examples/server`), assembled by its `app::build` from
 /// settings read as its `serve` reads them, served by `auth_axum::serve` with its serving
-/// limits, as `server serve` does; logging at `warn`, as in production. Its one user is
+/// limits, as `server serve` does; logging with the server's default filter (`info`), as a user
+/// who sets nothing runs it. Its one user is
 /// registered and logged in through its manager (Argon2id at its defaults).
 async fn reference_server(
     kind: ServerKind,
@@ -211,7 +212,7 @@ async fn reference_server(
     stores: &Stores,
     scratch: &Scratch,
 ) -> Result<(), BoxError> {
-    reference_server::init_tracing(false, Some("warn"));
+    reference_server::init_tracing(false, None);
     let data_dir = scratch.dir()?;
     let mut vars: Vec<(&str, String)> = vec![
         ("HOST", "127.0.0.1".to_owned()),
@@ -221,7 +222,6 @@ async fn reference_server(
             "MAIL_OUTBOX_DIR",
             data_dir.join("outbox").display().to_string(),
         ),
-        ("RUST_LOG", "warn".to_owned()),
         // The load generator is one client with 64 connections, plus the warm-up's: the
         // default per-IP limit (64) would close one of them.
         ("HTTP_MAX_CONNECTIONS_PER_IP", "0".to_owned()),
