@@ -189,7 +189,7 @@ pub(crate) fn read_audit_event<DB: Dialect>(row: &DB::Row) -> Result<AuditEvent,
         .map(|ip| ip.parse::<IpAddr>())
         .transpose()
         .map_err(|err| corrupt("ip", err))?;
-    let session_id: Option<uuid::Uuid> = row.other("session_id").map_err(column)?;
+    let session_id = row.opt_uuid("session_id").map_err(column)?;
     Ok(AuditEvent::new(
         UserId::from_uuid(row.uuid("user_id").map_err(column)?),
         &row.text("kind").map_err(column)?,
