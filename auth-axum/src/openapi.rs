@@ -372,7 +372,10 @@ impl<P: Profile> Auth<P> {
             "The current user's recent activity",
             "users_me_events",
             None,
-            responses(&[("200", ok("One page of events, newest first", Some("EventPage")))]),
+            responses(&[(
+                "200",
+                ok("One page of events, newest first", Some("EventPage")),
+            )]),
             true,
         );
         my_events["parameters"] = page_params.clone();
@@ -440,7 +443,10 @@ impl<P: Profile> Auth<P> {
             "A user's recent activity (superusers)",
             "users_events",
             None,
-            &[("200", ok("One page of events, newest first", Some("EventPage")))],
+            &[(
+                "200",
+                ok("One page of events, newest first", Some("EventPage")),
+            )],
         );
         let mut parameters = id_param("id");
         if let (Some(all), Some(page)) = (parameters.as_array_mut(), page_params.as_array()) {

@@ -148,9 +148,9 @@ pub use session::{
     Session, SessionId, SessionMark,
 };
 pub use store::{
-    AuditLog, AuditQuery, MfaStore, OAuthAccount, OAuthAccountStore, Page, PasskeyRecord, RevocationEvent,
-    RevocationFeed, RevocationSink, Revocations, SealedToken, SessionStore, TotpFactor, Unlinked,
-    UserQuery, UserStore,
+    AuditLog, AuditQuery, MfaStore, OAuthAccount, OAuthAccountStore, Page, PasskeyRecord,
+    RevocationEvent, RevocationFeed, RevocationSink, Revocations, SealedToken, SessionStore,
+    TotpFactor, Unlinked, UserQuery, UserStore,
 };
 pub use token::{
     ACCESS_AUDIENCE, AccessClaims, AccessSubject, Authentication, DEFAULT_VERIFIED_TOKEN_CACHE,

@@ -8,11 +8,11 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlQuery
 use sqlx::{AssertSqlSafe, Connection, Executor, MySql, MySqlConnection, Pool};
 use time::OffsetDateTime;
 
+use crate::audit_log::SqlAuditLog;
 use crate::config::DbConfig;
 use crate::dialect::{Dialect, micros, sealed};
 use crate::error::Error;
 use crate::migrate::{self, EmbeddedMigration};
-use crate::audit_log::SqlAuditLog;
 use crate::sessions::SqlSessionStore;
 use crate::sql::Statements;
 use crate::users::SqlUserStore;

@@ -8,12 +8,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgQueryResult};
 use sqlx::{Connection, Executor, Pool, Postgres};
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::audit_log::SqlAuditLog;
 use crate::config::{DbConfig, Source};
 use crate::dialect::{Dialect, sealed};
 use crate::error::Error;
 use crate::migrate::{self, EmbeddedMigration};
 use crate::revocation_feed::Announces;
-use crate::audit_log::SqlAuditLog;
 use crate::sessions::SqlSessionStore;
 use crate::sql::Statements;
 use crate::users::SqlUserStore;

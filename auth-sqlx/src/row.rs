@@ -4,8 +4,8 @@
 use std::net::IpAddr;
 
 use auth_core::{
-    AuditEvent, Email, OAuthAccount, PasskeyRecord, PasswordHash, Profile, Roles, SealedToken, Session,
-    SessionId, StoreError, TokenHash, TotpFactor, User, UserId, Username,
+    AuditEvent, Email, OAuthAccount, PasskeyRecord, PasswordHash, Profile, Roles, SealedToken,
+    Session, SessionId, StoreError, TokenHash, TotpFactor, User, UserId, Username,
 };
 use serde_json::Value as JsonValue;
 use time::OffsetDateTime;

@@ -8,12 +8,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteQu
 use sqlx::{Executor, Pool, Sqlite};
 use time::OffsetDateTime;
 
+use crate::audit_log::SqlAuditLog;
 use crate::config::DbConfig;
 use crate::dialect::{Dialect, micros, sealed};
 use crate::error::Error;
 use crate::migrate::{self, EmbeddedMigration};
 use crate::revocation_feed::Announces;
-use crate::audit_log::SqlAuditLog;
 use crate::sessions::SqlSessionStore;
 use crate::sql::Statements;
 use crate::users::SqlUserStore;

@@ -133,7 +133,9 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-        Error::Config(format!("{caller} must be called from within a Tokio runtime"))
+        Error::Config(format!(
+            "{caller} must be called from within a Tokio runtime"
+        ))
     })?;
     Ok(runtime.spawn(async move {
         let mut ticks = tokio::time::interval(period);

@@ -211,9 +211,7 @@ impl<P: Profile> Auth<P> {
     /// `/users/me`, its sessions and its events, and the superusers' `/users`,
     /// `/users/{id}` and `/users/{id}/events`.
     pub fn users_routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        let router = me::routes()
-            .merge(admin::routes())
-            .merge(events::routes());
+        let router = me::routes().merge(admin::routes()).merge(events::routes());
         #[cfg(feature = "mfa")]
         let router = router.merge(mfa::routes());
         self.finish(router)

@@ -30,20 +30,25 @@ pub async fn record_then_list_round_trips_every_field<L: AuditLog + ?Sized>(log:
     let user = UserId::new();
     let now = OffsetDateTime::now_utc();
     let full = sample_event(user, now - Duration::seconds(1));
-    let bare = AuditEvent::new(user, "logged_out", now).with_client(
-        Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))),
-        None,
-    );
+    let bare = AuditEvent::new(user, "logged_out", now)
+        .with_client(Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))), None);
     log.record(&full).await.unwrap();
     log.record(&bare).await.unwrap();
     let page = log.list(user, &AuditQuery::default()).await.unwrap();
     assert_eq!(page.total, 2);
-    assert_eq!(page.items, vec![bare, full], "every field round-trips, newest first");
+    assert_eq!(
+        page.items,
+        vec![bare, full],
+        "every field round-trips, newest first"
+    );
 }
 
 /// A user with no events has an empty trail.
 pub async fn an_unknown_user_has_an_empty_trail<L: AuditLog + ?Sized>(log: &L) {
-    let page = log.list(UserId::new(), &AuditQuery::default()).await.unwrap();
+    let page = log
+        .list(UserId::new(), &AuditQuery::default())
+        .await
+        .unwrap();
     assert!(page.items.is_empty());
     assert_eq!(page.total, 0);
 }
@@ -140,7 +145,10 @@ pub async fn prune_deletes_exactly_the_older_events<L: AuditLog + ?Sized>(log: &
         log.record(event).await.unwrap();
     }
     let pruned = log.prune(cut).await.unwrap();
-    assert!(pruned >= 3, "the three older events are pruned (pruned {pruned})");
+    assert!(
+        pruned >= 3,
+        "the three older events are pruned (pruned {pruned})"
+    );
     assert_eq!(
         log.list(alice, &AuditQuery::default()).await.unwrap().items,
         vec![kept[0].clone()]
@@ -149,7 +157,11 @@ pub async fn prune_deletes_exactly_the_older_events<L: AuditLog + ?Sized>(log: &
         log.list(bob, &AuditQuery::default()).await.unwrap().items,
         vec![kept[1].clone()]
     );
-    assert_eq!(log.prune(cut).await.unwrap(), 0, "pruning again finds nothing");
+    assert_eq!(
+        log.prune(cut).await.unwrap(),
+        0,
+        "pruning again finds nothing"
+    );
 }
 
 /// Records from many tasks at once are all kept.

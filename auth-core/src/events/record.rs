@@ -175,7 +175,10 @@ mod tests {
             .with_detail(Some(&long))
             .with_client(None, Some("a\u{1b}[31m\u{202e}b"));
         assert_eq!(event.kind().chars().count(), MAX_NAME_CHARS);
-        assert_eq!(event.detail().map(|d| d.chars().count()), Some(MAX_TEXT_CHARS));
+        assert_eq!(
+            event.detail().map(|d| d.chars().count()),
+            Some(MAX_TEXT_CHARS)
+        );
         assert_eq!(event.method(), Some("pass\u{fffd}word"));
         assert_eq!(event.user_agent(), Some("a\u{fffd}[31m\u{fffd}b"));
     }
@@ -184,6 +187,9 @@ mod tests {
     fn the_time_is_cut_to_microseconds() {
         let at = time::macros::datetime!(2026-01-02 03:04:05.123_456_789 UTC);
         let event = AuditEvent::new(UserId::new(), "deleted", at);
-        assert_eq!(event.at(), time::macros::datetime!(2026-01-02 03:04:05.123_456 UTC));
+        assert_eq!(
+            event.at(),
+            time::macros::datetime!(2026-01-02 03:04:05.123_456 UTC)
+        );
     }
 }

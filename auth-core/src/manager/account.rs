@@ -251,8 +251,10 @@ impl<P: Profile> UserManager<P> {
             if !self.queue_mail(notice) {
                 tracing::error!(target: "auth", user_id = %user.id, "notice of the e-mail change not queued");
             }
-            self.emit(with_actor(Event::new(EventKind::EmailChanged).user(user.id)))
-                .await;
+            self.emit(with_actor(
+                Event::new(EventKind::EmailChanged).user(user.id),
+            ))
+            .await;
             self.inner.hooks.on_email_changed(&user, &old.email).await;
         }
         self.emit(with_actor(

@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 
-
 use crate::events::{AuditEvent, EventKind, EventMethod};
 use crate::session::{ClientInfo, SessionId};
 use crate::user::{Profile, UserId};
@@ -105,13 +104,32 @@ fn trace(event: &Event<'_>) {
     let method = event.method.map(EventMethod::as_str);
     match (event.kind, event.method) {
         (EventKind::Registered, Some(EventMethod::Admin)) => {
-            log_line!(info, "user_created", event, "user created", superuser = event.superuser);
+            log_line!(
+                info,
+                "user_created",
+                event,
+                "user created",
+                superuser = event.superuser
+            );
         }
         (EventKind::Registered, Some(EventMethod::Import)) => {
-            log_line!(info, "user_imported", event, "user imported", superuser = event.superuser);
+            log_line!(
+                info,
+                "user_imported",
+                event,
+                "user imported",
+                superuser = event.superuser
+            );
         }
         (EventKind::Registered, _) => {
-            log_line!(info, "registered", event, "user registered", method = method, provider = detail);
+            log_line!(
+                info,
+                "registered",
+                event,
+                "user registered",
+                method = method,
+                provider = detail
+            );
         }
         (EventKind::RegistrationConcealed, _) => log_line!(
             info,
@@ -136,16 +154,41 @@ fn trace(event: &Event<'_>) {
             passkey_id = detail
         ),
         (EventKind::LoginFailed, Some(EventMethod::SecondFactor)) => {
-            log_line!(warn, "mfa_code_wrong", event, "wrong second-factor code", reason = detail);
+            log_line!(
+                warn,
+                "mfa_code_wrong",
+                event,
+                "wrong second-factor code",
+                reason = detail
+            );
         }
         (EventKind::LoginFailed, Some(EventMethod::Passkey)) if event.user_id.is_none() => {
-            log_line!(warn, "passkey_unknown", event, "sign-in with an unknown passkey", reason = detail);
+            log_line!(
+                warn,
+                "passkey_unknown",
+                event,
+                "sign-in with an unknown passkey",
+                reason = detail
+            );
         }
         (EventKind::LoginFailed, Some(EventMethod::Passkey)) => {
-            log_line!(warn, "passkey_failed", event, "passkey sign-in failed", reason = detail);
+            log_line!(
+                warn,
+                "passkey_failed",
+                event,
+                "passkey sign-in failed",
+                reason = detail
+            );
         }
         (EventKind::LoginFailed, _) => {
-            log_line!(warn, "login_failed", event, "login failed", method = method, reason = detail);
+            log_line!(
+                warn,
+                "login_failed",
+                event,
+                "login failed",
+                method = method,
+                reason = detail
+            );
         }
         (EventKind::LoginRefusedStale, _) => log_line!(
             warn,
@@ -187,7 +230,13 @@ fn trace(event: &Event<'_>) {
         }
         (EventKind::Refreshed, _) => log_line!(info, "refreshed", event, "session refreshed"),
         (EventKind::RefreshFailed, _) => {
-            log_line!(info, "refresh_failed", event, "refresh refused", reason = detail);
+            log_line!(
+                info,
+                "refresh_failed",
+                event,
+                "refresh refused",
+                reason = detail
+            );
         }
         (EventKind::RefreshTokenReused, _) => log_line!(
             warn,
@@ -217,10 +266,22 @@ fn trace(event: &Event<'_>) {
                 "sessions revoked after a security-relevant change",
                 sessions = event.count
             ),
-            _ => log_line!(info, "session_revoked", event, "session revoked", reason = detail),
+            _ => log_line!(
+                info,
+                "session_revoked",
+                event,
+                "session revoked",
+                reason = detail
+            ),
         },
         (EventKind::PasswordChanged, _) => {
-            log_line!(info, "password_changed", event, "password changed", method = method);
+            log_line!(
+                info,
+                "password_changed",
+                event,
+                "password changed",
+                method = method
+            );
         }
         (EventKind::PasswordRehashed, _) => {
             log_line!(info, "password_rehashed", event, "password hash upgraded");
@@ -273,7 +334,12 @@ fn trace(event: &Event<'_>) {
             "e-mail address changed; the old address was told"
         ),
         (EventKind::CurrentPasswordWrong, _) => {
-            log_line!(warn, "current_password_wrong", event, "wrong current password");
+            log_line!(
+                warn,
+                "current_password_wrong",
+                event,
+                "wrong current password"
+            );
         }
         (EventKind::MfaChanged, _) => log_line!(
             info,
@@ -284,10 +350,22 @@ fn trace(event: &Event<'_>) {
             sessions_revoked = event.count
         ),
         (EventKind::PasskeyAdded, _) => {
-            log_line!(info, "passkey_registered", event, "passkey registered", passkey_id = detail);
+            log_line!(
+                info,
+                "passkey_registered",
+                event,
+                "passkey registered",
+                passkey_id = detail
+            );
         }
         (EventKind::PasskeyRemoved, _) => {
-            log_line!(info, "passkey_removed", event, "passkey removed", passkey_id = detail);
+            log_line!(
+                info,
+                "passkey_removed",
+                event,
+                "passkey removed",
+                passkey_id = detail
+            );
         }
         (EventKind::OAuthLinked, Some(EventMethod::Import)) => log_line!(
             info,
@@ -297,7 +375,13 @@ fn trace(event: &Event<'_>) {
             provider = detail
         ),
         (EventKind::OAuthLinked, _) => {
-            log_line!(info, "oauth_linked", event, "provider account linked", provider = detail);
+            log_line!(
+                info,
+                "oauth_linked",
+                event,
+                "provider account linked",
+                provider = detail
+            );
         }
         (EventKind::OAuthUnlinked, _) => log_line!(
             info,
@@ -307,9 +391,18 @@ fn trace(event: &Event<'_>) {
             provider = detail
         ),
         (EventKind::UserUpdated, _) => {
-            log_line!(info, "user_updated", event, "user updated", fields = detail, method = method);
+            log_line!(
+                info,
+                "user_updated",
+                event,
+                "user updated",
+                fields = detail,
+                method = method
+            );
         }
-        (EventKind::Deactivated, _) => log_line!(info, "user_deactivated", event, "user deactivated"),
+        (EventKind::Deactivated, _) => {
+            log_line!(info, "user_deactivated", event, "user deactivated")
+        }
         (EventKind::Deleted, _) => log_line!(info, "user_deleted", event, "user deleted"),
     }
 }

@@ -122,7 +122,9 @@ async fn each_failure_names_its_reason() {
         );
     }
     assert!(matches!(
-        h.manager.login("bob@example.com", &wrong(), &h.client).await,
+        h.manager
+            .login("bob@example.com", &wrong(), &h.client)
+            .await,
         Err(AuthError::RateLimited { .. })
     ));
     assert_eq!(
@@ -323,7 +325,10 @@ async fn no_secret_reaches_any_field() {
         .manager
         .refresh(&login.tokens.refresh_token, &h.client)
         .await;
-    let _ = h.manager.login("alice@example.com", &wrong(), &h.client).await;
+    let _ = h
+        .manager
+        .login("alice@example.com", &wrong(), &h.client)
+        .await;
     let events = h.events(alice.id).await;
     assert_eq!(events.len(), 5);
     let secrets = [
@@ -359,18 +364,28 @@ async fn another_users_events_are_never_in_a_trail() {
     let alice = h.register("alice@example.com").await;
     let bob = h.register("bob@example.com").await;
     let alices = h.login("alice@example.com").await;
-    let _ = h.manager.login("bob@example.com", &wrong(), &h.client).await;
+    let _ = h
+        .manager
+        .login("bob@example.com", &wrong(), &h.client)
+        .await;
     h.manager
         .logout(alice.id, alices.tokens.session_id)
         .await
         .unwrap();
     assert_eq!(
         h.trail(bob.id).await,
-        ["registered/password", "login_failed/password:wrong_password"]
+        [
+            "registered/password",
+            "login_failed/password:wrong_password"
+        ]
     );
     assert_eq!(
         h.trail(alice.id).await,
-        ["registered/password", "login_succeeded/password", "logged_out"]
+        [
+            "registered/password",
+            "login_succeeded/password",
+            "logged_out"
+        ]
     );
     assert!(
         h.events(bob.id)
@@ -395,7 +410,13 @@ async fn events_older_than_the_retention_are_pruned() {
     h.manager.flush_audit().await;
     assert_eq!(h.manager.prune_audit_log().await.unwrap(), 1);
     assert_eq!(h.trail(alice.id).await, ["login_succeeded/password"]);
-    assert_eq!(h.audit.prune(time::OffsetDateTime::UNIX_EPOCH).await.unwrap(), 0);
+    assert_eq!(
+        h.audit
+            .prune(time::OffsetDateTime::UNIX_EPOCH)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 /// A log whose every write fails.
@@ -439,5 +460,123 @@ async fn a_failing_audit_log_never_fails_a_request() {
         .await
         .unwrap();
     manager.flush_audit().await;
-    assert!(manager.user_events(login.user.id, &AuditQuery::default()).await.is_err());
+    assert!(
+        manager
+            .user_events(login.user.id, &AuditQuery::default())
+            .await
+            .is_err()
+    );
+}
+
+/// The counters of feature `metrics`, read through a recorder of the test's own.
+#[cfg(feature = "metrics")]
+mod counters {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use metrics::{
+        Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+    };
+
+    use crate::harness::Harness;
+
+    type Counts = Arc<Mutex<BTreeMap<String, u64>>>;
+
+    #[derive(Default)]
+    struct Counting(Counts);
+
+    struct One(String, Counts);
+
+    impl CounterFn for One {
+        fn increment(&self, value: u64) {
+            *self.1.lock().unwrap().entry(self.0.clone()).or_default() += value;
+        }
+        fn absolute(&self, value: u64) {
+            self.1.lock().unwrap().insert(self.0.clone(), value);
+        }
+    }
+
+    impl Recorder for Counting {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            let mut labels: Vec<String> = key
+                .labels()
+                .map(|label| format!("{}={}", label.key(), label.value()))
+                .collect();
+            labels.sort();
+            let name = format!("{}{{{}}}", key.name(), labels.join(","));
+            Counter::from_arc(Arc::new(One(name, Arc::clone(&self.0))))
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+
+    #[test]
+    fn the_manager_counts_logins_refreshes_revocations_and_registrations() {
+        let recorder = Counting::default();
+        let counts = Arc::clone(&recorder.0);
+        let _guard = metrics::set_default_local_recorder(&recorder);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let h = Harness::new();
+            let alice = h.register("alice@example.com").await;
+            let _ = h
+                .manager
+                .login("alice@example.com", &super::wrong(), &h.client)
+                .await;
+            let _ = h
+                .manager
+                .login("nobody@example.com", &super::wrong(), &h.client)
+                .await;
+            let login = h.login("alice@example.com").await;
+            h.manager
+                .refresh(&login.tokens.refresh_token, &h.client)
+                .await
+                .unwrap();
+            let _ = h
+                .manager
+                .refresh(&login.tokens.refresh_token, &h.client)
+                .await;
+            let _ = h.manager.refresh("not a token", &h.client).await;
+            let again = h.login("alice@example.com").await;
+            h.manager
+                .logout(alice.id, again.tokens.session_id)
+                .await
+                .unwrap();
+        });
+        let counts = counts.lock().unwrap().clone();
+        let expected: BTreeMap<String, u64> = [
+            ("auth_registrations_total{method=password}", 1),
+            (
+                "auth_logins_total{method=password,outcome=failure,reason=wrong_password}",
+                1,
+            ),
+            (
+                "auth_logins_total{method=password,outcome=failure,reason=unknown_user}",
+                1,
+            ),
+            (
+                "auth_logins_total{method=password,outcome=success,reason=}",
+                2,
+            ),
+            ("auth_refreshes_total{outcome=success}", 1),
+            ("auth_refreshes_total{outcome=failure}", 2),
+            ("auth_refresh_reuse_total{}", 1),
+            ("auth_revocations_total{reason=reuse}", 1),
+            ("auth_revocations_total{reason=logout}", 1),
+        ]
+        .into_iter()
+        .map(|(name, count)| (name.to_owned(), count))
+        .collect();
+        assert_eq!(counts, expected);
+    }
 }

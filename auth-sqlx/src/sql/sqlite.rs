@@ -2,7 +2,8 @@
 
 use super::Statements;
 use crate::row::{
-    audit_columns, oauth_account_columns, passkey_columns, session_columns, totp_columns, user_columns,
+    audit_columns, oauth_account_columns, passkey_columns, session_columns, totp_columns,
+    user_columns,
 };
 
 /// SQLite: `$n` parameters and the two-argument `min`. SQLite has no row locks and no

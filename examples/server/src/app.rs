@@ -140,9 +140,6 @@ pub async fn build(settings: &Settings) -> Result<App, AppError> {
         // the response.
         .layer(RequestIdLayer::new(HeaderName::from_static("x-request-id")));
     backends.spawn_sweeper(Duration::from_secs(300));
-    backends.spawn_audit_pruner(
-        manager.config().audit_retention,
-        Duration::from_secs(3600),
-    );
+    backends.spawn_audit_pruner(manager.config().audit_retention, Duration::from_secs(3600));
     Ok(App { router, manager })
 }

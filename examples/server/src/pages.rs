@@ -6,8 +6,8 @@
 //! passes them and no token ever sits in a URL: mail links carry theirs in the fragment.
 
 use auth_axum::{Auth, AuthUser, CurrentUser, safe_next};
-use auth_core::{AuditEvent, AuditQuery, Session};
 use auth_core::mfa::PasskeyInfo;
+use auth_core::{AuditEvent, AuditQuery, Session};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};

@@ -59,38 +59,38 @@ impl Backends {
             Arc<dyn SessionStore>,
             Arc<dyn AuditLog>,
         ) = match config.kind()? {
-                DbKind::Postgres => {
-                    let pool = config.connect_postgres().await?;
-                    migrate_postgres(&pool).await?;
-                    tracing::info!("users in Postgres");
-                    (
-                        Arc::new(PgUserStore::new(pool.clone())),
-                        Arc::new(PgSessionStore::new(pool.clone())),
-                        Arc::new(PgAuditLog::new(pool)),
-                    )
-                }
-                DbKind::MySql => {
-                    let pool = config.connect_mysql().await?;
-                    migrate_mysql(&pool).await?;
-                    tracing::info!("users in MySQL");
-                    (
-                        Arc::new(MySqlUserStore::new(pool.clone())),
-                        Arc::new(MySqlSessionStore::new(pool.clone())),
-                        Arc::new(MySqlAuditLog::new(pool)),
-                    )
-                }
-                DbKind::Sqlite => {
-                    let pool = config.connect_sqlite().await?;
-                    migrate_sqlite(&pool).await?;
-                    tracing::info!(database = ?config, "users in SQLite");
-                    (
-                        Arc::new(SqliteUserStore::new(pool.clone())),
-                        Arc::new(SqliteSessionStore::new(pool.clone())),
-                        Arc::new(SqliteAuditLog::new(pool)),
-                    )
-                }
-                other => return Err(format!("unsupported database: {other:?}").into()),
-            };
+            DbKind::Postgres => {
+                let pool = config.connect_postgres().await?;
+                migrate_postgres(&pool).await?;
+                tracing::info!("users in Postgres");
+                (
+                    Arc::new(PgUserStore::new(pool.clone())),
+                    Arc::new(PgSessionStore::new(pool.clone())),
+                    Arc::new(PgAuditLog::new(pool)),
+                )
+            }
+            DbKind::MySql => {
+                let pool = config.connect_mysql().await?;
+                migrate_mysql(&pool).await?;
+                tracing::info!("users in MySQL");
+                (
+                    Arc::new(MySqlUserStore::new(pool.clone())),
+                    Arc::new(MySqlSessionStore::new(pool.clone())),
+                    Arc::new(MySqlAuditLog::new(pool)),
+                )
+            }
+            DbKind::Sqlite => {
+                let pool = config.connect_sqlite().await?;
+                migrate_sqlite(&pool).await?;
+                tracing::info!(database = ?config, "users in SQLite");
+                (
+                    Arc::new(SqliteUserStore::new(pool.clone())),
+                    Arc::new(SqliteSessionStore::new(pool.clone())),
+                    Arc::new(SqliteAuditLog::new(pool)),
+                )
+            }
+            other => return Err(format!("unsupported database: {other:?}").into()),
+        };
         let users: Arc<dyn UserStore<Names>> = accounts.clone();
         let oauth_accounts: Arc<dyn OAuthAccountStore<Names>> = accounts.clone();
         let mfa: Arc<dyn MfaStore<Names>> = accounts;
