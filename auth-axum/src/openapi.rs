@@ -361,6 +361,25 @@ impl<P: Profile> Auth<P> {
         );
         revoke["parameters"] = id_param("id");
         add("/users/me/sessions/{id}", "delete", revoke);
+        let page_params = json!([
+            {"name": "limit", "in": "query",
+                    "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
+            {"name": "offset", "in": "query",
+                    "required": false, "schema": {"type": "integer", "minimum": 0, "default": 0}},
+        ]);
+        let mut my_events = op(
+            "users",
+            "The current user's recent activity",
+            "users_me_events",
+            None,
+            responses(&[(
+                "200",
+                ok("One page of events, newest first", Some("EventPage")),
+            )]),
+            true,
+        );
+        my_events["parameters"] = page_params.clone();
+        add("/users/me/events", "get", my_events);
         let admin = |summary: &str, id: &str, body: Option<Value>, extra: &[(&str, Value)]| {
             let mut list = vec![
                 ("403", error("Not a superuser")),
@@ -420,6 +439,21 @@ impl<P: Profile> Auth<P> {
             operation["parameters"] = id_param("id");
             add("/users/{id}", method, operation);
         }
+        let mut their_events = admin(
+            "A user's recent activity (superusers)",
+            "users_events",
+            None,
+            &[(
+                "200",
+                ok("One page of events, newest first", Some("EventPage")),
+            )],
+        );
+        let mut parameters = id_param("id");
+        if let (Some(all), Some(page)) = (parameters.as_array_mut(), page_params.as_array()) {
+            all.extend(page.iter().cloned());
+        }
+        their_events["parameters"] = parameters;
+        add("/users/{id}/events", "get", their_events);
 
         let cookie_name = self
             .config()
@@ -483,6 +517,20 @@ impl<P: Profile> Auth<P> {
                         "user_agent": {"type": ["string", "null"]},
                         "ip": {"type": ["string", "null"]},
                         "current": {"type": "boolean"},
+                    }},
+                    "EventRead": {"type": "object", "required": ["id", "at", "kind"], "properties": {
+                        "id": {"type": "string", "format": "uuid"},
+                        "at": {"type": "string", "format": "date-time"},
+                        "kind": {"type": "string", "description": "What happened: registered, login_succeeded, login_failed, refreshed, refresh_token_reused, logged_out, session_revoked, password_changed..."},
+                        "method": {"type": ["string", "null"], "description": "How: password, oauth, passkey, second_factor, import, admin, current_password"},
+                        "detail": {"type": ["string", "null"], "description": "The reason, provider or changed field names (never a value)"},
+                        "session_id": {"type": ["string", "null"], "format": "uuid"},
+                        "ip": {"type": ["string", "null"]},
+                        "user_agent": {"type": ["string", "null"]},
+                    }},
+                    "EventPage": {"type": "object", "required": ["items", "total"], "properties": {
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/EventRead"}},
+                        "total": {"type": "integer"},
                     }},
                     "ErrorModel": {"type": "object", "required": ["detail"], "properties": {"detail": {"oneOf": [
                         {"type": "string"},
@@ -549,8 +597,10 @@ mod tests {
             "/users/me",
             "/users/me/sessions",
             "/users/me/sessions/{id}",
+            "/users/me/events",
             "/users",
             "/users/{id}",
+            "/users/{id}/events",
         ] {
             assert!(paths.contains_key(path), "{path} missing");
         }

@@ -29,6 +29,20 @@ pub enum LoginFailure {
     WrongSecondFactor,
 }
 
+impl LoginFailure {
+    /// The reason's name in logs, metrics and the audit trail: `snake_case`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownUser => "unknown_user",
+            Self::WrongPassword => "wrong_password",
+            Self::Inactive => "inactive",
+            Self::NotVerified => "not_verified",
+            Self::Throttled => "throttled",
+            Self::WrongSecondFactor => "wrong_second_factor",
+        }
+    }
+}
+
 /// The app's code around every step of the [`UserManager`](crate::UserManager).
 ///
 /// Every method has a default that does nothing, so an app overrides only what it needs;
@@ -216,6 +230,16 @@ pub enum Revocation {
     Evicted,
 }
 
+impl Revocation {
+    /// The reason's name in logs, metrics and the audit trail: `snake_case`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ByUser => "by_user",
+            Self::Evicted => "evicted",
+        }
+    }
+}
+
 /// Which throttle refused a request ([`UserHooks::on_throttled`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -228,6 +252,18 @@ pub enum Throttle {
     RegisterIp,
     /// Verify and reset token submissions from one client address.
     TokenIp,
+}
+
+impl Throttle {
+    /// The throttle's name in logs, metrics and the audit trail: `snake_case`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::LoginAccount => "login_account",
+            Self::LoginIp => "login_ip",
+            Self::RegisterIp => "register_ip",
+            Self::TokenIp => "token_ip",
+        }
+    }
 }
 
 /// Hooks that do nothing.

@@ -66,6 +66,7 @@
 //! |---|---|---|
 //! | `bcrypt` | yes | verifying bcrypt hashes of imported users (upgraded to Argon2id at login) |
 //! | `test-suite` | no | `auth_core::conformance`: the suite every store backend runs |
+//! | `metrics` | no | counters of the manager's events through the `metrics` facade (see [`events`]) |
 //!
 //! ## Design notes
 //!
@@ -81,6 +82,7 @@ mod clock;
 mod email;
 pub mod env;
 mod error;
+pub mod events;
 mod hasher;
 mod hooks;
 mod limiter;
@@ -123,6 +125,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Email, EmailError};
 pub use env::{Env, EnvError};
 pub use error::{AuthError, BoxError, StoreError, UniqueField};
+pub use events::{AuditEvent, EventKind, EventMethod};
 pub use hasher::{
     Argon2Hasher, Argon2Params, HashError, MAX_PASSWORD_BYTES, PasswordHasher, PasswordPolicy,
     PasswordRejection, Verification,
@@ -138,16 +141,16 @@ pub use manager::{
     OAuthIdentity, RateLimits, Registration, TokenPair, UserManager, UserManagerBuilder,
     UserUpdate,
 };
-pub use memory::{MemorySessionStore, MemoryUserStore};
+pub use memory::{MemoryAuditLog, MemorySessionStore, MemoryUserStore};
 pub use secret::{Password, PasswordHash, TokenHash, UnsupportedHash};
 pub use session::{
     Admission, Admitted, ClientInfo, REMEMBERED_ROTATIONS, RefreshToken, Renewal, Rotation,
     Session, SessionId, SessionMark,
 };
 pub use store::{
-    MfaStore, OAuthAccount, OAuthAccountStore, Page, PasskeyRecord, RevocationEvent,
-    RevocationFeed, RevocationSink, Revocations, SealedToken, SessionStore, TotpFactor, Unlinked,
-    UserQuery, UserStore,
+    AuditLog, AuditQuery, MfaStore, OAuthAccount, OAuthAccountStore, Page, PasskeyRecord,
+    RevocationEvent, RevocationFeed, RevocationSink, Revocations, SealedToken, SessionStore,
+    TotpFactor, Unlinked, UserQuery, UserStore,
 };
 pub use token::{
     ACCESS_AUDIENCE, AccessClaims, AccessSubject, Authentication, DEFAULT_VERIFIED_TOKEN_CACHE,

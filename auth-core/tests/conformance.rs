@@ -1,7 +1,7 @@
 //! The in-memory stores pass the whole conformance suite.
 
 use auth_core::conformance::TestProfile;
-use auth_core::{MemoryRateLimiter, MemorySessionStore, MemoryUserStore};
+use auth_core::{MemoryAuditLog, MemoryRateLimiter, MemorySessionStore, MemoryUserStore};
 
 mod users {
     use super::*;
@@ -19,6 +19,11 @@ mod oauth_accounts_with_a_guard {
         MemoryUserStore::<TestProfile>::new(),
         TempDatabase
     ));
+}
+
+mod audit_log {
+    use super::*;
+    auth_core::audit_log_conformance!(MemoryAuditLog::new());
 }
 
 mod sessions {

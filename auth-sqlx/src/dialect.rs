@@ -203,6 +203,11 @@ pub trait Columns: Row {
     /// # Errors
     /// When the column is missing or of another type.
     fn uuid(&self, column: &str) -> Result<Uuid, sqlx::Error>;
+    /// A nullable id column.
+    ///
+    /// # Errors
+    /// As [`Columns::uuid`].
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, sqlx::Error>;
     /// A text column.
     ///
     /// # Errors
@@ -264,6 +269,9 @@ where
     Json<JsonValue>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
 {
     fn uuid(&self, column: &str) -> Result<Uuid, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, sqlx::Error> {
         self.try_get(column)
     }
     fn text(&self, column: &str) -> Result<String, sqlx::Error> {

@@ -72,10 +72,14 @@
 //! their rows in the background (it calls
 //! [`SessionStore::sweep_expired`](auth_core::SessionStore::sweep_expired) every period).
 //!
+//! Users' audit trails ([`PgAuditLog`], [`SqliteAuditLog`], [`MySqlAuditLog`], written once as
+//! [`SqlAuditLog`]) live in the same database; [`spawn_audit_pruner`] deletes events past
+//! their retention.
+//!
 //! ## Migrations beside the app's own
 //!
 //! Our tables are `auth_users`, `auth_sessions`, `auth_session_marks`, `auth_oauth_accounts`,
-//! `auth_mfa_totp`, `auth_recovery_codes` and `auth_passkeys`, and our applied
+//! `auth_mfa_totp`, `auth_recovery_codes`, `auth_passkeys` and `auth_audit_events`, and our applied
 //! migrations are recorded in `_auth_sqlx_migrations`, not in sqlx's default
 //! `_sqlx_migrations`. So the app keeps its own `sqlx::migrate!()` or `sqlx migrate run` untouched, and runs ours with one more call;
 //! neither migrator sees the other's versions, and they may run in either order. To keep our
@@ -116,6 +120,10 @@
 //!   the creation time), the name the user gave, the credential id (bytes, unique across all
 //!   users), the credential as the WebAuthn library serialises it (text, opaque to the store),
 //!   and created/last used times.
+//! - `auth_audit_events`: each user's trail of authentication events: id (UUID v7), user id
+//!   and time (indexed together, for the newest-first listing), the kind, method and detail
+//!   (short texts, already cut and cleaned by `auth_core`), the session id, IP address and
+//!   user agent. No foreign key: a deleted user's trail stays until it is pruned.
 //!
 //! ## Failures
 //!
@@ -162,6 +170,7 @@
     allow(dead_code)
 )]
 
+mod audit_log;
 mod config;
 mod dialect;
 mod error;
@@ -184,18 +193,19 @@ mod users;
 
 pub use sqlx;
 
+pub use audit_log::SqlAuditLog;
 pub use config::{DbConfig, DbKind};
 pub use dialect::Dialect;
 pub use error::Error;
 #[cfg(feature = "mysql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
-pub use mysql::{MySqlSessionStore, MySqlUserStore, migrate_mysql};
+pub use mysql::{MySqlAuditLog, MySqlSessionStore, MySqlUserStore, migrate_mysql};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub use postgres::{PgSessionStore, PgUserStore, migrate_postgres};
+pub use postgres::{PgAuditLog, PgSessionStore, PgUserStore, migrate_postgres};
 pub use sessions::SqlSessionStore;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-pub use sqlite::{SqliteSessionStore, SqliteUserStore, migrate_sqlite};
-pub use sweeper::spawn_sweeper;
+pub use sqlite::{SqliteAuditLog, SqliteSessionStore, SqliteUserStore, migrate_sqlite};
+pub use sweeper::{spawn_audit_pruner, spawn_sweeper};
 pub use users::SqlUserStore;

@@ -8,6 +8,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlQuery
 use sqlx::{AssertSqlSafe, Connection, Executor, MySql, MySqlConnection, Pool};
 use time::OffsetDateTime;
 
+use crate::audit_log::SqlAuditLog;
 use crate::config::DbConfig;
 use crate::dialect::{Dialect, micros, sealed};
 use crate::error::Error;
@@ -21,6 +22,9 @@ pub type MySqlUserStore = SqlUserStore<MySql>;
 
 /// A [`SessionStore`](auth_core::SessionStore) in MySQL or MariaDB. See [`SqlSessionStore`].
 pub type MySqlSessionStore = SqlSessionStore<MySql>;
+
+/// An [`AuditLog`](auth_core::AuditLog) in MySQL or MariaDB. See [`SqlAuditLog`].
+pub type MySqlAuditLog = SqlAuditLog<MySql>;
 
 const MIGRATIONS: &[EmbeddedMigration] = &[
     EmbeddedMigration {
@@ -43,11 +47,16 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         description: "mfa",
         sql: include_str!("../migrations/mysql/0004_mfa.sql"),
     },
+    EmbeddedMigration {
+        version: 6,
+        description: "audit events",
+        sql: include_str!("../migrations/mysql/0006_audit_events.sql"),
+    },
 ];
 
 /// Creates or updates this crate's tables (`auth_users`, `auth_sessions`,
 /// `auth_session_marks`, `auth_oauth_accounts`, `auth_mfa_totp`, `auth_recovery_codes`,
-/// `auth_passkeys`) in `pool`'s database (MySQL 8 or MariaDB 10.5 and later, InnoDB).
+/// `auth_passkeys`, `auth_audit_events`) in `pool`'s database (MySQL 8 or MariaDB 10.5 and later, InnoDB).
 /// Call it at every start-up, before building the stores.
 ///
 /// - Safe to repeat: applied migrations are recorded and skipped.

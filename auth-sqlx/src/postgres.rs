@@ -8,6 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgQueryResult};
 use sqlx::{Connection, Executor, Pool, Postgres};
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::audit_log::SqlAuditLog;
 use crate::config::{DbConfig, Source};
 use crate::dialect::{Dialect, sealed};
 use crate::error::Error;
@@ -22,6 +23,9 @@ pub type PgUserStore = SqlUserStore<Postgres>;
 
 /// A [`SessionStore`](auth_core::SessionStore) in Postgres. See [`SqlSessionStore`].
 pub type PgSessionStore = SqlSessionStore<Postgres>;
+
+/// An [`AuditLog`](auth_core::AuditLog) in PostgreSQL. See [`SqlAuditLog`].
+pub type PgAuditLog = SqlAuditLog<Postgres>;
 
 const MIGRATIONS: &[EmbeddedMigration] = &[
     EmbeddedMigration {
@@ -49,11 +53,16 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         description: "change feeds",
         sql: include_str!("../migrations/postgres/0005_change_feeds.sql"),
     },
+    EmbeddedMigration {
+        version: 6,
+        description: "audit events",
+        sql: include_str!("../migrations/postgres/0006_audit_events.sql"),
+    },
 ];
 
 /// Creates or updates this crate's tables (`auth_users`, `auth_sessions`,
 /// `auth_session_marks`, `auth_oauth_accounts`, `auth_mfa_totp`, `auth_recovery_codes`,
-/// `auth_passkeys`) in the current schema of `pool`'s database. Call it at every start-up, before building the stores.
+/// `auth_passkeys`, `auth_audit_events`) in the current schema of `pool`'s database. Call it at every start-up, before building the stores.
 ///
 /// - Safe to repeat: applied migrations are recorded and skipped.
 /// - Safe from several instances at once: the migrator holds a Postgres advisory lock while it

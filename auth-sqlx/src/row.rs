@@ -4,8 +4,8 @@
 use std::net::IpAddr;
 
 use auth_core::{
-    Email, OAuthAccount, PasskeyRecord, PasswordHash, Profile, Roles, SealedToken, Session,
-    SessionId, StoreError, TokenHash, TotpFactor, User, UserId, Username,
+    AuditEvent, Email, OAuthAccount, PasskeyRecord, PasswordHash, Profile, Roles, SealedToken,
+    Session, SessionId, StoreError, TokenHash, TotpFactor, User, UserId, Username,
 };
 use serde_json::Value as JsonValue;
 use time::OffsetDateTime;
@@ -42,6 +42,15 @@ macro_rules! oauth_account_columns {
     };
 }
 pub(crate) use oauth_account_columns;
+
+/// The audit event columns, in the order [`bind_audit_event`] binds them and
+/// [`read_audit_event`] reads them, for `concat!` into a statement.
+macro_rules! audit_columns {
+    () => {
+        "id, user_id, at, kind, method, detail, session_id, ip, user_agent"
+    };
+}
+pub(crate) use audit_columns;
 
 /// The TOTP factor columns that [`read_totp`] reads, for `concat!` into a statement.
 macro_rules! totp_columns {
@@ -156,6 +165,41 @@ pub(crate) fn read_session<DB: Dialect>(row: &DB::Row) -> Result<Session, StoreE
             .transpose()
             .map_err(|err| corrupt("ip", err))?,
     })
+}
+
+/// Binds the nine values of an audit event, in the order of [`audit_columns!`].
+pub(crate) fn bind_audit_event<DB: Dialect>(sql: Sql<DB>, event: &AuditEvent) -> Sql<DB> {
+    sql.bind(event.id())
+        .bind(*event.user_id().as_uuid())
+        .bind_time(event.at())
+        .bind(event.kind().to_owned())
+        .bind(event.method().map(str::to_owned))
+        .bind(event.detail().map(str::to_owned))
+        .bind(event.session_id().map(|id| *id.as_uuid()))
+        .bind(event.ip().map(|ip| ip.to_string()))
+        .bind(event.user_agent().map(str::to_owned))
+}
+
+/// An audit event from a row of [`audit_columns!`].
+pub(crate) fn read_audit_event<DB: Dialect>(row: &DB::Row) -> Result<AuditEvent, StoreError> {
+    let column = |err: sqlx::Error| StoreError::backend(err);
+    let ip = row
+        .opt_text("ip")
+        .map_err(column)?
+        .map(|ip| ip.parse::<IpAddr>())
+        .transpose()
+        .map_err(|err| corrupt("ip", err))?;
+    let session_id = row.opt_uuid("session_id").map_err(column)?;
+    Ok(AuditEvent::new(
+        UserId::from_uuid(row.uuid("user_id").map_err(column)?),
+        &row.text("kind").map_err(column)?,
+        read_time::<DB>(row, "at")?,
+    )
+    .with_id(row.uuid("id").map_err(column)?)
+    .with_method(row.opt_text("method").map_err(column)?.as_deref())
+    .with_detail(row.opt_text("detail").map_err(column)?.as_deref())
+    .with_session(session_id.map(SessionId::from_uuid))
+    .with_client(ip, row.opt_text("user_agent").map_err(column)?.as_deref()))
 }
 
 /// Binds the nine values of a link of `user_id` to `account`'s provider account, in the

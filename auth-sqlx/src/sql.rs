@@ -20,7 +20,8 @@ pub(crate) mod sqlite;
 /// are the twelve columns of [`crate::row::bind_user_fields`], "session" the ten of
 /// [`crate::row::session_columns!`], "account" the nine of
 /// [`crate::row::oauth_account_columns!`], "passkey" the seven of
-/// [`crate::row::passkey_columns!`].
+/// [`crate::row::passkey_columns!`], "audit event" the nine of
+/// [`crate::row::audit_columns!`].
 #[doc(hidden)]
 #[derive(Debug)]
 #[allow(unreachable_pub)] // named in `Dialect`, so `pub`; the module is private
@@ -146,6 +147,16 @@ pub struct Statements {
     pub passkey_delete: &'static str,
     /// Deletes every passkey of a user: `[user_id]`.
     pub passkey_delete_all: &'static str,
+
+    /// Inserts an audit event: `[audit event]`.
+    pub audit_insert: &'static str,
+    /// `total`, how many events a user has: `[user_id]`.
+    pub audit_count: &'static str,
+    /// A page of a user's events, newest first (by `at`, then `id`, descending):
+    /// `[user_id, limit, offset]`.
+    pub audit_list: &'static str,
+    /// Deletes every event before a time: `[older_than]`.
+    pub audit_prune: &'static str,
 
     /// A user's `mark`, no row meaning 0: `[user_id]`.
     pub mark_get: &'static str,

@@ -8,6 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteQu
 use sqlx::{Executor, Pool, Sqlite};
 use time::OffsetDateTime;
 
+use crate::audit_log::SqlAuditLog;
 use crate::config::DbConfig;
 use crate::dialect::{Dialect, micros, sealed};
 use crate::error::Error;
@@ -22,6 +23,9 @@ pub type SqliteUserStore = SqlUserStore<Sqlite>;
 
 /// A [`SessionStore`](auth_core::SessionStore) in SQLite. See [`SqlSessionStore`].
 pub type SqliteSessionStore = SqlSessionStore<Sqlite>;
+
+/// An [`AuditLog`](auth_core::AuditLog) in SQLite. See [`SqlAuditLog`].
+pub type SqliteAuditLog = SqlAuditLog<Sqlite>;
 
 const MIGRATIONS: &[EmbeddedMigration] = &[
     EmbeddedMigration {
@@ -49,11 +53,16 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         description: "change feeds",
         sql: include_str!("../migrations/sqlite/0005_change_feeds.sql"),
     },
+    EmbeddedMigration {
+        version: 6,
+        description: "audit events",
+        sql: include_str!("../migrations/sqlite/0006_audit_events.sql"),
+    },
 ];
 
 /// Creates or updates this crate's tables (`auth_users`, `auth_sessions`,
 /// `auth_session_marks`, `auth_oauth_accounts`, `auth_mfa_totp`, `auth_recovery_codes`,
-/// `auth_passkeys`) in `pool`'s database. Call it at every start-up, before building the stores.
+/// `auth_passkeys`, `auth_audit_events`) in `pool`'s database. Call it at every start-up, before building the stores.
 ///
 /// - Safe to repeat: applied migrations are recorded and skipped.
 /// - Safe from several processes at once: the whole run happens in one `BEGIN IMMEDIATE`

@@ -16,7 +16,7 @@ use auth_core::conformance::{Fixture, TestProfile, now_seconds, unique_tag};
 use auth_core::{SessionStore, StoreError, UserId, UserQuery, UserStore};
 use auth_sqlx::sqlx::mysql::MySqlPool;
 use auth_sqlx::sqlx::{AssertSqlSafe, Connection, Executor, MySqlConnection};
-use auth_sqlx::{DbConfig, MySqlSessionStore, MySqlUserStore, migrate_mysql};
+use auth_sqlx::{DbConfig, MySqlAuditLog, MySqlSessionStore, MySqlUserStore, migrate_mysql};
 
 fn admin_url() -> String {
     std::env::var("TEST_MYSQL_URL")
@@ -121,6 +121,17 @@ async fn session_store() -> Fixture<MySqlSessionStore, Database> {
     }
 }
 
+mod audit_log {
+    use super::*;
+    auth_core::audit_log_conformance!({
+        let database = Database::create().await;
+        Fixture {
+            store: MySqlAuditLog::new(database.pool().await),
+            guard: database,
+        }
+    });
+}
+
 mod users {
     use super::*;
     auth_core::user_store_conformance!(user_store().await);
@@ -205,7 +216,7 @@ async fn concurrent_migrations_beside_the_apps_own_all_succeed() {
             .fetch_all(&first)
             .await
             .unwrap();
-    assert_eq!(ours, vec![(1,), (2,), (3,), (4,)]);
+    assert_eq!(ours, vec![(1,), (2,), (3,), (4,), (6,)]);
     let theirs: Vec<(String,)> =
         auth_sqlx::sqlx::query_as("SELECT description FROM _sqlx_migrations")
             .fetch_all(&first)

@@ -20,7 +20,7 @@ use auth_core::{
 };
 use auth_sqlx::sqlx::postgres::{PgConnectOptions, PgPool};
 use auth_sqlx::sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
-use auth_sqlx::{DbConfig, PgSessionStore, PgUserStore, migrate_postgres};
+use auth_sqlx::{DbConfig, PgAuditLog, PgSessionStore, PgUserStore, migrate_postgres};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -152,6 +152,17 @@ async fn session_store() -> Fixture<PgSessionStore, Schema> {
         store,
         guard: schema,
     }
+}
+
+mod audit_log {
+    use super::*;
+    auth_core::audit_log_conformance!({
+        let schema = Schema::create().await;
+        Fixture {
+            store: PgAuditLog::new(schema.pool().await),
+            guard: schema,
+        }
+    });
 }
 
 mod users {
@@ -328,7 +339,7 @@ async fn concurrent_migrations_beside_the_apps_own_all_succeed() {
         .fetch_all(&first)
         .await
         .unwrap();
-    assert_eq!(ours, vec![(1,), (2,), (3,), (4,), (5,)]);
+    assert_eq!(ours, vec![(1,), (2,), (3,), (4,), (5,), (6,)]);
     let theirs: Vec<(String,)> =
         auth_sqlx::sqlx::query_as("SELECT description FROM _sqlx_migrations")
             .fetch_all(&first)

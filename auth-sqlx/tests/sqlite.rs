@@ -11,7 +11,9 @@ use auth_core::conformance::users::sample_user;
 use auth_core::conformance::{Fixture, TestProfile, now_seconds, unique_tag};
 use auth_core::{ManualClock, SessionMark, SessionStore, StoreError, SystemClock, User, UserStore};
 use auth_sqlx::sqlx::sqlite::SqlitePool;
-use auth_sqlx::{DbConfig, SqliteSessionStore, SqliteUserStore, migrate_sqlite, spawn_sweeper};
+use auth_sqlx::{
+    DbConfig, SqliteAuditLog, SqliteSessionStore, SqliteUserStore, migrate_sqlite, spawn_sweeper,
+};
 use tempfile::TempDir;
 
 fn file_config(dir: &TempDir) -> DbConfig {
@@ -42,6 +44,22 @@ mod file_users {
             guard: dir,
         }
     });
+}
+
+mod file_audit_log {
+    use super::*;
+    auth_core::audit_log_conformance!({
+        let (pool, dir) = file_pool().await;
+        Fixture {
+            store: SqliteAuditLog::new(pool),
+            guard: dir,
+        }
+    });
+}
+
+mod memory_audit_log {
+    use super::*;
+    auth_core::audit_log_conformance!(SqliteAuditLog::new(memory_pool().await));
 }
 
 mod file_sessions {
@@ -241,7 +259,7 @@ async fn concurrent_migrations_of_one_file_all_succeed() {
             .fetch_all(&first)
             .await
             .unwrap();
-    assert_eq!(versions, vec![(1,), (2,), (3,), (4,), (5,)]);
+    assert_eq!(versions, vec![(1,), (2,), (3,), (4,), (5,), (6,)]);
     let default_table: Option<(String,)> =
         auth_sqlx::sqlx::query_as("SELECT name FROM sqlite_master WHERE name = '_sqlx_migrations'")
             .fetch_optional(&first)

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Auth;
+use super::paging::limit_offset;
 use super::path_id::PathId;
 use super::update_body::admin_update;
 use crate::error::{Action, ApiError};
@@ -32,48 +33,15 @@ struct UserPage<P> {
     total: u64,
 }
 
-fn query_int(params: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
-    params
-        .get(name)
-        .map(|raw| {
-            raw.parse::<i64>().map_err(|_| {
-                ApiError::validation(
-                    "int_parsing",
-                    &["query", name],
-                    "Input should be a valid integer",
-                    Value::String(raw.clone()),
-                )
-            })
-        })
-        .transpose()
-}
-
 async fn list<P: Profile>(
     State(auth): State<Auth<P>>,
     _admin: RequireAdmin,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let limit = query_int(&params, "limit")?.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::validation(
-            "less_than_equal",
-            &["query", "limit"],
-            "Input should be between 1 and 100",
-            Value::from(limit),
-        ));
-    }
-    let offset = query_int(&params, "offset")?.unwrap_or(0);
-    if offset < 0 {
-        return Err(ApiError::validation(
-            "greater_than_equal",
-            &["query", "offset"],
-            "Input should be greater than or equal to 0",
-            Value::from(offset),
-        ));
-    }
+    let (limit, offset) = limit_offset(&params)?;
     let query = UserQuery {
-        limit: u32::try_from(limit).unwrap_or(50),
-        offset: u64::try_from(offset).unwrap_or(0),
+        limit,
+        offset,
         email_contains: params.get("email").filter(|e| !e.is_empty()).cloned(),
     };
     let page = auth.manager().list_users(&query).await?;

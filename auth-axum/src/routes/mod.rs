@@ -1,6 +1,7 @@
 //! The ready-made routers of the HTTP contract, and [`Auth`], which builds them.
 
 mod admin;
+mod events;
 mod jwks;
 mod login;
 mod me;
@@ -8,6 +9,7 @@ mod me;
 mod mfa;
 #[cfg(feature = "oauth")]
 mod oauth;
+mod paging;
 mod path_id;
 mod recovery;
 mod register;
@@ -206,9 +208,10 @@ impl<P: Profile> Auth<P> {
         self.finish(recovery::reset_routes())
     }
 
-    /// `/users/me`, its sessions, and the superusers' `/users` and `/users/{id}`.
+    /// `/users/me`, its sessions and its events, and the superusers' `/users`,
+    /// `/users/{id}` and `/users/{id}/events`.
     pub fn users_routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        let router = me::routes().merge(admin::routes());
+        let router = me::routes().merge(admin::routes()).merge(events::routes());
         #[cfg(feature = "mfa")]
         let router = router.merge(mfa::routes());
         self.finish(router)

@@ -11,6 +11,7 @@
 //! auth_core::session_store_conformance!(fresh_pg_session_store().await);
 //! auth_core::oauth_account_store_conformance!(fresh_pg_user_store().await);
 //! auth_core::mfa_store_conformance!(fresh_pg_user_store().await);
+//! auth_core::audit_log_conformance!(fresh_pg_audit_log().await);
 //! ```
 //!
 //! A store that needs cleaning up after each test (a temporary database, a schema to drop)
@@ -32,6 +33,7 @@
 //! A suite's job is to fail loudly, so this module panics on purpose.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod audit;
 mod counting_hasher;
 pub mod limiter;
 pub mod mfa;
@@ -45,7 +47,7 @@ pub use counting_hasher::CountingHasher;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{MfaStore, OAuthAccountStore, RateLimiter, SessionStore, UserStore};
+use crate::{AuditLog, MfaStore, OAuthAccountStore, RateLimiter, SessionStore, UserStore};
 
 /// Every race of the suite once, against one user store and one session store: for a
 /// backend to run again under more real concurrency (a pool of many connections) than the
@@ -224,6 +226,36 @@ impl<S: RateLimiter, G> RateLimiterUnderTest for Fixture<S, G> {
 }
 
 impl<S: RateLimiter, G> RateLimiterUnderTest for (S, G) {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.0
+    }
+}
+
+/// What [`audit_log_conformance!`](crate::audit_log_conformance) accepts: an audit log, a
+/// [`Fixture`] holding one, or a `(log, guard)` pair.
+pub trait AuditLogUnderTest {
+    /// The log the tests run against.
+    type Store: AuditLog;
+    /// The log, borrowed for one test.
+    fn store(&self) -> &Self::Store;
+}
+
+impl<S: AuditLog> AuditLogUnderTest for S {
+    type Store = S;
+    fn store(&self) -> &S {
+        self
+    }
+}
+
+impl<S: AuditLog, G> AuditLogUnderTest for Fixture<S, G> {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.store
+    }
+}
+
+impl<S: AuditLog, G> AuditLogUnderTest for (S, G) {
     type Store = S;
     fn store(&self) -> &S {
         &self.0
@@ -410,6 +442,30 @@ macro_rules! rate_limiter_conformance {
                 keys_are_independent,
                 concurrent_hits_are_counted_exactly,
                 refund_gives_back_one_slot,
+            ]
+        );
+    };
+}
+
+/// Instantiates every audit-log behaviour as its own `#[tokio::test]`. `$make` is an
+/// expression (it may `.await`) giving a fresh `impl AuditLog`, or a [`Fixture`] /
+/// `(log, guard)` pair holding one (see [`AuditLogUnderTest`](crate::conformance::AuditLogUnderTest)).
+#[macro_export]
+macro_rules! audit_log_conformance {
+    ($make:expr) => {
+        $crate::__conformance_tests!(
+            audit,
+            AuditLogUnderTest,
+            $make,
+            [
+                record_then_list_round_trips_every_field,
+                an_unknown_user_has_an_empty_trail,
+                events_list_newest_first,
+                pages_follow_limit_and_offset_with_the_total,
+                a_trail_holds_only_its_users_events,
+                prune_deletes_exactly_the_older_events,
+                concurrent_records_are_all_kept,
+                hostile_strings_are_kept_safely,
             ]
         );
     };

@@ -1,6 +1,7 @@
 //! Reading, changing and deleting accounts: by the user themselves and by administrators.
 
 use crate::error::{AuthError, StoreError};
+use crate::events::{EventKind, EventMethod};
 use crate::hasher::MAX_PASSWORD_BYTES;
 use crate::hooks::Throttle;
 use crate::limiter::RateDecision;
@@ -10,6 +11,7 @@ use crate::session::{ClientInfo, SessionId};
 use crate::store::{Page, UserQuery};
 use crate::user::{Profile, User, UserId};
 
+use super::emit::Event;
 use super::session::account_keys;
 use super::types::{AdminUpdate, UserUpdate};
 use super::{UserManager, conflict};
@@ -165,7 +167,13 @@ impl<P: Profile> UserManager<P> {
                 if let RateDecision::Limited { retry_after } =
                     self.inner.limiter.hit(&key, &limit, now).await?
                 {
-                    tracing::warn!(target: "auth", event = "current_password_throttled", user_id = %user.id, "current password check throttled");
+                    self.emit(
+                        Event::new(EventKind::Throttled)
+                            .user(user.id)
+                            .method(EventMethod::CurrentPassword)
+                            .detail(Throttle::LoginAccount.as_str()),
+                    )
+                    .await;
                     self.inner
                         .hooks
                         .on_throttled(Throttle::LoginAccount, &ClientInfo::default())
@@ -182,7 +190,8 @@ impl<P: Profile> UserManager<P> {
                 .await?
                 .is_valid()
         {
-            tracing::warn!(target: "auth", event = "current_password_wrong", user_id = %user.id, "wrong current password");
+            self.emit(Event::new(EventKind::CurrentPasswordWrong).user(user.id))
+                .await;
             return Err(AuthError::BadCurrentPassword);
         }
         if limit.is_some() {
@@ -209,17 +218,51 @@ impl<P: Profile> UserManager<P> {
                 _ => None,
             };
             let revoked = self.inner.sessions.revoke_all(user.id, keep).await?;
-            tracing::info!(target: "auth", event = "sessions_revoked_on_change", user_id = %user.id, sessions = revoked, "sessions revoked after a security-relevant change");
+            if revoked > 0 {
+                self.emit(
+                    Event::new(EventKind::SessionRevoked)
+                        .user(user.id)
+                        .detail("security_change")
+                        .count(revoked),
+                )
+                .await;
+            }
+        }
+        let by = match actor {
+            Actor::User { .. } => None,
+            Actor::Admin => Some(EventMethod::Admin),
+        };
+        let with_actor = |event: Event<'static>| match by {
+            Some(method) => event.method(method),
+            None => event,
+        };
+        if change.fields.contains(&"password") {
+            self.emit(with_actor(
+                Event::new(EventKind::PasswordChanged).user(user.id),
+            ))
+            .await;
+        }
+        if change.fields.contains(&"is_active") && !user.is_active {
+            self.emit(with_actor(Event::new(EventKind::Deactivated).user(user.id)))
+                .await;
         }
         if email_changed {
             let notice = Mail::email_changed(old.email.clone(), user.email.clone(), self.now());
             if !self.queue_mail(notice) {
                 tracing::error!(target: "auth", user_id = %user.id, "notice of the e-mail change not queued");
             }
-            tracing::info!(target: "auth", event = "email_changed", user_id = %user.id, "e-mail address changed; the old address was told");
+            self.emit(with_actor(
+                Event::new(EventKind::EmailChanged).user(user.id),
+            ))
+            .await;
             self.inner.hooks.on_email_changed(&user, &old.email).await;
         }
-        tracing::info!(target: "auth", event = "user_updated", user_id = %user.id, fields = ?change.fields, "user updated");
+        self.emit(with_actor(
+            Event::new(EventKind::UserUpdated)
+                .user(user.id)
+                .detail(change.fields.join(",")),
+        ))
+        .await;
         self.inner
             .hooks
             .on_after_update(&user, &change.fields)
@@ -244,7 +287,7 @@ impl<P: Profile> UserManager<P> {
         if !deleted {
             return Err(AuthError::UserNotFound);
         }
-        tracing::info!(target: "auth", event = "user_deleted", user_id = %id, "user deleted");
+        self.emit(Event::new(EventKind::Deleted).user(id)).await;
         self.inner.hooks.on_after_delete(&user).await;
         Ok(())
     }

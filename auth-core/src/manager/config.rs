@@ -69,6 +69,7 @@ impl RateLimits {
 /// | `RATE_LIMIT_FORGOT_ACCOUNT` | `rate_limits.mail_account` | `3/1h` |
 /// | `RATE_LIMIT_TOKEN_IP` | `rate_limits.token_ip` | `30/1m` |
 /// | `MAX_SESSIONS_PER_USER` | `max_sessions_per_user` | 32 |
+/// | `AUDIT_RETENTION_DAYS` | `audit_retention` | 90 |
 ///
 /// ```
 /// use auth_core::{ManagerConfig, Roles};
@@ -124,6 +125,9 @@ pub struct ManagerConfig {
     pub max_sessions_per_user: Option<u32>,
     /// How mail is queued and retried outside the request (see [`MailQueue`](crate::MailQueue)).
     pub mail_queue: MailQueueConfig,
+    /// How long the audit log keeps an event (default 90 days); older ones go at the next
+    /// [`UserManager::prune_audit_log`](crate::UserManager::prune_audit_log).
+    pub audit_retention: Duration,
 }
 
 impl Default for ManagerConfig {
@@ -146,6 +150,7 @@ impl Default for ManagerConfig {
             rate_limits: RateLimits::default(),
             max_sessions_per_user: Some(32),
             mail_queue: MailQueueConfig::default(),
+            audit_retention: Duration::days(90),
         }
     }
 }
@@ -243,6 +248,11 @@ impl ManagerConfig {
             )?;
             self.max_sessions_per_user = Some(u32::try_from(max).unwrap_or(u32::MAX));
         }
+        let days = env.positive_number(
+            "AUDIT_RETENTION_DAYS",
+            whole(self.audit_retention.whole_days()),
+        )?;
+        self.audit_retention = Duration::days(signed(days));
         Ok(self)
     }
 }
@@ -271,6 +281,7 @@ mod tests {
         assert_eq!(config.session_lifetime, Duration::days(30));
         assert_eq!(config.rate_limits, defaults.rate_limits);
         assert_eq!(config.max_sessions_per_user, Some(32));
+        assert_eq!(config.audit_retention, Duration::days(90));
         assert_eq!(config.public_base_url, "http://127.0.0.1:8000");
         assert!(!config.require_verification);
     }
@@ -284,6 +295,7 @@ mod tests {
             ("PUBLIC_URL", "https://accounts.example"),
             ("RATE_LIMIT_TOKEN_IP", "7/1h"),
             ("MAX_SESSIONS_PER_USER", "3"),
+            ("AUDIT_RETENTION_DAYS", "7"),
         ]);
         let config = ManagerConfig::from_lookup(&env).unwrap();
         assert_eq!(config.access_lifetime, Duration::minutes(5));
@@ -296,12 +308,14 @@ mod tests {
             Some(RateLimit::new(7, Duration::hours(1)))
         );
         assert_eq!(config.max_sessions_per_user, Some(3));
+        assert_eq!(config.audit_retention, Duration::days(7));
         for (name, value) in [
             ("ACCESS_TOKEN_EXPIRE_MINUTES", "0"),
             ("REFRESH_TOKEN_EXPIRE_DAYS", "x"),
             ("REQUIRE_VERIFICATION", "maybe"),
             ("RATE_LIMIT_LOGIN_IP", "lots"),
             ("MAX_SESSIONS_PER_USER", "-1"),
+            ("AUDIT_RETENTION_DAYS", "0"),
         ] {
             let err = ManagerConfig::from_lookup(&Env::from_map([(name, value)])).unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");

@@ -4,12 +4,14 @@
 
 use crate::email::Email;
 use crate::error::{AuthError, StoreError, UniqueField};
+use crate::events::{EventKind, EventMethod};
 use crate::secret::{PasswordHash, UnsupportedHash};
 use crate::store::OAuthAccount;
 use crate::user::{NoProfile, Profile, Roles, User, UserId};
 use crate::username::Username;
 
 use super::UserManager;
+use super::emit::Event;
 
 /// A user as another system kept them, to be created by [`UserManager::import`].
 ///
@@ -196,7 +198,13 @@ impl<P: Profile> UserManager<P> {
             }
         }
         self.user_changed(user.id);
-        tracing::info!(target: "auth", event = "user_imported", user_id = %user.id, superuser = user.is_superuser, "user imported");
+        self.emit(
+            Event::new(EventKind::Registered)
+                .user(user.id)
+                .method(EventMethod::Import)
+                .superuser(user.is_superuser),
+        )
+        .await;
         self.inner.hooks.on_after_import(&user).await;
         Ok(user)
     }
@@ -229,7 +237,13 @@ impl<P: Profile> UserManager<P> {
             Err(StoreError::NotFound) => return Err(ImportError::UserNotFound),
             Err(err) => return Err(err.into()),
         }
-        tracing::info!(target: "auth", event = "oauth_imported", user_id = %user.id, provider = %account.provider, "provider account imported");
+        self.emit(
+            Event::new(EventKind::OAuthLinked)
+                .user(user.id)
+                .method(EventMethod::Import)
+                .detail(account.provider.as_str()),
+        )
+        .await;
         self.inner.hooks.on_after_oauth_link(&user, account).await;
         Ok(())
     }

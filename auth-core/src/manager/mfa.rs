@@ -5,6 +5,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AuthError;
+use crate::events::{EventKind, EventMethod};
 use crate::hooks::Throttle;
 use crate::limiter::{RateDecision, RateLimit};
 use crate::mail::Mail;
@@ -15,6 +16,7 @@ use crate::store::MfaStore;
 use crate::user::{Profile, User, UserId};
 
 use super::UserManager;
+use super::emit::Event;
 use super::session::account_keys;
 use super::types::Login;
 
@@ -95,7 +97,14 @@ impl<P: Profile> UserManager<P> {
             if let RateDecision::Limited { retry_after } =
                 self.inner.limiter.hit(&key, &limit, now).await?
             {
-                tracing::warn!(target: "auth", event = "mfa_code_throttled", user_id = %user.id, "second-factor code throttled");
+                self.emit(
+                    Event::new(EventKind::Throttled)
+                        .user(user.id)
+                        .client(client)
+                        .method(EventMethod::SecondFactor)
+                        .detail(Throttle::LoginAccount.as_str()),
+                )
+                .await;
                 self.inner
                     .hooks
                     .on_throttled(Throttle::LoginAccount, client)
@@ -125,7 +134,13 @@ impl<P: Profile> UserManager<P> {
         what: &str,
     ) -> Result<(), AuthError> {
         let revoked = self.inner.sessions.revoke_all(user.id, keep).await?;
-        tracing::info!(target: "auth", event = "mfa_changed", user_id = %user.id, change = what, sessions_revoked = revoked, "second factors changed");
+        self.emit(
+            Event::new(EventKind::MfaChanged)
+                .user(user.id)
+                .detail(what)
+                .count(revoked),
+        )
+        .await;
         let notice = format!("{what}; every other session of the account was signed out");
         if !self.queue_mail(Mail::security_notice(
             user.email.clone(),
@@ -431,7 +446,14 @@ impl<P: Profile> UserManager<P> {
         };
         if !accepted {
             self.inner.limiter.refund(&token_key, self.now()).await?;
-            tracing::warn!(target: "auth", event = "mfa_code_wrong", user_id = %user.id, ip = ?client.ip, "wrong second-factor code");
+            self.emit(
+                Event::new(EventKind::LoginFailed)
+                    .user(user.id)
+                    .client(client)
+                    .method(EventMethod::SecondFactor)
+                    .detail(crate::LoginFailure::WrongSecondFactor.as_str()),
+            )
+            .await;
             self.inner
                 .hooks
                 .on_failed_login(
@@ -452,7 +474,14 @@ impl<P: Profile> UserManager<P> {
                 true,
             )
             .await?;
-        tracing::info!(target: "auth", event = "login_succeeded", user_id = %user.id, session_id = %tokens.session_id, second_factor = true, ip = ?client.ip, "login succeeded with a second factor");
+        self.emit(
+            Event::new(EventKind::LoginSucceeded)
+                .user(user.id)
+                .session(tokens.session_id)
+                .client(client)
+                .method(EventMethod::SecondFactor),
+        )
+        .await;
         self.inner
             .hooks
             .on_after_login(&user, tokens.session_id, client)

@@ -1,7 +1,9 @@
 //! [`UserManager`]: every rule of registration, login, sessions, recovery and administration.
 
 mod account;
+mod audit;
 mod config;
+mod emit;
 mod import;
 #[cfg(feature = "mfa")]
 mod mfa;
@@ -26,6 +28,7 @@ pub use types::{AdminUpdate, CreateOptions, Login, NewUser, Registration, TokenP
 use crate::authenticator::Authenticator;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, StoreError, UniqueField};
+use crate::events::{AuditQueue, EventKind};
 use crate::hasher::{Argon2Hasher, PasswordHasher};
 use crate::hooks::Throttle;
 use crate::hooks::{NoHooks, UserHooks};
@@ -33,7 +36,7 @@ use crate::limiter::{MemoryRateLimiter, RateDecision, RateLimit, RateLimiter};
 use crate::mail::{LogMailer, Mail, Mailer};
 use crate::mail_queue::MailQueue;
 use crate::session::ClientInfo;
-use crate::store::{OAuthAccountStore, SessionStore, UserStore};
+use crate::store::{AuditLog, OAuthAccountStore, SessionStore, UserStore};
 use crate::token::{JwtCodec, JwtStrategy, TokenStrategy};
 use crate::user::{NoProfile, Profile, User, UserId};
 
@@ -110,6 +113,7 @@ struct Inner<P: Profile> {
     clock: Arc<dyn Clock>,
     config: ManagerConfig,
     user_cache: crate::UserCache<P>,
+    audit: Option<AuditQueue>,
 }
 
 /// Builds a [`UserManager`]. Everything but the stores and the signing keys has a default:
@@ -132,6 +136,7 @@ pub struct UserManagerBuilder<P: Profile> {
     config: ManagerConfig,
     session_cache: usize,
     user_cache: usize,
+    audit_log: Option<Arc<dyn AuditLog>>,
 }
 
 impl<P: Profile> fmt::Debug for UserManagerBuilder<P> {
@@ -166,6 +171,7 @@ impl<P: Profile> UserManager<P> {
             config: ManagerConfig::default(),
             session_cache: crate::DEFAULT_SESSION_CACHE_CAPACITY,
             user_cache: crate::DEFAULT_USER_CACHE_CAPACITY,
+            audit_log: None,
         }
     }
 
@@ -262,7 +268,12 @@ impl<P: Profile> UserManager<P> {
         match self.inner.limiter.hit(key, &limit, self.now()).await? {
             RateDecision::Allowed { .. } => Ok(()),
             RateDecision::Limited { retry_after } => {
-                tracing::warn!(target: "auth", event = "throttled", key = %key_kind(key), "request throttled");
+                self.emit(
+                    emit::Event::new(EventKind::Throttled)
+                        .client(client)
+                        .detail(throttle.as_str()),
+                )
+                .await;
                 self.inner.hooks.on_throttled(throttle, client).await;
                 Err(AuthError::RateLimited { retry_after })
             }
@@ -284,11 +295,6 @@ fn throttle_ip(ip: std::net::IpAddr) -> String {
             }
         },
     }
-}
-
-/// The kind of a throttle key, without the account or IP in it (for logs).
-fn key_kind(key: &str) -> &str {
-    key.rsplit_once(':').map_or(key, |(kind, _)| kind)
 }
 
 /// A unique violation from the store as the manager answers it.
@@ -391,6 +397,23 @@ impl<P: Profile> UserManagerBuilder<P> {
         self
     }
 
+    /// Keeps every event that names a user in `log`: each user's trail of logins,
+    /// failures, refreshes, revocations and account changes (see [`crate::events`]), read
+    /// with [`UserManager::user_events`] and pruned with [`UserManager::prune_audit_log`]
+    /// after [`ManagerConfig::audit_retention`].
+    ///
+    /// Recording never fails a request and never makes it wait: events go into a bounded
+    /// in-process queue (4,096 events) that one background task writes to `log` in order.
+    /// A write that fails, or an event offered to a full queue, is logged as an error
+    /// (`event = "audit_failed"` / `"audit_dropped"`) and lost; events still queued when the
+    /// process is killed are lost too (call [`UserManager::flush_audit`] at graceful
+    /// shutdown). Waiting for the log would also tell an attacker which addresses have
+    /// accounts, since only those get a trail.
+    pub fn with_audit_log(mut self, log: Arc<dyn AuditLog>) -> Self {
+        self.audit_log = Some(log);
+        self
+    }
+
     /// The manager.
     pub fn build(self) -> UserManager<P> {
         let user_cache = crate::UserCache::new(Arc::clone(&self.users), self.user_cache);
@@ -431,6 +454,7 @@ impl<P: Profile> UserManagerBuilder<P> {
                 clock: self.clock,
                 config: self.config,
                 user_cache,
+                audit: self.audit_log.map(AuditQueue::new),
             }),
         }
     }

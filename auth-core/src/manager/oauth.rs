@@ -5,11 +5,14 @@ use time::OffsetDateTime;
 
 use crate::email::Email;
 use crate::error::{AuthError, StoreError, UniqueField};
+use crate::events::{EventKind, EventMethod};
+use crate::hooks::LoginFailure;
 use crate::secret::PasswordHash;
 use crate::session::ClientInfo;
 use crate::store::{OAuthAccount, OAuthAccountStore, SealedToken, Unlinked};
 use crate::user::{Profile, User, UserId};
 
+use super::emit::Event;
 use super::types::Login;
 use super::{UserManager, conflict};
 
@@ -153,7 +156,21 @@ impl<P: Profile> UserManager<P> {
             }
             Err(err) => return Err(conflict(err)),
         }
-        tracing::info!(target: "auth", event = "registered", user_id = %user.id, provider = %identity.provider, ip = ?client.ip, "user registered through a provider");
+        self.emit(
+            Event::new(EventKind::Registered)
+                .user(user.id)
+                .client(client)
+                .method(EventMethod::OAuth)
+                .detail(identity.provider.as_str()),
+        )
+        .await;
+        self.emit(
+            Event::new(EventKind::OAuthLinked)
+                .user(user.id)
+                .client(client)
+                .detail(identity.provider.as_str()),
+        )
+        .await;
         self.inner.hooks.on_after_register(&user).await;
         self.inner.hooks.on_after_oauth_link(&user, &account).await;
         self.oauth_open(user.id, client).await
@@ -219,20 +236,38 @@ impl<P: Profile> UserManager<P> {
         let Some((user, mark)) = self.current_with_mark(user_id).await? else {
             return Err(AuthError::BadCredentials);
         };
-        if !user.is_active {
-            return Err(AuthError::BadCredentials);
+        let refusal = if !user.is_active {
+            Some((LoginFailure::Inactive, AuthError::BadCredentials))
+        } else if self.config().require_verification && !user.is_verified {
+            Some((LoginFailure::NotVerified, AuthError::UserNotVerified))
+        } else {
+            None
+        };
+        if let Some((reason, error)) = refusal {
+            self.emit(
+                Event::new(EventKind::LoginFailed)
+                    .user(user.id)
+                    .client(client)
+                    .method(EventMethod::OAuth)
+                    .detail(reason.as_str()),
+            )
+            .await;
+            return Err(error);
         }
         let require_verified = self.config().require_verification;
-        if require_verified && !user.is_verified {
-            return Err(AuthError::UserNotVerified);
-        }
         // A provider vouches for the first factor only: a user with a second factor finishes
         // with it, as after a password, so that a taken-over provider account is not enough.
         #[cfg(feature = "mfa")]
         {
             let methods = self.second_factors(&user).await?;
             if !methods.is_empty() {
-                tracing::info!(target: "auth", event = "login_needs_second_factor", user_id = %user.id, ip = ?client.ip, "provider sign-in right; a second factor is required");
+                self.emit(
+                    Event::new(EventKind::SecondFactorRequired)
+                        .user(user.id)
+                        .client(client)
+                        .method(EventMethod::OAuth),
+                )
+                .await;
                 return Err(AuthError::MfaRequired {
                     mfa_token: self.mfa_token(&user, mark)?,
                     methods,
@@ -242,7 +277,14 @@ impl<P: Profile> UserManager<P> {
         let (user, tokens) = self
             .admit(user, mark, client, require_verified, false)
             .await?;
-        tracing::info!(target: "auth", event = "login_succeeded", user_id = %user.id, session_id = %tokens.session_id, ip = ?client.ip, "login through a provider succeeded");
+        self.emit(
+            Event::new(EventKind::LoginSucceeded)
+                .user(user.id)
+                .session(tokens.session_id)
+                .client(client)
+                .method(EventMethod::OAuth),
+        )
+        .await;
         self.inner
             .hooks
             .on_after_login(&user, tokens.session_id, client)
@@ -280,7 +322,12 @@ impl<P: Profile> UserManager<P> {
             Err(StoreError::NotFound) => return Err(AuthError::UserNotFound),
             Err(err) => return Err(err.into()),
         }
-        tracing::info!(target: "auth", event = "oauth_linked", user_id = %user.id, provider = %identity.provider, "provider account linked");
+        self.emit(
+            Event::new(EventKind::OAuthLinked)
+                .user(user.id)
+                .detail(identity.provider.as_str()),
+        )
+        .await;
         // A new way into the account: its owner hears of it.
         let what = format!("a {} account was linked for signing in", identity.provider);
         if !self.queue_mail(crate::mail::Mail::security_notice(
@@ -330,7 +377,12 @@ impl<P: Profile> UserManager<P> {
             Unlinked::NotFound => return Err(AuthError::OAuthAccountNotFound),
             Unlinked::LastLoginMethod => return Err(AuthError::OAuthLastLoginMethod),
         }
-        tracing::info!(target: "auth", event = "oauth_unlinked", user_id = %user.id, provider = %provider, "provider account unlinked");
+        self.emit(
+            Event::new(EventKind::OAuthUnlinked)
+                .user(user.id)
+                .detail(provider),
+        )
+        .await;
         self.inner
             .hooks
             .on_after_oauth_unlink(&user, provider, account_id)

@@ -16,6 +16,7 @@ use webauthn_rs::prelude::{
 };
 
 use crate::error::{AuthError, StoreError};
+use crate::events::{EventKind, EventMethod};
 use crate::hooks::{LoginFailure, Throttle};
 use crate::limiter::{RateDecision, RateLimit};
 use crate::mfa::{PasskeyChallenge, PasskeyInfo};
@@ -25,6 +26,7 @@ use crate::store::{PasskeyRecord, SealedToken};
 use crate::user::{Profile, User, UserId};
 
 use super::UserManager;
+use super::emit::Event;
 use super::mfa::random_hex;
 use super::types::Login;
 
@@ -261,7 +263,12 @@ impl<P: Profile> UserManager<P> {
             Err(StoreError::Conflict(_)) => return Err(AuthError::PasskeyInvalid),
             Err(err) => return Err(err.into()),
         }
-        tracing::info!(target: "auth", event = "passkey_registered", user_id = %user.id, passkey_id = %record.id, "passkey registered");
+        self.emit(
+            Event::new(EventKind::PasskeyAdded)
+                .user(user.id)
+                .detail(record.id.to_string()),
+        )
+        .await;
         self.factor_changed(&user, current, "a passkey was added")
             .await?;
         Ok(PasskeyInfo::from(&record))
@@ -298,7 +305,12 @@ impl<P: Profile> UserManager<P> {
         if !mfa.store.remove_passkey(user.id, id).await? {
             return Err(AuthError::PasskeyNotFound);
         }
-        tracing::info!(target: "auth", event = "passkey_removed", user_id = %user.id, passkey_id = %id, "passkey removed");
+        self.emit(
+            Event::new(EventKind::PasskeyRemoved)
+                .user(user.id)
+                .detail(id.to_string()),
+        )
+        .await;
         self.factor_changed(&user, current, "a passkey was removed")
             .await
     }
@@ -330,7 +342,13 @@ impl<P: Profile> UserManager<P> {
             && let RateDecision::Limited { retry_after } =
                 self.inner.limiter.hit(&key, &limit, self.now()).await?
         {
-            tracing::warn!(target: "auth", event = "login_throttled", throttle = ?Throttle::LoginIp, ip = ?client.ip, "passkey sign-in throttled");
+            self.emit(
+                Event::new(EventKind::Throttled)
+                    .client(client)
+                    .method(EventMethod::Passkey)
+                    .detail(Throttle::LoginIp.as_str()),
+            )
+            .await;
             self.inner
                 .hooks
                 .on_throttled(Throttle::LoginIp, client)
@@ -375,7 +393,14 @@ impl<P: Profile> UserManager<P> {
     /// A passkey failed for a known user: the hooks and the log hear of it (the account's
     /// budget was spent already).
     async fn passkey_failed(&self, user: &User<P>, client: &ClientInfo) -> AuthError {
-        tracing::warn!(target: "auth", event = "passkey_failed", user_id = %user.id, ip = ?client.ip, "passkey sign-in failed");
+        self.emit(
+            Event::new(EventKind::LoginFailed)
+                .user(user.id)
+                .client(client)
+                .method(EventMethod::Passkey)
+                .detail(LoginFailure::WrongSecondFactor.as_str()),
+        )
+        .await;
         self.inner
             .hooks
             .on_failed_login(user.email.as_str(), LoginFailure::WrongSecondFactor, client)
@@ -449,7 +474,13 @@ impl<P: Profile> UserManager<P> {
                     .identify_discoverable_authentication(&credential)
                     .map_err(invalid("no user handle"))?;
                 let Some(record) = mfa.store.passkey_by_credential(credential_id).await? else {
-                    tracing::warn!(target: "auth", event = "passkey_unknown", ip = ?client.ip, "sign-in with an unknown passkey");
+                    self.emit(
+                        Event::new(EventKind::LoginFailed)
+                            .client(client)
+                            .method(EventMethod::Passkey)
+                            .detail(LoginFailure::UnknownUser.as_str()),
+                    )
+                    .await;
                     return Err(AuthError::PasskeyInvalid);
                 };
                 let (user, mark) = match self.current_with_mark(record.user_id).await? {
@@ -491,6 +522,14 @@ impl<P: Profile> UserManager<P> {
             self.inner.limiter.refund(&key, self.now()).await?;
         }
         if require_verified && !user.is_verified {
+            self.emit(
+                Event::new(EventKind::LoginFailed)
+                    .user(user.id)
+                    .client(client)
+                    .method(EventMethod::Passkey)
+                    .detail(LoginFailure::NotVerified.as_str()),
+            )
+            .await;
             self.inner
                 .hooks
                 .on_failed_login(user.email.as_str(), LoginFailure::NotVerified, client)
@@ -500,7 +539,15 @@ impl<P: Profile> UserManager<P> {
         let (user, tokens) = self
             .admit(user, mark, client, require_verified, true)
             .await?;
-        tracing::info!(target: "auth", event = "login_succeeded", user_id = %user.id, session_id = %tokens.session_id, passkey_id = %record.id, ip = ?client.ip, "login succeeded with a passkey");
+        self.emit(
+            Event::new(EventKind::LoginSucceeded)
+                .user(user.id)
+                .session(tokens.session_id)
+                .client(client)
+                .method(EventMethod::Passkey)
+                .detail(record.id.to_string()),
+        )
+        .await;
         self.inner
             .hooks
             .on_after_login(&user, tokens.session_id, client)

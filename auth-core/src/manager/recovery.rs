@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::email::Email;
 use crate::error::{AuthError, StoreError};
+use crate::events::EventKind;
 use crate::hooks::Throttle;
 use crate::mail::Mail;
 use crate::secret::Password;
@@ -14,6 +15,7 @@ use crate::token::{RESET_AUDIENCE, VERIFY_AUDIENCE};
 use crate::user::{Profile, User, UserId};
 
 use super::UserManager;
+use super::emit::Event;
 
 /// The claims of a verify or reset token. The kind is its audience, so one kind is refused
 /// where the other is expected (ASVS5 9.2.2). `bind` ties the token to the state it was made
@@ -111,11 +113,17 @@ impl<P: Profile> UserManager<P> {
         .await;
         match sent {
             Ok(true) => {
-                tracing::info!(target: "auth", event = "verify_requested", user_id = %user.id, "verification mail queued");
+                self.emit(Event::new(EventKind::VerificationRequested).user(user.id))
+                    .await;
                 self.inner.hooks.on_after_request_verify(user).await;
             }
             Ok(false) => {
-                tracing::warn!(target: "auth", event = "verify_mail_throttled", user_id = %user.id, "verification mail not sent: throttled");
+                self.emit(
+                    Event::new(EventKind::MailThrottled)
+                        .user(user.id)
+                        .detail("verify"),
+                )
+                .await;
             }
             Err(err) => {
                 tracing::error!(target: "auth", user_id = %user.id, error = %err, "verification mail not sent");
@@ -153,7 +161,12 @@ impl<P: Profile> UserManager<P> {
                 self.config().verify_token_lifetime,
                 email_binding(email),
             );
-            tracing::info!(target: "auth", event = "verify_request_ignored", ip = ?client.ip, "verification asked for an unknown, inactive or verified address");
+            self.emit(
+                Event::new(EventKind::RequestIgnored)
+                    .client(client)
+                    .detail("verify"),
+            )
+            .await;
         }
         Ok(())
     }
@@ -189,7 +202,8 @@ impl<P: Profile> UserManager<P> {
             Err(StoreError::Stale | StoreError::NotFound) => return Err(AuthError::BadVerifyToken),
             Err(err) => return Err(err.into()),
         }
-        tracing::info!(target: "auth", event = "verified", user_id = %user.id, "e-mail address verified");
+        self.emit(Event::new(EventKind::Verified).user(user.id).client(client))
+            .await;
         self.inner.hooks.on_after_verify(&user).await;
         Ok(user)
     }
@@ -221,7 +235,12 @@ impl<P: Profile> UserManager<P> {
                 self.config().reset_token_lifetime,
                 String::new(),
             );
-            tracing::info!(target: "auth", event = "forgot_password_unknown", ip = ?client.ip, "reset asked for an unknown or inactive address");
+            self.emit(
+                Event::new(EventKind::RequestIgnored)
+                    .client(client)
+                    .detail("reset"),
+            )
+            .await;
             return Ok(());
         };
         let token = self.action_token(
@@ -231,7 +250,13 @@ impl<P: Profile> UserManager<P> {
             reset_binding(&user),
         )?;
         if !may_mail {
-            tracing::warn!(target: "auth", event = "reset_mail_throttled", user_id = %user.id, "reset mail not sent: throttled");
+            self.emit(
+                Event::new(EventKind::MailThrottled)
+                    .user(user.id)
+                    .client(client)
+                    .detail("reset"),
+            )
+            .await;
             return Ok(());
         }
         // Mail goes only to the address on record.
@@ -240,7 +265,12 @@ impl<P: Profile> UserManager<P> {
             self.link(&self.config().reset_path, &token),
         );
         if self.queue_mail(mail) {
-            tracing::info!(target: "auth", event = "forgot_password", user_id = %user.id, "reset mail queued");
+            self.emit(
+                Event::new(EventKind::PasswordResetRequested)
+                    .user(user.id)
+                    .client(client),
+            )
+            .await;
             self.inner.hooks.on_after_forgot_password(&user).await;
         }
         Ok(())
@@ -285,7 +315,12 @@ impl<P: Profile> UserManager<P> {
         for key in super::session::account_keys(&user) {
             self.inner.limiter.clear(&key).await?;
         }
-        tracing::info!(target: "auth", event = "password_reset", user_id = %user.id, ip = ?client.ip, "password reset; every session revoked");
+        self.emit(
+            Event::new(EventKind::PasswordReset)
+                .user(user.id)
+                .client(client),
+        )
+        .await;
         self.inner.hooks.on_after_reset_password(&user).await;
         Ok(())
     }

@@ -1,10 +1,12 @@
 //! Registration, and creating users on an administrator's behalf.
 
 use crate::error::{AuthError, StoreError, UniqueField};
+use crate::events::{EventKind, EventMethod};
 use crate::secret::{Password, PasswordHash};
 use crate::session::ClientInfo;
 use crate::user::{Profile, User, UserId};
 
+use super::emit::Event;
 use super::types::{CreateOptions, NewUser, Registration};
 use super::{UserManager, conflict};
 
@@ -37,15 +39,26 @@ impl<P: Profile> UserManager<P> {
             Err(StoreError::Conflict(UniqueField::Email))
                 if self.config().enumeration_safe_registration =>
             {
-                if let Some(existing) = self.inner.users.find_by_email(&user.email).await? {
+                let existing = self.inner.users.find_by_email(&user.email).await?;
+                let mut event = Event::new(EventKind::RegistrationConcealed).client(client);
+                if let Some(existing) = &existing {
+                    event = event.user(existing.id);
+                }
+                self.emit(event).await;
+                if let Some(existing) = existing {
                     self.inner.hooks.on_duplicate_registration(&existing).await;
                 }
-                tracing::info!(target: "auth", event = "register_duplicate_concealed", "registration of a taken address concealed");
                 return Ok(Registration::Concealed);
             }
             Err(err) => return Err(conflict(err)),
         }
-        tracing::info!(target: "auth", event = "registered", user_id = %user.id, ip = ?client.ip, "user registered");
+        self.emit(
+            Event::new(EventKind::Registered)
+                .user(user.id)
+                .client(client)
+                .method(EventMethod::Password),
+        )
+        .await;
         self.inner.hooks.on_after_register(&user).await;
         if self.config().send_verification_on_register {
             self.send_verify_mail(&user).await;
@@ -71,7 +84,13 @@ impl<P: Profile> UserManager<P> {
         }
         let user = self.with_password(user, &new.password).await?;
         self.inner.users.create(&user).await.map_err(conflict)?;
-        tracing::info!(target: "auth", event = "user_created", user_id = %user.id, superuser = user.is_superuser, "user created");
+        self.emit(
+            Event::new(EventKind::Registered)
+                .user(user.id)
+                .method(EventMethod::Admin)
+                .superuser(user.is_superuser),
+        )
+        .await;
         self.inner.hooks.on_after_register(&user).await;
         Ok(user)
     }

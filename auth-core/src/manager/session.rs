@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use crate::email::Email;
 use crate::error::AuthError;
+use crate::events::{EventKind, EventMethod};
 use crate::hasher::{MAX_PASSWORD_BYTES, Verification};
 use crate::hooks::{LoginFailure, Revocation, Throttle};
 use crate::limiter::{RateDecision, RateLimit, RateLimiter};
@@ -19,6 +20,7 @@ use crate::user::{Profile, User, UserId};
 use crate::username::Username;
 
 use super::UserManager;
+use super::emit::Event;
 use super::types::{Login, TokenPair};
 
 /// How a login name is looked up: an e-mail address when it has an `@`, else a username.
@@ -74,10 +76,12 @@ impl Identifier {
     }
 }
 
-/// Why a credential check refused: the answer, and the reason the hooks and the log hear.
+/// Why a credential check refused: the answer, the reason the hooks and the log hear, and
+/// the account it was refused for, when one was found.
 struct Refusal {
     error: AuthError,
     reason: LoginFailure,
+    user_id: Option<UserId>,
 }
 
 impl Refusal {
@@ -85,13 +89,21 @@ impl Refusal {
         Self {
             error: AuthError::BadCredentials,
             reason,
+            user_id: None,
         }
+    }
+
+    /// A refusal for a found account: it goes into that account's trail.
+    fn of(mut self, user_id: UserId) -> Self {
+        self.user_id = Some(user_id);
+        self
     }
 
     fn internal(error: AuthError) -> Self {
         Self {
             error,
             reason: LoginFailure::WrongPassword,
+            user_id: None,
         }
     }
 }
@@ -257,7 +269,7 @@ impl<P: Profile> UserManager<P> {
                 .dummy_verify(password)
                 .await
                 .map_err(|err| Refusal::internal(err.into()))?;
-            return Err(Refusal::bad(LoginFailure::WrongPassword));
+            return Err(Refusal::bad(LoginFailure::WrongPassword).of(user.id));
         }
         let verification = self
             .inner
@@ -266,10 +278,10 @@ impl<P: Profile> UserManager<P> {
             .await
             .map_err(|err| Refusal::internal(err.into()))?;
         if !verification.is_valid() {
-            return Err(Refusal::bad(LoginFailure::WrongPassword));
+            return Err(Refusal::bad(LoginFailure::WrongPassword).of(user.id));
         }
         if !user.is_active {
-            return Err(Refusal::bad(LoginFailure::Inactive));
+            return Err(Refusal::bad(LoginFailure::Inactive).of(user.id));
         }
         if verification == Verification::ValidNeedsRehash {
             return Ok((self.rehash(user, password).await, mark));
@@ -290,7 +302,8 @@ impl<P: Profile> UserManager<P> {
                     user.password_hash = old;
                 } else {
                     user.version = user.version.wrapping_add(1);
-                    tracing::info!(target: "auth", event = "password_rehashed", user_id = %user.id, "password hash upgraded");
+                    self.emit(Event::new(EventKind::PasswordRehashed).user(user.id))
+                        .await;
                 }
             }
             Err(err) => {
@@ -401,6 +414,14 @@ impl<P: Profile> UserManager<P> {
             self.inner.limiter.refund(ip_key, self.now()).await?;
         }
         if require_verified && !user.is_verified {
+            self.emit(
+                Event::new(EventKind::LoginFailed)
+                    .user(user.id)
+                    .client(client)
+                    .method(EventMethod::Password)
+                    .detail(LoginFailure::NotVerified.as_str()),
+            )
+            .await;
             self.inner
                 .hooks
                 .on_failed_login(identifier, LoginFailure::NotVerified, client)
@@ -409,7 +430,13 @@ impl<P: Profile> UserManager<P> {
         }
         #[cfg(feature = "mfa")]
         if !second_factors.is_empty() {
-            tracing::info!(target: "auth", event = "login_needs_second_factor", user_id = %user.id, ip = ?client.ip, "password right; a second factor is required");
+            self.emit(
+                Event::new(EventKind::SecondFactorRequired)
+                    .user(user.id)
+                    .client(client)
+                    .method(EventMethod::Password),
+            )
+            .await;
             return Err(AuthError::MfaRequired {
                 mfa_token: self.mfa_token(&user, mark)?,
                 methods: second_factors,
@@ -418,7 +445,14 @@ impl<P: Profile> UserManager<P> {
         let (user, tokens) = self
             .admit(user, mark, client, require_verified, false)
             .await?;
-        tracing::info!(target: "auth", event = "login_succeeded", user_id = %user.id, session_id = %tokens.session_id, ip = ?client.ip, "login succeeded");
+        self.emit(
+            Event::new(EventKind::LoginSucceeded)
+                .user(user.id)
+                .session(tokens.session_id)
+                .client(client)
+                .method(EventMethod::Password),
+        )
+        .await;
         self.inner
             .hooks
             .on_after_login(&user, tokens.session_id, client)
@@ -450,7 +484,13 @@ impl<P: Profile> UserManager<P> {
                     .hooks
                     .on_throttled(throttle, attempt.client)
                     .await;
-                tracing::warn!(target: "auth", event = "login_throttled", throttle = ?throttle, ip = ?attempt.client.ip, "login throttled");
+                self.emit(
+                    Event::new(EventKind::Throttled)
+                        .client(attempt.client)
+                        .method(EventMethod::Password)
+                        .detail(throttle.as_str()),
+                )
+                .await;
                 Err(AuthError::RateLimited { retry_after })
             }
         }
@@ -469,7 +509,14 @@ impl<P: Profile> UserManager<P> {
     /// A failed check: the reserved slots stay spent; the hooks and the log hear of it.
     async fn refuse<T>(&self, refusal: Refusal, attempt: &Attempt<'_>) -> Result<T, AuthError> {
         if let AuthError::BadCredentials = refusal.error {
-            tracing::warn!(target: "auth", event = "login_failed", reason = ?refusal.reason, ip = ?attempt.client.ip, "login failed");
+            let mut event = Event::new(EventKind::LoginFailed)
+                .client(attempt.client)
+                .method(EventMethod::Password)
+                .detail(refusal.reason.as_str());
+            if let Some(user_id) = refusal.user_id {
+                event = event.user(user_id);
+            }
+            self.emit(event).await;
             self.inner
                 .hooks
                 .on_failed_login(attempt.identifier, refusal.reason, attempt.client)
@@ -516,7 +563,12 @@ impl<P: Profile> UserManager<P> {
                 _ => break,
             }
         }
-        tracing::warn!(target: "auth", event = "login_refused_stale", user_id = %user.id, ip = ?client.ip, "login refused: the account changed while it was checked");
+        self.emit(
+            Event::new(EventKind::LoginRefusedStale)
+                .user(user.id)
+                .client(client),
+        )
+        .await;
         Err(AuthError::BadCredentials)
     }
 
@@ -560,7 +612,14 @@ impl<P: Profile> UserManager<P> {
             Admitted::StaleMark => return Ok(None),
         };
         for old in evicted {
-            tracing::info!(target: "auth", event = "session_evicted", user_id = %user.id, session_id = %old, "least recently used session revoked: too many sessions");
+            self.emit(
+                Event::new(EventKind::SessionRevoked)
+                    .user(user.id)
+                    .session(old)
+                    .client(client)
+                    .detail(Revocation::Evicted.as_str()),
+            )
+            .await;
             self.inner
                 .hooks
                 .on_session_revoked(user.id, old, Revocation::Evicted)
@@ -587,20 +646,19 @@ impl<P: Profile> UserManager<P> {
         refresh_token: &str,
         client: &ClientInfo,
     ) -> Result<TokenPair, AuthError> {
-        let presented = RefreshToken::parse(refresh_token).ok_or(AuthError::InvalidToken)?;
+        let Some(presented) = RefreshToken::parse(refresh_token) else {
+            return Err(self.refresh_refused("malformed", client).await);
+        };
         let sid = presented.session_id();
         let now = self.now();
-        let session = self
-            .inner
-            .sessions
-            .get(sid, now)
-            .await?
-            .ok_or(AuthError::InvalidToken)?;
+        let Some(session) = self.inner.sessions.get(sid, now).await? else {
+            return Err(self.refresh_refused("unknown_session", client).await);
+        };
         let user = match self.inner.users.get(session.user_id).await? {
             Some(user) if user.is_active => user,
             _ => {
                 self.inner.sessions.revoke(sid).await?;
-                return Err(AuthError::InvalidToken);
+                return Err(self.refresh_refused("inactive_user", client).await);
             }
         };
         let access = self
@@ -623,7 +681,13 @@ impl<P: Profile> UserManager<P> {
             .await?
         {
             Rotation::Rotated(session) => {
-                tracing::info!(target: "auth", event = "refreshed", user_id = %user.id, session_id = %sid, ip = ?client.ip, "session refreshed");
+                self.emit(
+                    Event::new(EventKind::Refreshed)
+                        .user(user.id)
+                        .session(sid)
+                        .client(client),
+                )
+                .await;
                 Ok(TokenPair {
                     access_token: access.token,
                     refresh_token: next.expose(),
@@ -633,15 +697,34 @@ impl<P: Profile> UserManager<P> {
                 })
             }
             Rotation::Reused { user_id } => {
-                tracing::warn!(target: "auth", event = "refresh_token_reused", user_id = %user_id, session_id = %sid, ip = ?client.ip, "a used refresh token was presented again; session revoked");
+                self.emit(
+                    Event::new(EventKind::RefreshTokenReused)
+                        .user(user_id)
+                        .session(sid)
+                        .client(client),
+                )
+                .await;
                 self.inner
                     .hooks
                     .on_refresh_token_reused(user_id, sid, client)
                     .await;
                 Err(AuthError::InvalidToken)
             }
-            Rotation::NotFound => Err(AuthError::InvalidToken),
+            Rotation::NotFound => Err(self.refresh_refused("not_found", client).await),
         }
+    }
+
+    /// A refused refresh: logged and counted, never put in a trail. Refreshes are not
+    /// throttled, so a trail open to them would let anyone who knows a session id (it is in
+    /// every access token) fill its owner's trail with forged tokens.
+    async fn refresh_refused(&self, reason: &'static str, client: &ClientInfo) -> AuthError {
+        self.emit(
+            Event::new(EventKind::RefreshFailed)
+                .client(client)
+                .detail(reason),
+        )
+        .await;
+        AuthError::InvalidToken
     }
 
     /// Turns a presented access token into claims: the per-request path. With
@@ -662,7 +745,12 @@ impl<P: Profile> UserManager<P> {
     /// Only when the store fails.
     pub async fn logout(&self, user_id: UserId, session: SessionId) -> Result<(), AuthError> {
         self.inner.sessions.revoke(session).await?;
-        tracing::info!(target: "auth", event = "logout", user_id = %user_id, session_id = %session, "logged out");
+        self.emit(
+            Event::new(EventKind::LoggedOut)
+                .user(user_id)
+                .session(session),
+        )
+        .await;
         self.inner.hooks.on_after_logout(user_id, session).await;
         Ok(())
     }
@@ -673,7 +761,12 @@ impl<P: Profile> UserManager<P> {
     /// Only when the store fails.
     pub async fn logout_everywhere(&self, user_id: UserId) -> Result<u64, AuthError> {
         let count = self.inner.sessions.revoke_all(user_id, None).await?;
-        tracing::info!(target: "auth", event = "logout_everywhere", user_id = %user_id, sessions = count, "every session revoked");
+        self.emit(
+            Event::new(EventKind::LoggedOutEverywhere)
+                .user(user_id)
+                .count(count),
+        )
+        .await;
         Ok(count)
     }
 
@@ -698,7 +791,13 @@ impl<P: Profile> UserManager<P> {
         match self.inner.sessions.get(session_id, self.now()).await? {
             Some(session) if session.user_id == user_id => {
                 self.inner.sessions.revoke(session_id).await?;
-                tracing::info!(target: "auth", event = "session_revoked", user_id = %user_id, session_id = %session_id, "session revoked");
+                self.emit(
+                    Event::new(EventKind::SessionRevoked)
+                        .user(user_id)
+                        .session(session_id)
+                        .detail(Revocation::ByUser.as_str()),
+                )
+                .await;
                 self.inner
                     .hooks
                     .on_session_revoked(user_id, session_id, Revocation::ByUser)

@@ -112,6 +112,7 @@ pub(crate) struct Harness {
     pub(crate) hooks: Arc<RecordingHooks>,
     pub(crate) clock: ManualClock,
     pub(crate) mailer: MemoryMailer,
+    pub(crate) audit: Arc<MemoryAuditLog>,
     pub(crate) client: ClientInfo,
 }
 
@@ -169,7 +170,9 @@ impl Harness {
             ..ManagerConfig::default()
         });
         let users = Arc::new(MemoryUserStore::<TestProfile>::new());
+        let audit = Arc::new(MemoryAuditLog::new());
         let mut builder = UserManager::builder(users.clone(), sessions, codec)
+            .with_audit_log(audit.clone())
             .with_hasher(hasher.clone())
             .with_hooks(hooks.clone())
             .with_clock(Arc::new(clock.clone()))
@@ -185,6 +188,7 @@ impl Harness {
             hooks,
             clock,
             mailer,
+            audit,
             client: ClientInfo::new(
                 Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))),
                 Some("tests"),
@@ -224,6 +228,37 @@ impl Harness {
             .iter()
             .map(|s| s.id)
             .collect()
+    }
+
+    /// A user's trail, newest first, once the queue has written what it holds.
+    pub(crate) async fn events(&self, user: UserId) -> Vec<AuditEvent> {
+        self.manager.flush_audit().await;
+        let query = AuditQuery {
+            limit: 100,
+            offset: 0,
+        };
+        self.manager.user_events(user, &query).await.unwrap().items
+    }
+
+    /// A user's trail as `kind[/method][:detail]`, oldest first.
+    pub(crate) async fn trail(&self, user: UserId) -> Vec<String> {
+        let mut trail: Vec<String> = self
+            .events(user)
+            .await
+            .iter()
+            .map(|event| {
+                let mut line = event.kind().to_owned();
+                if let Some(method) = event.method() {
+                    line = format!("{line}/{method}");
+                }
+                if let Some(detail) = event.detail() {
+                    line = format!("{line}:{detail}");
+                }
+                line
+            })
+            .collect();
+        trail.reverse();
+        trail
     }
 
     /// Every mail sent so far, once the queue has delivered what it holds.

@@ -2,7 +2,8 @@
 
 use super::Statements;
 use crate::row::{
-    oauth_account_columns, passkey_columns, session_columns, totp_columns, user_columns,
+    audit_columns, oauth_account_columns, passkey_columns, session_columns, totp_columns,
+    user_columns,
 };
 
 /// MySQL and MariaDB: `?` parameters, `CONCAT` (`||` is "or" unless the connection sets
@@ -145,6 +146,19 @@ pub(crate) const STATEMENTS: Statements = Statements {
         WHERE id = ? AND user_id = ?",
     passkey_delete: "DELETE FROM auth_passkeys WHERE id = ? AND user_id = ?",
     passkey_delete_all: "DELETE FROM auth_passkeys WHERE user_id = ?",
+
+    audit_insert: concat!(
+        "INSERT INTO auth_audit_events (",
+        audit_columns!(),
+        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    audit_count: "SELECT COUNT(*) AS total FROM auth_audit_events WHERE user_id = ?",
+    audit_list: concat!(
+        "SELECT ",
+        audit_columns!(),
+        " FROM auth_audit_events WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?"
+    ),
+    audit_prune: "DELETE FROM auth_audit_events WHERE at < ?",
 
     mark_get: "SELECT mark FROM auth_session_marks WHERE user_id = ?",
     // An upsert whose update changes nothing: unlike `INSERT IGNORE`, it hides no other error.

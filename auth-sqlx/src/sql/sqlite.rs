@@ -2,7 +2,8 @@
 
 use super::Statements;
 use crate::row::{
-    oauth_account_columns, passkey_columns, session_columns, totp_columns, user_columns,
+    audit_columns, oauth_account_columns, passkey_columns, session_columns, totp_columns,
+    user_columns,
 };
 
 /// SQLite: `$n` parameters and the two-argument `min`. SQLite has no row locks and no
@@ -136,6 +137,19 @@ pub(crate) const STATEMENTS: Statements = Statements {
         WHERE id = $3 AND user_id = $4",
     passkey_delete: "DELETE FROM auth_passkeys WHERE id = $1 AND user_id = $2",
     passkey_delete_all: "DELETE FROM auth_passkeys WHERE user_id = $1",
+
+    audit_insert: concat!(
+        "INSERT INTO auth_audit_events (",
+        audit_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ),
+    audit_count: "SELECT COUNT(*) AS total FROM auth_audit_events WHERE user_id = $1",
+    audit_list: concat!(
+        "SELECT ",
+        audit_columns!(),
+        " FROM auth_audit_events WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3"
+    ),
+    audit_prune: "DELETE FROM auth_audit_events WHERE at < $1",
 
     mark_get: "SELECT mark FROM auth_session_marks WHERE user_id = $1",
     mark_ensure: "INSERT INTO auth_session_marks (user_id, mark) VALUES ($1, 0) \

@@ -60,6 +60,7 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
         )
         .with_hasher(Arc::new(Argon2Hasher::default()))
         .with_rate_limiter(backends.limiter.clone())
+        .with_audit_log(backends.audit.clone())
         .with_mailer(mail::mailer(settings).map_err(AppError::Mail)?)
         .with_config(config)
         .build();
@@ -150,5 +151,6 @@ pub async fn build(settings: &Settings) -> Result<App, AppError> {
         .service(routes);
     let router = Router::new().fallback_service(service);
     backends.spawn_sweeper(Duration::from_secs(300));
+    backends.spawn_audit_pruner(manager.config().audit_retention, Duration::from_secs(3600));
     Ok(App { router, manager })
 }

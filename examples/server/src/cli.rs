@@ -173,6 +173,12 @@ async fn serve(settings: &Settings) -> Result<(), String> {
     {
         tracing::warn!("mail still queued at shutdown was dropped");
     }
+    if tokio::time::timeout(Duration::from_secs(10), app.manager.flush_audit())
+        .await
+        .is_err()
+    {
+        tracing::warn!("audit events still queued at shutdown were dropped");
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -183,6 +189,7 @@ async fn import_fastapi_users(settings: &Settings, from: &str) -> Result<(), Str
     let keys = keys::oauth_key(settings).map_err(|err| describe(&*err))?;
     let (manager, _) = app::manager(settings).await.map_err(|err| describe(&err))?;
     let report = crate::import::import(&manager, &keys, &source).await?;
+    let _ = tokio::time::timeout(Duration::from_secs(10), manager.flush_audit()).await;
     for (id, reason) in &report.failed {
         eprintln!("failed user {id}: {reason}");
     }
@@ -286,6 +293,8 @@ async fn create_user(
             auth_core::AuthError::InvalidPassword(reason) => reason.reason(),
             other => describe(&other),
         })?;
+    // The audit trail is written off the request path: keep the new user's first event.
+    let _ = tokio::time::timeout(Duration::from_secs(10), manager.flush_audit()).await;
     println!("created user {} ({})", user.id, user.email);
     Ok(())
 }

@@ -6,8 +6,8 @@
 //! passes them and no token ever sits in a URL: mail links carry theirs in the fragment.
 
 use auth_axum::{Auth, AuthUser, CurrentUser, safe_next};
-use auth_core::Session;
 use auth_core::mfa::PasskeyInfo;
+use auth_core::{AuditEvent, AuditQuery, Session};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -497,6 +497,25 @@ fn passkey_row(passkey: &PasskeyInfo) -> String {
     )
 }
 
+/// How many events "Recent activity" shows.
+const RECENT_EVENTS: u32 = 10;
+
+/// One event of "Recent activity": when, what (and how, and why), from where.
+fn event_row(event: &AuditEvent) -> String {
+    let what = [Some(event.kind()), event.method(), event.detail()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+    format!(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        escape(&moment(event.at())),
+        escape(&what),
+        escape(&event.ip().map(|ip| ip.to_string()).unwrap_or_default()),
+        escape(event.user_agent().unwrap_or("")),
+    )
+}
+
 /// How young a session must be for the server to add a passkey without the password
 /// (`auth_core`'s rule): the page asks for the password only for an older one.
 const FRESH_SESSION: time::Duration = time::Duration::minutes(5);
@@ -518,6 +537,19 @@ async fn account(
             && time::OffsetDateTime::now_utc() - s.created_at
                 < FRESH_SESSION - time::Duration::seconds(30)
     });
+    let events = auth
+        .manager()
+        .user_events(
+            user.id,
+            &AuditQuery {
+                limit: RECENT_EVENTS,
+                offset: 0,
+            },
+        )
+        .await
+        .map(|page| page.items)
+        .unwrap_or_default();
+    let event_rows: String = events.iter().map(event_row).collect();
     let passkeys = auth.manager().passkeys(user.id).await.unwrap_or_default();
     let passkey_rows: String = passkeys.iter().map(passkey_row).collect();
     let passkeys_part = format!(
@@ -577,6 +609,8 @@ async fn account(
 <h2>Sessions</h2>
 <table><tr><th>Since</th><th>Device</th><th>IP</th><th></th></tr>{rows}</table>
 <p><button id="everywhere">Log out everywhere</button> <button id="logout">Log out</button></p><p id="msg"></p>
+<h2>Recent activity</h2>
+<table id="activity"><tr><th>When</th><th>What</th><th>IP</th><th>Device</th></tr>{event_rows}</table>
 {webauthn}<script>
 document.querySelectorAll('button[data-session]').forEach(b => b.addEventListener('click', async () => {{
   const r = await send('/users/me/sessions/' + b.dataset.session, {{method: 'DELETE'}});

@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::{
-    MemoryRateLimiter, MfaStore, OAuthAccountStore, RateLimiter, SessionId, SessionStore,
+    AuditLog, MemoryRateLimiter, MfaStore, OAuthAccountStore, RateLimiter, SessionId, SessionStore,
     SystemClock, UserId, UserStore,
 };
 use auth_redis::{RedisRateLimiter, RedisSessionStore};
 use auth_sqlx::{
-    DbKind, MySqlSessionStore, MySqlUserStore, PgSessionStore, PgUserStore, SqliteSessionStore,
-    SqliteUserStore, migrate_mysql, migrate_postgres, migrate_sqlite, spawn_sweeper,
+    DbKind, MySqlAuditLog, MySqlSessionStore, MySqlUserStore, PgAuditLog, PgSessionStore,
+    PgUserStore, SqliteAuditLog, SqliteSessionStore, SqliteUserStore, migrate_mysql,
+    migrate_postgres, migrate_sqlite, spawn_audit_pruner, spawn_sweeper,
 };
 
 use crate::Names;
@@ -35,6 +36,8 @@ pub struct Backends {
     pub sessions: Arc<dyn SessionStore>,
     /// Throttle counters: in process, or in Redis (shared by every instance).
     pub limiter: Arc<dyn RateLimiter>,
+    /// Users' audit trails: in the users' database.
+    pub audit: Arc<dyn AuditLog>,
     /// One probe per backing service, for `/health`.
     pub probes: Vec<Arc<dyn Probe>>,
     /// Whether sessions live in SQL (then expired rows are swept periodically).
@@ -51,37 +54,43 @@ impl Backends {
             std::fs::create_dir_all(&settings.data_dir)?;
         }
         let config = settings.database.clone();
-        let (accounts, sql_sessions): (Arc<dyn Accounts>, Arc<dyn SessionStore>) =
-            match config.kind()? {
-                DbKind::Postgres => {
-                    let pool = config.connect_postgres().await?;
-                    migrate_postgres(&pool).await?;
-                    tracing::info!("users in Postgres");
-                    (
-                        Arc::new(PgUserStore::new(pool.clone())),
-                        Arc::new(PgSessionStore::new(pool)),
-                    )
-                }
-                DbKind::MySql => {
-                    let pool = config.connect_mysql().await?;
-                    migrate_mysql(&pool).await?;
-                    tracing::info!("users in MySQL");
-                    (
-                        Arc::new(MySqlUserStore::new(pool.clone())),
-                        Arc::new(MySqlSessionStore::new(pool)),
-                    )
-                }
-                DbKind::Sqlite => {
-                    let pool = config.connect_sqlite().await?;
-                    migrate_sqlite(&pool).await?;
-                    tracing::info!(database = ?config, "users in SQLite");
-                    (
-                        Arc::new(SqliteUserStore::new(pool.clone())),
-                        Arc::new(SqliteSessionStore::new(pool)),
-                    )
-                }
-                other => return Err(format!("unsupported database: {other:?}").into()),
-            };
+        let (accounts, sql_sessions, audit): (
+            Arc<dyn Accounts>,
+            Arc<dyn SessionStore>,
+            Arc<dyn AuditLog>,
+        ) = match config.kind()? {
+            DbKind::Postgres => {
+                let pool = config.connect_postgres().await?;
+                migrate_postgres(&pool).await?;
+                tracing::info!("users in Postgres");
+                (
+                    Arc::new(PgUserStore::new(pool.clone())),
+                    Arc::new(PgSessionStore::new(pool.clone())),
+                    Arc::new(PgAuditLog::new(pool)),
+                )
+            }
+            DbKind::MySql => {
+                let pool = config.connect_mysql().await?;
+                migrate_mysql(&pool).await?;
+                tracing::info!("users in MySQL");
+                (
+                    Arc::new(MySqlUserStore::new(pool.clone())),
+                    Arc::new(MySqlSessionStore::new(pool.clone())),
+                    Arc::new(MySqlAuditLog::new(pool)),
+                )
+            }
+            DbKind::Sqlite => {
+                let pool = config.connect_sqlite().await?;
+                migrate_sqlite(&pool).await?;
+                tracing::info!(database = ?config, "users in SQLite");
+                (
+                    Arc::new(SqliteUserStore::new(pool.clone())),
+                    Arc::new(SqliteSessionStore::new(pool.clone())),
+                    Arc::new(SqliteAuditLog::new(pool)),
+                )
+            }
+            other => return Err(format!("unsupported database: {other:?}").into()),
+        };
         let users: Arc<dyn UserStore<Names>> = accounts.clone();
         let oauth_accounts: Arc<dyn OAuthAccountStore<Names>> = accounts.clone();
         let mfa: Arc<dyn MfaStore<Names>> = accounts;
@@ -107,6 +116,7 @@ impl Backends {
             mfa,
             sessions,
             limiter,
+            audit,
             probes,
             sweep_sql,
         })
@@ -118,6 +128,15 @@ impl Backends {
             && let Err(err) = spawn_sweeper(self.sessions.clone(), Arc::new(SystemClock), period)
         {
             tracing::warn!(error = %err, "expired sessions will not be swept");
+        }
+    }
+
+    /// Deletes audit events older than `retention` every `period`.
+    pub fn spawn_audit_pruner(&self, retention: time::Duration, period: Duration) {
+        if let Err(err) =
+            spawn_audit_pruner(self.audit.clone(), Arc::new(SystemClock), retention, period)
+        {
+            tracing::warn!(error = %err, "old audit events will not be pruned");
         }
     }
 }

@@ -1,0 +1,18 @@
+-- Each user's trail of authentication events (auth_core::AuditLog). No foreign key to
+-- auth_users: a deleted user's trail stays until it is pruned, and the log may live alone.
+CREATE TABLE auth_audit_events (
+    id         uuid        PRIMARY KEY,
+    user_id    uuid        NOT NULL,
+    at         timestamptz NOT NULL,
+    kind       text        NOT NULL,
+    method     text,
+    detail     text,
+    session_id uuid,
+    ip         text,
+    user_agent text
+);
+
+-- One user's trail, newest first.
+CREATE INDEX auth_audit_events_user_idx ON auth_audit_events (user_id, at DESC, id DESC);
+-- The pruning of old events.
+CREATE INDEX auth_audit_events_at_idx ON auth_audit_events (at);
