@@ -283,11 +283,7 @@ impl<P: Profile> UserManager<P> {
         tracing::info!(target: "auth", event = "oauth_linked", user_id = %user.id, provider = %identity.provider, "provider account linked");
         // A new way into the account: its owner hears of it.
         let what = format!("a {} account was linked for signing in", identity.provider);
-        if !self.queue_mail(crate::mail::Mail::security_notice(
-            user.email.clone(),
-            &what,
-            self.now(),
-        )) {
+        if !self.queue_mail(self.security_notice_mail(&user.email, &what)) {
             tracing::error!(target: "auth", user_id = %user.id, "notice of the new link not queued");
         }
         self.inner.hooks.on_after_oauth_link(user, &account).await;

@@ -7,7 +7,6 @@ use sha2::{Digest, Sha256};
 use crate::email::Email;
 use crate::error::{AuthError, StoreError};
 use crate::hooks::Throttle;
-use crate::mail::Mail;
 use crate::secret::Password;
 use crate::session::ClientInfo;
 use crate::token::{RESET_AUDIENCE, VERIFY_AUDIENCE};
@@ -102,8 +101,8 @@ impl<P: Profile> UserManager<P> {
                 self.config().verify_token_lifetime,
                 email_binding(&user.email),
             )?;
-            let mail = Mail::verify(
-                user.email.clone(),
+            let mail = self.verify_mail(
+                &user.email,
                 self.link(&self.config().verify_path, &token),
             );
             Ok::<bool, AuthError>(self.queue_mail(mail))
@@ -235,10 +234,7 @@ impl<P: Profile> UserManager<P> {
             return Ok(());
         }
         // Mail goes only to the address on record.
-        let mail = Mail::reset_password(
-            user.email.clone(),
-            self.link(&self.config().reset_path, &token),
-        );
+        let mail = self.reset_mail(&user.email, self.link(&self.config().reset_path, &token));
         if self.queue_mail(mail) {
             tracing::info!(target: "auth", event = "forgot_password", user_id = %user.id, "reset mail queued");
             self.inner.hooks.on_after_forgot_password(&user).await;
