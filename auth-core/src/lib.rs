@@ -112,6 +112,11 @@ pub mod oauth;
 #[doc = include_str!("../../docs/WRITING_A_STORE.md")]
 pub struct WritingAStoreDoctests;
 
+/// The examples of docs/MAIL.md, compiled and run as doc tests.
+#[cfg(all(doctest, feature = "smtp"))]
+#[doc = include_str!("../../docs/MAIL.md")]
+pub struct MailDoctests;
+
 /// The attribute that makes the async traits of this crate implementable (and
 /// object-safe): put `#[async_trait]` on an `impl UserHooks for ...` block, a store or a
 /// mailer. Re-exported so that an app needs no dependency of its own.
