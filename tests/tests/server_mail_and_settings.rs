@@ -18,10 +18,19 @@ const ESCAPED_APP: &str = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &am
 
 /// Checks one delivered mail with a link: headers, both parts, the link in both, the stated
 /// lifetime, the escaping; returns the link.
-fn check_link_mail(mail: &Received, email: &str, link_start: &str, subject: &str, expires: &str) -> String {
+fn check_link_mail(
+    mail: &Received,
+    email: &str,
+    link_start: &str,
+    subject: &str,
+    expires: &str,
+) -> String {
     assert_eq!(mail.from, "accounts@example.org");
     assert_eq!(mail.to, vec![email.to_owned()]);
-    assert_eq!(mail.header("From").unwrap(), "Accounts <accounts@example.org>");
+    assert_eq!(
+        mail.header("From").unwrap(),
+        "Accounts <accounts@example.org>"
+    );
     assert_eq!(mail.header("To").unwrap(), email);
     assert_eq!(mail.header("Subject").unwrap(), subject);
     let content_type = mail.header("Content-Type").unwrap();
@@ -146,14 +155,22 @@ async fn answers_at_once(server: &auth_e2e::server::Server, email: &str) {
     let limit = Duration::from_secs(5);
     let started = Instant::now();
     server.register(email, PASSWORD).await;
-    assert!(started.elapsed() < limit, "register took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < limit,
+        "register took {:?}",
+        started.elapsed()
+    );
     for _ in 0..2 {
         let started = Instant::now();
         let forgot = server
             .post_json("/auth/forgot-password", &json!({ "email": email }))
             .await;
         assert_eq!(forgot.status(), 202);
-        assert!(started.elapsed() < limit, "forgot took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < limit,
+            "forgot took {:?}",
+            started.elapsed()
+        );
     }
 }
 
@@ -173,7 +190,12 @@ async fn a_mail_server_that_is_down_fails_no_request_and_its_password_stays_out_
     // Each of the three mails fails at once and is retried; the failure is logged with the
     // server it tried and why, not with the URL's password.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while server.log().matches("sending mail failed; will retry").count() < 3 {
+    while server
+        .log()
+        .matches("sending mail failed; will retry")
+        .count()
+        < 3
+    {
         assert!(Instant::now() < deadline, "{}", server.log());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -59,7 +59,10 @@ async fn sigterm_delivers_every_queued_mail_before_the_process_exits() {
         }
     }
     assert_eq!(received.len(), expected, "{log}");
-    assert!(!log.contains("mail still queued at shutdown was dropped"), "{log}");
+    assert!(
+        !log.contains("mail still queued at shutdown was dropped"),
+        "{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,6 +91,9 @@ async fn sigterm_with_a_mail_server_that_never_answers_exits_in_bounded_time() {
         took >= Duration::from_secs(9) && took < Duration::from_secs(15),
         "the exit took {took:?}\n{log}"
     );
-    assert!(log.contains("mail still queued at shutdown was dropped"), "{log}");
+    assert!(
+        log.contains("mail still queued at shutdown was dropped"),
+        "{log}"
+    );
     assert!(sink.received().is_empty());
 }

@@ -239,6 +239,9 @@ mod tests {
         );
         assert_eq!(mail.subject, "Hello  Bcc: eve@example.com");
         let debug = format!("{mail:?}");
-        assert!(!debug.contains("text\"") && !debug.contains("<p>"), "{debug}");
+        assert!(
+            !debug.contains("text\"") && !debug.contains("<p>"),
+            "{debug}"
+        );
     }
 }

@@ -232,14 +232,10 @@ impl SmtpMailer {
     /// The message for `mail`: text and HTML as alternatives (text alone when the HTML body
     /// is empty).
     fn message(&self, mail: &Mail) -> Result<Message, SmtpError> {
-        let to: Mailbox = mail
-            .to
-            .as_str()
-            .parse()
-            .map_err(|err| SmtpError::Address {
-                role: "recipient",
-                reason: describe(&err),
-            })?;
+        let to: Mailbox = mail.to.as_str().parse().map_err(|err| SmtpError::Address {
+            role: "recipient",
+            reason: describe(&err),
+        })?;
         let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -336,11 +332,9 @@ fn describe(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// `message` with every secret replaced by `***`.
 fn scrub(message: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .fold(message.to_owned(), |message, secret| {
-            message.replace(secret.as_str(), "***")
-        })
+    secrets.iter().fold(message.to_owned(), |message, secret| {
+        message.replace(secret.as_str(), "***")
+    })
 }
 
 #[cfg(test)]
@@ -378,10 +372,16 @@ mod tests {
             let err = SmtpMailer::new(url, "a@example.com").unwrap_err();
             assert!(matches!(err, SmtpError::Url(_)), "{err:?}");
             let shown = shown(&err);
-            assert!(!shown.contains(PASSWORD) && !shown.contains(DECODED), "{shown}");
+            assert!(
+                !shown.contains(PASSWORD) && !shown.contains(DECODED),
+                "{shown}"
+            );
         }
         let err = SmtpMailer::new("smtp://localhost", "not an address").unwrap_err();
-        assert!(matches!(err, SmtpError::Address { role: "sender", .. }), "{err:?}");
+        assert!(
+            matches!(err, SmtpError::Address { role: "sender", .. }),
+            "{err:?}"
+        );
         let mailer = SmtpMailer::new(
             &format!("smtps://user:{PASSWORD}@smtp.example.com?tls=required"),
             "Accounts <a@example.com>",
@@ -389,7 +389,10 @@ mod tests {
         .unwrap();
         let debug = format!("{mailer:?}");
         assert!(debug.contains("smtps://smtp.example.com"), "{debug}");
-        assert!(!debug.contains(PASSWORD) && !debug.contains(DECODED), "{debug}");
+        assert!(
+            !debug.contains(PASSWORD) && !debug.contains(DECODED),
+            "{debug}"
+        );
     }
 
     #[test]
@@ -413,10 +416,25 @@ mod tests {
         )
         .unwrap();
         let err = mailer.deliver(&mail()).await.unwrap_err();
-        assert!(matches!(err, SmtpError::Send { permanent: false, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                SmtpError::Send {
+                    permanent: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         let shown = shown(&err);
-        assert!(shown.contains(&format!("smtp://127.0.0.1:{port}")), "{shown}");
-        assert!(!shown.contains(PASSWORD) && !shown.contains(DECODED), "{shown}");
+        assert!(
+            shown.contains(&format!("smtp://127.0.0.1:{port}")),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains(PASSWORD) && !shown.contains(DECODED),
+            "{shown}"
+        );
         let boxed = mailer.send(&mail()).await.unwrap_err();
         assert!(!format!("{boxed:?}").contains(DECODED));
     }
@@ -441,7 +459,11 @@ mod tests {
         let started = std::time::Instant::now();
         let err = mailer.deliver(&mail()).await.unwrap_err();
         assert!(matches!(err, SmtpError::Timeout { .. }), "{err:?}");
-        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
         held.abort();
     }
 
@@ -497,22 +519,42 @@ mod tests {
         mailer.deliver(&mail()).await.unwrap();
         drop(mailer);
         let data = server.await.unwrap();
-        assert!(data.contains("From: Accounts <accounts@example.org>"), "{data}");
+        assert!(
+            data.contains("From: Accounts <accounts@example.org>"),
+            "{data}"
+        );
         assert!(data.contains("To: alice@example.com"), "{data}");
         assert!(data.contains("Subject: Hello"), "{data}");
-        assert!(data.contains("Content-Type: multipart/alternative"), "{data}");
-        assert!(data.contains("Content-Type: text/plain; charset=utf-8"), "{data}");
-        assert!(data.contains("Content-Type: text/html; charset=utf-8"), "{data}");
+        assert!(
+            data.contains("Content-Type: multipart/alternative"),
+            "{data}"
+        );
+        assert!(
+            data.contains("Content-Type: text/plain; charset=utf-8"),
+            "{data}"
+        );
+        assert!(
+            data.contains("Content-Type: text/html; charset=utf-8"),
+            "{data}"
+        );
         assert!(data.contains("<p>Hello, Alice.</p>"), "{data}");
     }
 
     #[tokio::test]
     async fn a_refusal_for_good_is_marked_permanent() {
         let (port, _server) = server("554 no thanks\r\n").await;
-        let mailer =
-            SmtpMailer::new(&format!("smtp://127.0.0.1:{port}"), "a@example.com").unwrap();
+        let mailer = SmtpMailer::new(&format!("smtp://127.0.0.1:{port}"), "a@example.com").unwrap();
         let err = mailer.deliver(&mail()).await.unwrap_err();
-        assert!(matches!(err, SmtpError::Send { permanent: true, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                SmtpError::Send {
+                    permanent: true,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("no thanks"), "{err}");
     }
 }

@@ -355,7 +355,11 @@ mod tests {
             assert!(mail.text.contains("Example"), "{}", mail.text);
             assert!(mail.html.starts_with("<!DOCTYPE html>"), "{}", mail.html);
             assert!(mail.html.contains("Example"), "{}", mail.html);
-            assert!(!mail.text.contains("<p"), "the text is not HTML: {}", mail.text);
+            assert!(
+                !mail.text.contains("<p"),
+                "the text is not HTML: {}",
+                mail.text
+            );
         }
     }
 
@@ -397,7 +401,10 @@ mod tests {
 
     #[test]
     fn everything_interpolated_into_html_is_escaped() {
-        let link = MailLink::new("https://example.com/r#token=\"><script>", Duration::hours(1));
+        let link = MailLink::new(
+            "https://example.com/r#token=\"><script>",
+            Duration::hours(1),
+        );
         let mails = every_mail(&context(HOSTILE), &link);
         for mail in &mails {
             assert!(mail.html.contains(ESCAPED), "{}", mail.html);
@@ -408,10 +415,22 @@ mod tests {
         }
         assert!(mails[2].html.contains("o&#39;brien@example.com"));
         for mail in &mails {
-            assert!(mail.html.contains("to o&#39;hara@example.com."), "{}", mail.html);
-            assert!(mail.text.contains("to o'hara@example.com."), "{}", mail.text);
+            assert!(
+                mail.html.contains("to o&#39;hara@example.com."),
+                "{}",
+                mail.html
+            );
+            assert!(
+                mail.text.contains("to o'hara@example.com."),
+                "{}",
+                mail.text
+            );
         }
-        assert!(mails[3].html.contains("&lt;b&gt;&quot;Laptop&quot;&lt;/b&gt;"));
+        assert!(
+            mails[3]
+                .html
+                .contains("&lt;b&gt;&quot;Laptop&quot;&lt;/b&gt;")
+        );
     }
 
     #[test]
@@ -419,14 +438,17 @@ mod tests {
         let context = context("Example");
         let templates = DefaultMailTemplates;
         let notice = templates.security_notice(&context, "a passkey was added");
-        assert!(notice.text.contains("a passkey was added"), "{}", notice.text);
+        assert!(
+            notice.text.contains("a passkey was added"),
+            "{}",
+            notice.text
+        );
         assert!(
             notice.text.contains("Wed, 02 Dec 2026 09:30:00 +0000"),
             "{}",
             notice.text
         );
-        let changed =
-            templates.email_changed(&context, &Email::parse("new@example.com").unwrap());
+        let changed = templates.email_changed(&context, &Email::parse("new@example.com").unwrap());
         assert!(
             changed
                 .text
@@ -434,7 +456,11 @@ mod tests {
             "{}",
             changed.text
         );
-        assert!(!changed.text.contains("  "), "no runs of spaces: {:?}", changed.text);
+        assert!(
+            !changed.text.contains("  "),
+            "no runs of spaces: {:?}",
+            changed.text
+        );
     }
 
     #[test]

@@ -16,10 +16,7 @@ impl<P: Profile> UserManager<P> {
     /// The verification mail, stating the verify token's lifetime.
     pub(super) fn verify_mail(&self, to: &Email, link: String) -> Mail {
         let link = MailLink::new(link, self.config().verify_token_lifetime);
-        let content = self
-            .inner
-            .templates
-            .verify(&self.mail_context(to), &link);
+        let content = self.inner.templates.verify(&self.mail_context(to), &link);
         Mail::new(to.clone(), MailKind::Verify { link: link.url }, content)
     }
 
@@ -30,7 +27,11 @@ impl<P: Profile> UserManager<P> {
             .inner
             .templates
             .reset_password(&self.mail_context(to), &link);
-        Mail::new(to.clone(), MailKind::ResetPassword { link: link.url }, content)
+        Mail::new(
+            to.clone(),
+            MailKind::ResetPassword { link: link.url },
+            content,
+        )
     }
 
     /// The notice to the old address that the account's address is now `new_email`.

@@ -101,10 +101,7 @@ impl<P: Profile> UserManager<P> {
                 self.config().verify_token_lifetime,
                 email_binding(&user.email),
             )?;
-            let mail = self.verify_mail(
-                &user.email,
-                self.link(&self.config().verify_path, &token),
-            );
+            let mail = self.verify_mail(&user.email, self.link(&self.config().verify_path, &token));
             Ok::<bool, AuthError>(self.queue_mail(mail))
         }
         .await;

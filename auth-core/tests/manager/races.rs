@@ -573,7 +573,10 @@ async fn forgot_password_does_the_same_work_for_known_and_unknown_addresses() {
 /// A verification mail to alice, as the default templates word it.
 fn verify_mail() -> Mail {
     let to = Email::parse("alice@example.com").unwrap();
-    let link = MailLink::new("https://example.com/verify#token=x", time::Duration::hours(24));
+    let link = MailLink::new(
+        "https://example.com/verify#token=x",
+        time::Duration::hours(24),
+    );
     let context = MailContext::new(to.clone(), "Example", time::OffsetDateTime::now_utc());
     let content = DefaultMailTemplates.verify(&context, &link);
     Mail::new(to, MailKind::Verify { link: link.url }, content)
@@ -600,9 +603,7 @@ async fn a_failing_mailer_is_retried_and_the_queue_drains() {
         flaky.clone(),
         MailQueueConfig::default().with_first_retry(StdDuration::from_millis(5)),
     );
-    queue
-        .enqueue(verify_mail())
-        .unwrap();
+    queue.enqueue(verify_mail()).unwrap();
     tokio::time::timeout(StdDuration::from_secs(5), queue.flush())
         .await
         .unwrap();

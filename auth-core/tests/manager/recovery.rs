@@ -324,7 +324,11 @@ async fn the_mails_state_the_configured_lifetimes_which_the_tokens_keep() {
             panic!("a mail with a link: {mail:?}")
         };
         assert!(mail.text.contains(link.as_str()), "{}", mail.text);
-        assert!(mail.html.contains(&format!("href=\"{link}\"")), "{}", mail.html);
+        assert!(
+            mail.html.contains(&format!("href=\"{link}\"")),
+            "{}",
+            mail.html
+        );
         let expires = format!("expires in {words}.");
         assert!(mail.text.contains(&expires), "{}", mail.text);
         assert!(mail.html.contains(&expires), "{}", mail.html);
@@ -333,7 +337,8 @@ async fn the_mails_state_the_configured_lifetimes_which_the_tokens_keep() {
     }
     // The reset link dies when its mail says it does.
     let token = h.mailed_token("alice@example.com").await;
-    h.clock.advance(Duration::minutes(30) + Duration::seconds(1));
+    h.clock
+        .advance(Duration::minutes(30) + Duration::seconds(1));
     assert!(matches!(
         h.manager
             .reset_password(&token, &Password::new("another fine passphrase"), &h.client)
