@@ -7,7 +7,7 @@
 //! - Domain types: [`User`] with the app's own typed [`Profile`] fields, [`Email`] (validated,
 //!   case-insensitive), [`Username`], [`Roles`], [`Session`], ids as newtypes.
 //! - Four traits: [`UserStore`], [`SessionStore`], [`PasswordHasher`], [`TokenStrategy`];
-//!   plus [`RateLimiter`] and [`Mailer`].
+//!   plus [`RateLimiter`] and [`Mailer`], whose mails' words come from [`MailTemplates`].
 //! - Implementations: [`Argon2Hasher`] (OWASP baseline, off the async runtime, capped),
 //!   [`JwtStrategy`] (HS256/384/512, RS256, ES256, EdDSA) over a [`JwtKeySet`] that rotates
 //!   and reloads without a restart ([`JwtKeyReloader`]) and publishes its JWKS,
@@ -67,6 +67,7 @@
 //! | `bcrypt` | yes | verifying bcrypt hashes of imported users (upgraded to Argon2id at login) |
 //! | `test-suite` | no | `auth_core::conformance`: the suite every store backend runs |
 //! | `metrics` | no | counters of the manager's events through the `metrics` facade (see [`events`]) |
+//! | `smtp` | no | `SmtpMailer`: mail over SMTP (lettre, rustls), pooled and bounded in time |
 //!
 //! ## Design notes
 //!
@@ -113,6 +114,11 @@ pub mod oauth;
 #[doc = include_str!("../../docs/WRITING_A_STORE.md")]
 pub struct WritingAStoreDoctests;
 
+/// The examples of docs/MAIL.md, compiled and run as doc tests.
+#[cfg(all(doctest, feature = "smtp"))]
+#[doc = include_str!("../../docs/MAIL.md")]
+pub struct MailDoctests;
+
 /// The attribute that makes the async traits of this crate implementable (and
 /// object-safe): put `#[async_trait]` on an `impl UserHooks for ...` block, a store or a
 /// mailer. Re-exported so that an app needs no dependency of its own.
@@ -134,7 +140,13 @@ pub use hooks::{LoginFailure, NoHooks, Revocation, Throttle, UserHooks};
 pub use limiter::{
     MemoryRateLimiter, RateDecision, RateLimit, RateLimitParseError, RateLimiter, retry_after,
 };
-pub use mail::{FileMailer, LogMailer, Mail, MailError, MailKind, Mailer, MemoryMailer};
+pub use mail::{
+    DefaultMailTemplates, FileMailer, LogMailer, Mail, MailContent, MailContext, MailError,
+    MailKind, MailLink, MailTemplates, Mailer, MemoryMailer, duration_in_words, escape_html,
+};
+#[cfg(feature = "smtp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
+pub use mail::{SmtpError, SmtpMailer, SmtpOptions};
 pub use mail_queue::{MailQueue, MailQueueConfig};
 pub use manager::{
     AdminUpdate, CreateOptions, ImportError, ImportedUser, Login, ManagerConfig, NewUser,

@@ -89,14 +89,14 @@ struct Shared {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use auth_core::{Email, Mail, MailQueue, MailQueueConfig, MemoryMailer};
+/// use auth_core::{Email, Mail, MailContent, MailKind, MailQueue, MailQueueConfig, MemoryMailer};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let outbox = MemoryMailer::new();
 /// let queue = MailQueue::new(Arc::new(outbox.clone()), MailQueueConfig::default());
 /// let to = Email::parse("alice@example.com")?;
-/// queue.enqueue(Mail::verify(to, "https://example.com/verify#token=x".into()))?;
+/// queue.enqueue(Mail::new(to, MailKind::SecurityNotice, MailContent::new("Hi", "Hi.\n", "<p>Hi.</p>")))?;
 /// queue.flush().await;
 /// assert_eq!(outbox.sent().len(), 1);
 /// # Ok(())

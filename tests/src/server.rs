@@ -345,6 +345,19 @@ impl Server {
             .expect("the server did not stop after SIGTERM")
     }
 
+    /// As [`Server::stop`], and everything the process printed, to its last line.
+    pub async fn stop_with_log(self) -> (ExitStatus, String) {
+        let log = self.log.clone();
+        let status = self.stop().await;
+        // The threads that read the pipes reach their end just after the exit.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let log = log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        (status, log)
+    }
+
     fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let child = self.child.as_mut()?;
         let deadline = Instant::now() + limit;

@@ -5,7 +5,6 @@ use crate::events::{EventKind, EventMethod};
 use crate::hasher::MAX_PASSWORD_BYTES;
 use crate::hooks::Throttle;
 use crate::limiter::RateDecision;
-use crate::mail::Mail;
 use crate::secret::Password;
 use crate::session::{ClientInfo, SessionId};
 use crate::store::{Page, UserQuery};
@@ -54,7 +53,7 @@ impl<P: Profile> UserManager<P> {
     /// every session but `current` (ASVS5 7.4.3), and any session a login racing the change
     /// would open. A new e-mail address makes the user unverified, voids every verify and
     /// reset link sent before, and a notice goes to the old address (see
-    /// [`Mail::email_changed`](crate::Mail::email_changed)).
+    /// [`MailTemplates::email_changed`](crate::MailTemplates::email_changed)).
     ///
     /// Two concurrent updates never lose each other's changes: the write is a
     /// compare-and-set on the user's version, retried on a fresh read.
@@ -247,7 +246,7 @@ impl<P: Profile> UserManager<P> {
                 .await;
         }
         if email_changed {
-            let notice = Mail::email_changed(old.email.clone(), user.email.clone(), self.now());
+            let notice = self.email_changed_mail(&old.email, &user.email);
             if !self.queue_mail(notice) {
                 tracing::error!(target: "auth", user_id = %user.id, "notice of the e-mail change not queued");
             }

@@ -63,6 +63,9 @@ impl RateLimits {
 /// | `REFRESH_TOKEN_EXPIRE_DAYS` | `refresh_lifetime`; `session_lifetime` is raised to it if shorter | 14 |
 /// | `REQUIRE_VERIFICATION` | `require_verification` | `false` |
 /// | `PUBLIC_URL` | `public_base_url` | `http://127.0.0.1:8000` |
+/// | `APP_NAME` | `app_name` | `Accounts` |
+/// | `VERIFY_TOKEN_EXPIRE_MINUTES` | `verify_token_lifetime` | 1440 (24 hours) |
+/// | `RESET_TOKEN_EXPIRE_MINUTES` | `reset_token_lifetime` | 60 |
 /// | `RATE_LIMIT_LOGIN_ACCOUNT` | `rate_limits.login_account` | `10/15m` |
 /// | `RATE_LIMIT_LOGIN_IP` | `rate_limits.login_ip` | `100/15m` |
 /// | `RATE_LIMIT_REGISTER_IP` | `rate_limits.register_ip` | `20/1h` |
@@ -91,10 +94,13 @@ pub struct ManagerConfig {
     pub refresh_lifetime: Duration,
     /// Absolute lifetime of a session, however often it is refreshed (default 30 days).
     pub session_lifetime: Duration,
-    /// Lifetime of a verification token (default 24 hours).
+    /// Lifetime of a verification token (default 24 hours); the verification mail states it.
     pub verify_token_lifetime: Duration,
-    /// Lifetime of a password-reset token (default 1 hour).
+    /// Lifetime of a password-reset token (default 1 hour); the reset mail states it.
     pub reset_token_lifetime: Duration,
+    /// The app's name as its users know it, given to the mail templates (default
+    /// `Accounts`).
+    pub app_name: String,
     /// Roles every new user gets (default none; the reference server gives `reader`).
     pub default_roles: Roles,
     /// The built-in password rules.
@@ -138,6 +144,7 @@ impl Default for ManagerConfig {
             session_lifetime: Duration::days(30),
             verify_token_lifetime: Duration::hours(24),
             reset_token_lifetime: Duration::hours(1),
+            app_name: "Accounts".to_owned(),
             default_roles: Roles::new(),
             password_policy: PasswordPolicy::default(),
             require_verification: false,
@@ -201,6 +208,19 @@ impl ManagerConfig {
         )?;
         self.refresh_lifetime = Duration::days(signed(days));
         self.session_lifetime = self.session_lifetime.max(self.refresh_lifetime);
+        let minutes = env.positive_number(
+            "VERIFY_TOKEN_EXPIRE_MINUTES",
+            whole(self.verify_token_lifetime.whole_minutes()),
+        )?;
+        self.verify_token_lifetime = Duration::minutes(signed(minutes));
+        let minutes = env.positive_number(
+            "RESET_TOKEN_EXPIRE_MINUTES",
+            whole(self.reset_token_lifetime.whole_minutes()),
+        )?;
+        self.reset_token_lifetime = Duration::minutes(signed(minutes));
+        if let Some(name) = env.string("APP_NAME") {
+            self.app_name = name;
+        }
         self.require_verification = env.flag("REQUIRE_VERIFICATION", self.require_verification)?;
         if let Some(url) = env.string("PUBLIC_URL") {
             self.public_base_url = url;
@@ -284,6 +304,9 @@ mod tests {
         assert_eq!(config.audit_retention, Duration::days(90));
         assert_eq!(config.public_base_url, "http://127.0.0.1:8000");
         assert!(!config.require_verification);
+        assert_eq!(config.verify_token_lifetime, Duration::hours(24));
+        assert_eq!(config.reset_token_lifetime, Duration::hours(1));
+        assert_eq!(config.app_name, "Accounts");
     }
 
     #[test]
@@ -296,6 +319,9 @@ mod tests {
             ("RATE_LIMIT_TOKEN_IP", "7/1h"),
             ("MAX_SESSIONS_PER_USER", "3"),
             ("AUDIT_RETENTION_DAYS", "7"),
+            ("VERIFY_TOKEN_EXPIRE_MINUTES", "120"),
+            ("RESET_TOKEN_EXPIRE_MINUTES", "30"),
+            ("APP_NAME", "Example Shop"),
         ]);
         let config = ManagerConfig::from_lookup(&env).unwrap();
         assert_eq!(config.access_lifetime, Duration::minutes(5));
@@ -309,6 +335,9 @@ mod tests {
         );
         assert_eq!(config.max_sessions_per_user, Some(3));
         assert_eq!(config.audit_retention, Duration::days(7));
+        assert_eq!(config.verify_token_lifetime, Duration::hours(2));
+        assert_eq!(config.reset_token_lifetime, Duration::minutes(30));
+        assert_eq!(config.app_name, "Example Shop");
         for (name, value) in [
             ("ACCESS_TOKEN_EXPIRE_MINUTES", "0"),
             ("REFRESH_TOKEN_EXPIRE_DAYS", "x"),
@@ -316,6 +345,8 @@ mod tests {
             ("RATE_LIMIT_LOGIN_IP", "lots"),
             ("MAX_SESSIONS_PER_USER", "-1"),
             ("AUDIT_RETENTION_DAYS", "0"),
+            ("VERIFY_TOKEN_EXPIRE_MINUTES", "0"),
+            ("RESET_TOKEN_EXPIRE_MINUTES", "1h"),
         ] {
             let err = ManagerConfig::from_lookup(&Env::from_map([(name, value)])).unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");

@@ -8,7 +8,6 @@ use crate::error::AuthError;
 use crate::events::{EventKind, EventMethod};
 use crate::hooks::Throttle;
 use crate::limiter::{RateDecision, RateLimit};
-use crate::mail::Mail;
 use crate::mfa::{MfaKeys, MfaProof, TotpEnrollment, qr, totp};
 use crate::secret::Password;
 use crate::session::{ClientInfo, SessionId, SessionMark};
@@ -142,11 +141,7 @@ impl<P: Profile> UserManager<P> {
         )
         .await;
         let notice = format!("{what}; every other session of the account was signed out");
-        if !self.queue_mail(Mail::security_notice(
-            user.email.clone(),
-            &notice,
-            self.now(),
-        )) {
+        if !self.queue_mail(self.security_notice_mail(&user.email, &notice)) {
             tracing::error!(target: "auth", user_id = %user.id, "security notice not queued");
         }
         self.inner.hooks.on_mfa_changed(user, what).await;

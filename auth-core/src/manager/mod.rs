@@ -5,6 +5,7 @@ mod audit;
 mod config;
 mod emit;
 mod import;
+mod mails;
 #[cfg(feature = "mfa")]
 mod mfa;
 mod oauth;
@@ -33,7 +34,7 @@ use crate::hasher::{Argon2Hasher, PasswordHasher};
 use crate::hooks::Throttle;
 use crate::hooks::{NoHooks, UserHooks};
 use crate::limiter::{MemoryRateLimiter, RateDecision, RateLimit, RateLimiter};
-use crate::mail::{LogMailer, Mail, Mailer};
+use crate::mail::{DefaultMailTemplates, LogMailer, Mail, MailTemplates, Mailer};
 use crate::mail_queue::MailQueue;
 use crate::session::ClientInfo;
 use crate::store::{AuditLog, OAuthAccountStore, SessionStore, UserStore};
@@ -109,6 +110,7 @@ struct Inner<P: Profile> {
     hasher: Arc<dyn PasswordHasher>,
     limiter: Arc<dyn RateLimiter>,
     mailer: MailQueue,
+    templates: Arc<dyn MailTemplates>,
     hooks: Arc<dyn UserHooks<P>>,
     clock: Arc<dyn Clock>,
     config: ManagerConfig,
@@ -118,7 +120,7 @@ struct Inner<P: Profile> {
 
 /// Builds a [`UserManager`]. Everything but the stores and the signing keys has a default:
 /// Argon2id at the OWASP baseline, JWT access tokens, the in-memory rate limiter, the log
-/// mailer, no hooks, the system clock, [`ManagerConfig::default`].
+/// mailer, the default mail templates, no hooks, the system clock, [`ManagerConfig::default`].
 #[must_use]
 pub struct UserManagerBuilder<P: Profile> {
     users: Arc<dyn UserStore<P>>,
@@ -131,6 +133,7 @@ pub struct UserManagerBuilder<P: Profile> {
     hasher: Arc<dyn PasswordHasher>,
     limiter: Arc<dyn RateLimiter>,
     mailer: Arc<dyn Mailer>,
+    templates: Arc<dyn MailTemplates>,
     hooks: Arc<dyn UserHooks<P>>,
     clock: Arc<dyn Clock>,
     config: ManagerConfig,
@@ -166,6 +169,7 @@ impl<P: Profile> UserManager<P> {
             hasher: Arc::new(Argon2Hasher::default()),
             limiter: Arc::new(MemoryRateLimiter::new()),
             mailer: Arc::new(LogMailer),
+            templates: Arc::new(DefaultMailTemplates),
             hooks: Arc::new(NoHooks),
             clock: Arc::new(SystemClock),
             config: ManagerConfig::default(),
@@ -357,6 +361,13 @@ impl<P: Profile> UserManagerBuilder<P> {
         self
     }
 
+    /// The words of the mails (default: [`DefaultMailTemplates`]); see [`MailTemplates`] for
+    /// an example that overrides one mail.
+    pub fn with_mail_templates(mut self, templates: Arc<dyn MailTemplates>) -> Self {
+        self.templates = templates;
+        self
+    }
+
     /// The app's hooks (default: [`NoHooks`]).
     pub fn with_hooks(mut self, hooks: Arc<dyn UserHooks<P>>) -> Self {
         self.hooks = hooks;
@@ -450,6 +461,7 @@ impl<P: Profile> UserManagerBuilder<P> {
                 hasher: self.hasher,
                 limiter: self.limiter,
                 mailer: MailQueue::new(self.mailer, self.config.mail_queue.clone()),
+                templates: self.templates,
                 hooks: self.hooks,
                 clock: self.clock,
                 config: self.config,

@@ -330,11 +330,7 @@ impl<P: Profile> UserManager<P> {
         .await;
         // A new way into the account: its owner hears of it.
         let what = format!("a {} account was linked for signing in", identity.provider);
-        if !self.queue_mail(crate::mail::Mail::security_notice(
-            user.email.clone(),
-            &what,
-            self.now(),
-        )) {
+        if !self.queue_mail(self.security_notice_mail(&user.email, &what)) {
             tracing::error!(target: "auth", user_id = %user.id, "notice of the new link not queued");
         }
         self.inner.hooks.on_after_oauth_link(user, &account).await;

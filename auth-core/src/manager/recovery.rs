@@ -8,7 +8,6 @@ use crate::email::Email;
 use crate::error::{AuthError, StoreError};
 use crate::events::EventKind;
 use crate::hooks::Throttle;
-use crate::mail::Mail;
 use crate::secret::Password;
 use crate::session::ClientInfo;
 use crate::token::{RESET_AUDIENCE, VERIFY_AUDIENCE};
@@ -104,10 +103,7 @@ impl<P: Profile> UserManager<P> {
                 self.config().verify_token_lifetime,
                 email_binding(&user.email),
             )?;
-            let mail = Mail::verify(
-                user.email.clone(),
-                self.link(&self.config().verify_path, &token),
-            );
+            let mail = self.verify_mail(&user.email, self.link(&self.config().verify_path, &token));
             Ok::<bool, AuthError>(self.queue_mail(mail))
         }
         .await;
@@ -260,10 +256,7 @@ impl<P: Profile> UserManager<P> {
             return Ok(());
         }
         // Mail goes only to the address on record.
-        let mail = Mail::reset_password(
-            user.email.clone(),
-            self.link(&self.config().reset_path, &token),
-        );
+        let mail = self.reset_mail(&user.email, self.link(&self.config().reset_path, &token));
         if self.queue_mail(mail) {
             self.emit(
                 Event::new(EventKind::PasswordResetRequested)

@@ -570,6 +570,18 @@ async fn forgot_password_does_the_same_work_for_known_and_unknown_addresses() {
     assert_eq!(mailer.calls.load(Ordering::SeqCst), 1);
 }
 
+/// A verification mail to alice, as the default templates word it.
+fn verify_mail() -> Mail {
+    let to = Email::parse("alice@example.com").unwrap();
+    let link = MailLink::new(
+        "https://example.com/verify#token=x",
+        time::Duration::hours(24),
+    );
+    let context = MailContext::new(to.clone(), "Example", time::OffsetDateTime::now_utc());
+    let content = DefaultMailTemplates.verify(&context, &link);
+    Mail::new(to, MailKind::Verify { link: link.url }, content)
+}
+
 #[tokio::test]
 async fn a_failing_mailer_is_retried_and_the_queue_drains() {
     #[derive(Debug, Default)]
@@ -591,12 +603,7 @@ async fn a_failing_mailer_is_retried_and_the_queue_drains() {
         flaky.clone(),
         MailQueueConfig::default().with_first_retry(StdDuration::from_millis(5)),
     );
-    queue
-        .enqueue(Mail::verify(
-            Email::parse("alice@example.com").unwrap(),
-            "https://example.com/verify#token=x".into(),
-        ))
-        .unwrap();
+    queue.enqueue(verify_mail()).unwrap();
     tokio::time::timeout(StdDuration::from_secs(5), queue.flush())
         .await
         .unwrap();
@@ -610,10 +617,7 @@ async fn a_full_mail_queue_refuses_instead_of_growing() {
     let mailer = Arc::new(HangingMailer::default());
     let config = MailQueueConfig::default().with_capacity(2);
     let queue = MailQueue::new(mailer, config);
-    let mail = Mail::verify(
-        Email::parse("alice@example.com").unwrap(),
-        "https://example.com/verify#token=x".into(),
-    );
+    let mail = verify_mail();
     let mut refused = 0;
     for _ in 0..20 {
         if queue.enqueue(mail.clone()).is_err() {

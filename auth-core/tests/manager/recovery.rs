@@ -294,3 +294,55 @@ async fn mails_never_reveal_their_link_in_debug_output() {
     let debug = format!("{:?}", h.sent().await);
     assert!(!debug.contains(&token));
 }
+
+#[tokio::test]
+async fn the_mails_state_the_configured_lifetimes_which_the_tokens_keep() {
+    let h = Harness::with(
+        |config| ManagerConfig {
+            verify_token_lifetime: Duration::hours(2),
+            reset_token_lifetime: Duration::minutes(30),
+            app_name: "Example <Shop>".into(),
+            ..config
+        },
+        false,
+    );
+    h.register("alice@example.com").await;
+    h.manager
+        .request_verify(&email("alice@example.com"), &h.client)
+        .await
+        .unwrap();
+    h.manager
+        .forgot_password(&email("alice@example.com"), &h.client)
+        .await
+        .unwrap();
+    let sent = h.sent().await;
+    let [verify, reset] = sent.as_slice() else {
+        panic!("two mails: {sent:?}")
+    };
+    for (mail, words) in [(verify, "2 hours"), (reset, "30 minutes")] {
+        let (MailKind::Verify { link } | MailKind::ResetPassword { link }) = &mail.kind else {
+            panic!("a mail with a link: {mail:?}")
+        };
+        assert!(mail.text.contains(link.as_str()), "{}", mail.text);
+        assert!(
+            mail.html.contains(&format!("href=\"{link}\"")),
+            "{}",
+            mail.html
+        );
+        let expires = format!("expires in {words}.");
+        assert!(mail.text.contains(&expires), "{}", mail.text);
+        assert!(mail.html.contains(&expires), "{}", mail.html);
+        assert!(mail.text.contains("Example <Shop>"), "{}", mail.text);
+        assert!(mail.html.contains("Example &lt;Shop&gt;"), "{}", mail.html);
+    }
+    // The reset link dies when its mail says it does.
+    let token = h.mailed_token("alice@example.com").await;
+    h.clock
+        .advance(Duration::minutes(30) + Duration::seconds(1));
+    assert!(matches!(
+        h.manager
+            .reset_password(&token, &Password::new("another fine passphrase"), &h.client)
+            .await,
+        Err(AuthError::BadResetToken)
+    ));
+}

@@ -27,7 +27,7 @@ pub enum AppError {
     Keys(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The mailer settings are wrong.
     #[error("mail: {0}")]
-    Mail(#[source] auth_core::MailError),
+    Mail(#[source] auth_core::SmtpError),
 }
 
 /// The assembled server: its router and the manager behind it.
