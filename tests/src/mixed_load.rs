@@ -68,6 +68,23 @@ pub struct Observation {
     pub ended: Instant,
     /// The answer, or why there was none (a reset connection, a timeout).
     pub answer: Result<Answer, String>,
+    /// For a replay: the logout of the replayed token.
+    pub replays: Option<Revoked>,
+}
+
+/// How long after a logout answered on one instance the others may still accept its tokens:
+/// they hear of it through the store's revocation feed (milliseconds), and a feed that dies
+/// silently is noticed within a second. The instance that logged out refuses them at once.
+pub const PROPAGATION: Duration = Duration::from_secs(1);
+
+/// A logout answered `204`.
+#[derive(Debug, Clone)]
+pub struct Revoked {
+    pub access: String,
+    pub refresh: String,
+    /// When the answer arrived, and which instance gave it.
+    pub at: Instant,
+    pub instance: usize,
 }
 
 /// A span of time in which a fault was in place.
@@ -91,15 +108,16 @@ impl Window {
 #[derive(Debug, Default)]
 pub struct Record {
     pub observations: Mutex<Vec<Observation>>,
-    /// Token pairs whose logout was answered `204`.
-    pub revoked: Mutex<Vec<(String, String)>>,
+    /// The logouts answered `204`.
+    pub revoked: Mutex<Vec<Revoked>>,
     /// Addresses whose registration was answered `201`.
     pub registered: Mutex<Vec<String>>,
 }
 
 impl Record {
     /// Every broken promise: a request left without an answer, a `500`, a `503` without
-    /// `Retry-After`, a token in a failure's body, a logged-out token accepted, or a token
+    /// `Retry-After`, a token in a failure's body, a logged-out token accepted (by the
+    /// instance that logged it out, or by another one later than [`PROPAGATION`]), or a token
     /// issued inside a window that refuses them.
     pub fn violations(&self, windows: &[Window]) -> Vec<String> {
         let observations = self.observations.lock().unwrap();
@@ -128,8 +146,16 @@ impl Record {
             if answer.status != 200 && answer.body.contains("_token") {
                 found.push(at(&format!("a token in a {} answer", answer.status)));
             }
-            if matches!(seen.op, Op::RevokedMe | Op::RevokedRefresh) && answer.status == 200 {
-                found.push(at("a logged-out token was accepted"));
+            if let Some(logout) = &seen.replays
+                && answer.status == 200
+                && (logout.instance == seen.instance
+                    || seen.started.saturating_duration_since(logout.at) > PROPAGATION)
+            {
+                found.push(at(&format!(
+                    "a token logged out on instance {} {:?} earlier was accepted",
+                    logout.instance,
+                    seen.started.saturating_duration_since(logout.at)
+                )));
             }
             if matches!(seen.op, Op::Login | Op::Refresh)
                 && answer.status == 200
@@ -141,6 +167,21 @@ impl Record {
             }
         }
         found
+    }
+
+    /// Replays that another instance accepted within [`PROPAGATION`] of the logout: how many,
+    /// and the longest time after the logout's answer.
+    pub fn late_refusals(&self) -> (usize, Duration) {
+        let observations = self.observations.lock().unwrap();
+        let late: Vec<Duration> = observations
+            .iter()
+            .filter(|seen| seen.answer.as_ref().is_ok_and(|answer| answer.status == 200))
+            .filter_map(|seen| {
+                let logout = seen.replays.as_ref()?;
+                Some(seen.started.saturating_duration_since(logout.at))
+            })
+            .collect();
+        (late.len(), late.into_iter().max().unwrap_or_default())
     }
 
     /// How many answers of each status each step got, inside `window` (or over the whole run).
@@ -180,10 +221,10 @@ impl Record {
         let revoked = self.revoked.lock().unwrap().clone();
         let registered = self.registered.lock().unwrap().clone();
         let mut checks = Vec::new();
-        for (access, refresh) in &revoked {
+        for logout in &revoked {
             for base in bases {
-                checks.push((Op::RevokedMe, base.clone(), access.clone(), 401));
-                checks.push((Op::RevokedRefresh, base.clone(), refresh.clone(), 401));
+                checks.push((Op::RevokedMe, base.clone(), logout.access.clone(), 401));
+                checks.push((Op::RevokedRefresh, base.clone(), logout.refresh.clone(), 401));
             }
         }
         for (n, email) in registered.iter().enumerate() {
@@ -291,37 +332,49 @@ impl Client {
                         "first_name": "Load",
                         "second_name": "Client",
                     }));
-                let answer = self.observe(Op::Register, request).await;
+                let answer = self.observe(Op::Register, request, None).await;
                 if answer.as_ref().is_some_and(|answer| answer.status == 201) {
                     self.record.registered.lock().unwrap().push(email);
                 }
             }
             let base = self.next();
             let login = self
-                .observe(Op::Login, login_request(&self.http, &base, &self.email))
+                .observe(Op::Login, login_request(&self.http, &base, &self.email), None)
                 .await;
             if let Some((mut access, mut refresh)) = login.as_ref().and_then(Answer::tokens) {
                 let base = self.next();
                 let request = self.http.get(format!("{base}/users/me")).bearer_auth(&access);
-                troubled |= self.observe(Op::Me, request).await.is_none_or(|a| a.status != 200);
+                troubled |= self
+                    .observe(Op::Me, request, None)
+                    .await
+                    .is_none_or(|a| a.status != 200);
                 let base = self.next();
                 let refreshed = self
-                    .observe(Op::Refresh, refresh_request(&self.http, &base, &refresh))
+                    .observe(Op::Refresh, refresh_request(&self.http, &base, &refresh), None)
                     .await;
                 if let Some(pair) = refreshed.as_ref().and_then(Answer::tokens) {
                     (access, refresh) = pair;
                 }
                 let base = self.next();
                 let request = self.http.get(format!("{base}/users/me")).bearer_auth(&access);
-                troubled |= self.observe(Op::Me, request).await.is_none_or(|a| a.status != 200);
+                troubled |= self
+                    .observe(Op::Me, request, None)
+                    .await
+                    .is_none_or(|a| a.status != 200);
                 let base = self.next();
                 let request = self
                     .http
                     .post(format!("{base}/auth/jwt/logout"))
                     .bearer_auth(&access);
-                let logout = self.observe(Op::Logout, request).await;
+                let instance = self.turn % self.bases.len();
+                let logout = self.observe(Op::Logout, request, None).await;
                 if logout.is_some_and(|answer| answer.status == 204) {
-                    self.record.revoked.lock().unwrap().push((access, refresh));
+                    self.record.revoked.lock().unwrap().push(Revoked {
+                        access,
+                        refresh,
+                        at: Instant::now(),
+                        instance,
+                    });
                 } else {
                     troubled = true;
                 }
@@ -332,13 +385,17 @@ impl Client {
                 let revoked = self.record.revoked.lock().unwrap();
                 (!revoked.is_empty()).then(|| revoked[(cycle * 7 + self.turn) % revoked.len()].clone())
             };
-            if let Some((access, refresh)) = replay {
+            if let Some(logout) = replay {
                 let base = self.next();
-                let request = self.http.get(format!("{base}/users/me")).bearer_auth(&access);
-                self.observe(Op::RevokedMe, request).await;
-                let base = self.next();
-                self.observe(Op::RevokedRefresh, refresh_request(&self.http, &base, &refresh))
+                let request = self
+                    .http
+                    .get(format!("{base}/users/me"))
+                    .bearer_auth(&logout.access);
+                self.observe(Op::RevokedMe, request, Some(logout.clone()))
                     .await;
+                let base = self.next();
+                let request = refresh_request(&self.http, &base, &logout.refresh);
+                self.observe(Op::RevokedRefresh, request, Some(logout)).await;
             }
             if troubled {
                 // A store is down: keep asking, a little less often.
@@ -353,7 +410,12 @@ impl Client {
         self.bases[self.turn % self.bases.len()].clone()
     }
 
-    async fn observe(&self, op: Op, request: reqwest::RequestBuilder) -> Option<Answer> {
+    async fn observe(
+        &self,
+        op: Op,
+        request: reqwest::RequestBuilder,
+        replays: Option<Revoked>,
+    ) -> Option<Answer> {
         let instance = request
             .try_clone()
             .and_then(|request| request.build().ok())
@@ -371,6 +433,7 @@ impl Client {
             started,
             ended,
             answer: answer.clone(),
+            replays,
         });
         answer.ok()
     }
