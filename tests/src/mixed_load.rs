@@ -128,7 +128,10 @@ impl Record {
                     .iter()
                     .find(|window| window.holds(seen))
                     .map_or("outside the fault windows", |window| window.name.as_str());
-                format!("{:?} on instance {}: {what} ({window})", seen.op, seen.instance)
+                format!(
+                    "{:?} on instance {}: {what} ({window})",
+                    seen.op, seen.instance
+                )
             };
             let answer = match &seen.answer {
                 Ok(answer) => answer,
@@ -175,7 +178,11 @@ impl Record {
         let observations = self.observations.lock().unwrap();
         let late: Vec<Duration> = observations
             .iter()
-            .filter(|seen| seen.answer.as_ref().is_ok_and(|answer| answer.status == 200))
+            .filter(|seen| {
+                seen.answer
+                    .as_ref()
+                    .is_ok_and(|answer| answer.status == 200)
+            })
             .filter_map(|seen| {
                 let logout = seen.replays.as_ref()?;
                 Some(seen.started.saturating_duration_since(logout.at))
@@ -224,18 +231,30 @@ impl Record {
         for logout in &revoked {
             for base in bases {
                 checks.push((Op::RevokedMe, base.clone(), logout.access.clone(), 401));
-                checks.push((Op::RevokedRefresh, base.clone(), logout.refresh.clone(), 401));
+                checks.push((
+                    Op::RevokedRefresh,
+                    base.clone(),
+                    logout.refresh.clone(),
+                    401,
+                ));
             }
         }
         for (n, email) in registered.iter().enumerate() {
-            checks.push((Op::Login, bases[n % bases.len()].clone(), email.clone(), 200));
+            checks.push((
+                Op::Login,
+                bases[n % bases.len()].clone(),
+                email.clone(),
+                200,
+            ));
         }
         futures::stream::iter(checks)
             .map(|(op, base, credential, expected)| {
                 let http = http.clone();
                 async move {
                     let request = match op {
-                        Op::RevokedMe => http.get(format!("{base}/users/me")).bearer_auth(&credential),
+                        Op::RevokedMe => http
+                            .get(format!("{base}/users/me"))
+                            .bearer_auth(&credential),
                         Op::RevokedRefresh => refresh_request(&http, &base, &credential),
                         _ => login_request(&http, &base, &credential),
                     };
@@ -323,15 +342,15 @@ impl Client {
             if cycle % 5 == 0 {
                 let email = format!("load-{}@example.com", crate::unique());
                 let base = self.next();
-                let request = self
-                    .http
-                    .post(format!("{base}/auth/register"))
-                    .json(&serde_json::json!({
-                        "email": email,
-                        "password": PASSWORD,
-                        "first_name": "Load",
-                        "second_name": "Client",
-                    }));
+                let request =
+                    self.http
+                        .post(format!("{base}/auth/register"))
+                        .json(&serde_json::json!({
+                            "email": email,
+                            "password": PASSWORD,
+                            "first_name": "Load",
+                            "second_name": "Client",
+                        }));
                 let answer = self.observe(Op::Register, request, None).await;
                 if answer.as_ref().is_some_and(|answer| answer.status == 201) {
                     self.record.registered.lock().unwrap().push(email);
@@ -339,24 +358,38 @@ impl Client {
             }
             let base = self.next();
             let login = self
-                .observe(Op::Login, login_request(&self.http, &base, &self.email), None)
+                .observe(
+                    Op::Login,
+                    login_request(&self.http, &base, &self.email),
+                    None,
+                )
                 .await;
             if let Some((mut access, mut refresh)) = login.as_ref().and_then(Answer::tokens) {
                 let base = self.next();
-                let request = self.http.get(format!("{base}/users/me")).bearer_auth(&access);
+                let request = self
+                    .http
+                    .get(format!("{base}/users/me"))
+                    .bearer_auth(&access);
                 troubled |= self
                     .observe(Op::Me, request, None)
                     .await
                     .is_none_or(|a| a.status != 200);
                 let base = self.next();
                 let refreshed = self
-                    .observe(Op::Refresh, refresh_request(&self.http, &base, &refresh), None)
+                    .observe(
+                        Op::Refresh,
+                        refresh_request(&self.http, &base, &refresh),
+                        None,
+                    )
                     .await;
                 if let Some(pair) = refreshed.as_ref().and_then(Answer::tokens) {
                     (access, refresh) = pair;
                 }
                 let base = self.next();
-                let request = self.http.get(format!("{base}/users/me")).bearer_auth(&access);
+                let request = self
+                    .http
+                    .get(format!("{base}/users/me"))
+                    .bearer_auth(&access);
                 troubled |= self
                     .observe(Op::Me, request, None)
                     .await
@@ -383,7 +416,8 @@ impl Client {
             }
             let replay = {
                 let revoked = self.record.revoked.lock().unwrap();
-                (!revoked.is_empty()).then(|| revoked[(cycle * 7 + self.turn) % revoked.len()].clone())
+                (!revoked.is_empty())
+                    .then(|| revoked[(cycle * 7 + self.turn) % revoked.len()].clone())
             };
             if let Some(logout) = replay {
                 let base = self.next();
@@ -395,7 +429,8 @@ impl Client {
                     .await;
                 let base = self.next();
                 let request = refresh_request(&self.http, &base, &logout.refresh);
-                self.observe(Op::RevokedRefresh, request, Some(logout)).await;
+                self.observe(Op::RevokedRefresh, request, Some(logout))
+                    .await;
             }
             if troubled {
                 // A store is down: keep asking, a little less often.
@@ -421,7 +456,9 @@ impl Client {
             .and_then(|request| request.build().ok())
             .and_then(|request| {
                 let url = request.url().as_str().to_owned();
-                self.bases.iter().position(|base| url.starts_with(base.as_str()))
+                self.bases
+                    .iter()
+                    .position(|base| url.starts_with(base.as_str()))
             })
             .unwrap_or(usize::MAX);
         let started = Instant::now();
@@ -469,7 +506,10 @@ pub async fn send(request: reqwest::RequestBuilder) -> Result<Answer, String> {
         .get("retry-after")
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let body = response.text().await.map_err(|err| format!("body: {err:?}"))?;
+    let body = response
+        .text()
+        .await
+        .map_err(|err| format!("body: {err:?}"))?;
     Ok(Answer {
         status,
         retry_after,

@@ -201,5 +201,8 @@ fn os_id(which: &str) -> u32 {
         output.status.success(),
         "there is no `postgres` OS user (install Debian's postgresql package)"
     );
-    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap()
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap()
 }

@@ -161,7 +161,11 @@ impl Deployment {
         let windows: Vec<Window> = faults.iter().map(|(window, _)| window.clone()).collect();
         eprintln!("answers over the whole run: {:?}", record.counts(None));
         for window in &windows {
-            eprintln!("answers during {}: {:?}", window.name, record.counts(Some(window)));
+            eprintln!(
+                "answers during {}: {:?}",
+                window.name,
+                record.counts(Some(window))
+            );
         }
         let (hung, violations): (Vec<String>, Vec<String>) = record
             .violations(&windows)
@@ -177,7 +181,9 @@ impl Deployment {
             violations[..violations.len().min(20)].join("\n")
         );
         let (late, latest) = record.late_refusals();
-        eprintln!("logged-out tokens accepted by the other instance before the news arrived: {late}, at most {latest:?} after the logout");
+        eprintln!(
+            "logged-out tokens accepted by the other instance before the news arrived: {late}, at most {latest:?} after the logout"
+        );
         for (window, _) in faults {
             if window.refuses_tokens {
                 assert!(
@@ -210,11 +216,17 @@ impl Deployment {
             );
         }
         let lost = record.verify_nothing_lost(&self.bases).await;
-        assert!(lost.is_empty(), "lost after the faults:\n{}", lost.join("\n"));
+        assert!(
+            lost.is_empty(),
+            "lost after the faults:\n{}",
+            lost.join("\n")
+        );
         let revoked = record.revoked.lock().unwrap().len();
         let registered = record.registered.lock().unwrap().len();
         assert!(revoked > 0 && registered > 0, "the load did too little");
-        eprintln!("{revoked} acknowledged logouts still hold, {registered} users registered under load can log in");
+        eprintln!(
+            "{revoked} acknowledged logouts still hold, {registered} users registered under load can log in"
+        );
         // The sessions opened before the faults live on.
         for (access, _) in &self.kept {
             assert_eq!(self.a.me(access).await.status(), 200);
@@ -291,11 +303,7 @@ async fn behind_proxies() -> (Config, FaultProxy, FaultProxy) {
 /// A proxy to the server of `url`, and `url` pointing at the proxy.
 async fn proxied(url: &str) -> (String, FaultProxy) {
     let mut parsed = reqwest::Url::parse(url).unwrap();
-    let target = format!(
-        "{}:{}",
-        parsed.host_str().unwrap(),
-        parsed.port().unwrap()
-    );
+    let target = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap());
     let proxy = FaultProxy::start(&target).await;
     parsed.set_port(Some(proxy.port())).unwrap();
     (parsed.to_string(), proxy)
