@@ -351,7 +351,7 @@ impl Client {
         while !stop.load(Ordering::SeqCst) {
             cycle += 1;
             let mut troubled = false;
-            if cycle % 5 == 0 {
+            if cycle.is_multiple_of(5) {
                 let email = format!("load-{}@example.com", crate::unique());
                 let base = self.next();
                 let request =
