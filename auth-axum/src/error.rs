@@ -8,6 +8,10 @@ use serde_json::{Value, json};
 
 use crate::json::json_response;
 
+/// The `Retry-After` of a `503` (in seconds): a backing service that is down is usually back,
+/// or failed over, within seconds, and the stores reconnect by themselves.
+pub const UNAVAILABLE_RETRY_AFTER_SECONDS: i64 = 2;
+
 /// Which route failed: the same manager error carries a different `detail` code on different
 /// routes (`REGISTER_USER_ALREADY_EXISTS` vs `UPDATE_USER_EMAIL_ALREADY_EXISTS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +34,8 @@ pub enum Action {
 /// A failure on its way to becoming a response.
 ///
 /// Internal failures (stores, hashing, signing, mail) are logged with `tracing::error!` here
-/// and answered with a bare `500` (or `503` when a backing service is down): nothing internal
-/// reaches a body.
+/// and answered with a bare `500` (or `503` with `Retry-After` when a backing service is down):
+/// nothing internal reaches a body.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -73,6 +77,17 @@ impl ApiError {
     /// method (axum adds the `Allow` header).
     pub fn method_not_allowed() -> Self {
         Self::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+    }
+
+    /// `503 {"detail":"Service Unavailable"}` with `Retry-After:`
+    /// [`UNAVAILABLE_RETRY_AFTER_SECONDS`]: a backing service is down. Nothing was done, so
+    /// the client may send the same request again after the pause.
+    pub fn unavailable() -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            detail: Value::from("Service Unavailable"),
+            retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECONDS),
+        }
     }
 
     /// `500`, after logging `what` (never shown).
@@ -155,7 +170,7 @@ impl ApiError {
             },
             err if err.is_unavailable() => {
                 tracing::error!(error = %err, source = ?std::error::Error::source(&err), "a backing service is unavailable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+                Self::unavailable()
             }
             err => Self::internal(&err),
         }

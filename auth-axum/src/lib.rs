@@ -197,7 +197,7 @@ mod transport;
 pub use body_limit::{BodyLimit, BodyLimitLayer};
 pub use client::Client;
 pub use config::{AuthConfig, Backend, CookieSettings, Transport};
-pub use error::{Action, ApiError, not_found};
+pub use error::{Action, ApiError, UNAVAILABLE_RETRY_AFTER_SECONDS, not_found};
 pub use extract::{
     Admin, AuthRejection, AuthUser, Author, CurrentUser, Reader, RequireAdmin, RequireAuthor,
     RequireReader, RequireRole, Role, VerifiedUser,

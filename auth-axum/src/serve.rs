@@ -49,6 +49,7 @@ const MAX_CONCURRENT_STREAMS: u32 = 100;
 /// | reads its socket but never lets a response through (an HTTP/2 flow-control window of zero) | the response timeout |
 /// | vanishes while a response is held up (HTTP/2) | a ping after an idle timeout without incoming data, unanswered within the write timeout |
 /// | opens many connections | the per-client cap, then the connection cap |
+/// | holds a request open while the server shuts down | the shutdown timeout |
 ///
 /// Not bounded: a client that reads slowly but steadily holds its connection until the
 /// response timeout; clients spread over many addresses are stopped only by the connection
@@ -75,13 +76,14 @@ pub struct ServeConfig {
     idle_timeout: Duration,
     write_timeout: Duration,
     response_timeout: Option<Duration>,
+    shutdown_timeout: Duration,
     max_connections: usize,
     max_connections_per_ip: Option<usize>,
 }
 
 impl Default for ServeConfig {
     /// Header timeout 10 s, body timeout 30 s, idle timeout 60 s, write timeout 30 s, response
-    /// timeout 5 min, 10,000 connections, 64 per client.
+    /// timeout 5 min, shutdown timeout 30 s, 10,000 connections, 64 per client.
     fn default() -> Self {
         Self {
             header_timeout: Duration::from_secs(10),
@@ -89,6 +91,7 @@ impl Default for ServeConfig {
             idle_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(30),
             response_timeout: Some(Duration::from_secs(300)),
+            shutdown_timeout: Duration::from_secs(30),
             max_connections: 10_000,
             max_connections_per_ip: Some(64),
         }
@@ -148,6 +151,18 @@ impl ServeConfig {
         self
     }
 
+    /// How long a shutdown waits for the requests in flight (default 30 s). When the shutdown
+    /// future completes, [`serve`] stops accepting, closes idle connections, lets every
+    /// request in progress finish and send its response, and closes each connection after
+    /// its last response; connections still busy when this time runs out are closed then,
+    /// and [`serve`] returns. Keep it below the time your supervisor waits between `SIGTERM`
+    /// and `SIGKILL` (Kubernetes: 30 s by default, `terminationGracePeriodSeconds`).
+    #[must_use]
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
     /// How many connections are served at once (default 10,000); further connections wait
     /// in the listener's backlog until one closes. At least one. An upgraded connection
     /// (WebSocket) counts until it closes.
@@ -189,6 +204,7 @@ impl ServeConfig {
     /// | `HTTP_BODY_TIMEOUT` | [`with_body_timeout`](Self::with_body_timeout) | `30s` |
     /// | `HTTP_IDLE_TIMEOUT` | [`with_idle_timeout`](Self::with_idle_timeout) | `60s` |
     /// | `HTTP_WRITE_TIMEOUT` | [`with_write_timeout`](Self::with_write_timeout) | `30s` |
+    /// | `HTTP_SHUTDOWN_TIMEOUT` | [`with_shutdown_timeout`](Self::with_shutdown_timeout) | `30s` |
     /// | `HTTP_MAX_CONNECTIONS` | [`with_max_connections`](Self::with_max_connections) | 10000 |
     /// | `HTTP_MAX_CONNECTIONS_PER_IP` | [`with_max_connections_per_ip`](Self::with_max_connections_per_ip); `0` for none | 64 |
     ///
@@ -234,6 +250,9 @@ impl ServeConfig {
             .with_body_timeout(env.duration("HTTP_BODY_TIMEOUT", defaults.body_timeout)?)
             .with_idle_timeout(env.duration("HTTP_IDLE_TIMEOUT", defaults.idle_timeout)?)
             .with_write_timeout(env.duration("HTTP_WRITE_TIMEOUT", defaults.write_timeout)?)
+            .with_shutdown_timeout(
+                env.duration("HTTP_SHUTDOWN_TIMEOUT", defaults.shutdown_timeout)?,
+            )
             .with_max_connections(usize::try_from(max_connections).unwrap_or(usize::MAX))
             .with_max_connections_per_ip(max_connections_per_ip))
     }
@@ -263,6 +282,11 @@ impl ServeConfig {
         self.response_timeout
     }
 
+    /// The shutdown timeout.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
+    }
+
     /// The connection cap.
     pub fn max_connections(&self) -> usize {
         self.max_connections
@@ -274,8 +298,10 @@ impl ServeConfig {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then stops accepting and waits
-/// for the requests in flight.
+/// Serves `router` on `listener` until `shutdown` completes, then stops accepting, closes
+/// idle connections and waits for the requests in flight, at most
+/// [`ServeConfig::with_shutdown_timeout`]: each gets its whole response, and connections
+/// still busy after that time are closed.
 ///
 /// Unlike a bare `axum::serve(listener, router)`, it
 /// - gives every request the client's address as `ConnectInfo<SocketAddr>`, which per-IP
@@ -324,6 +350,8 @@ where
     let per_ip = config.max_connections_per_ip.map(PerIp::new);
     let builder = connection_builder(&config);
     let graceful = GracefulShutdown::new();
+    // Dropped when the shutdown timeout runs out: every connection still open then closes.
+    let (force_close, closing) = tokio::sync::watch::channel(());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         // The cap: no accept until a connection slot is free.
@@ -382,6 +410,7 @@ where
         };
         let watcher = graceful.watcher();
         let builder = builder.clone();
+        let mut closing = closing.clone();
         tokio::spawn(async move {
             let connection = builder.serve_connection_with_upgrades(io, service);
             tokio::select! {
@@ -394,11 +423,25 @@ where
                 () = socket::overdue(watch) => {
                     tracing::debug!(peer = %peer, "a response took too long; connection closed");
                 }
+                _ = closing.changed() => {
+                    tracing::debug!(peer = %peer, "still busy at the end of the shutdown timeout; connection closed");
+                }
             }
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    let open = graceful.count();
+    if tokio::time::timeout(config.shutdown_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open_at_shutdown = open,
+            timeout = ?config.shutdown_timeout,
+            "connections still busy at the end of the shutdown timeout were closed"
+        );
+    }
+    drop(force_close);
     Ok(())
 }
 

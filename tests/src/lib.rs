@@ -11,12 +11,21 @@
 //! (oidc-provider, from npm) on loopback for the "sign in with a provider" flows. [`browser`]
 //! runs the Chromium scripts of `tests/browser`. [`fastapi_users`] runs a real fastapi-users
 //! app (from PyPI) for the import test.
+//!
+//! For the fault tests, [`private_postgres`] and [`private_redis`] are servers of one test's
+//! own that it may stop and start, [`fault_proxy`] degrades the network to a service, and
+//! [`mixed_load`] is the load that runs meanwhile.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 pub mod app;
 pub mod browser;
 pub mod fastapi_users;
+pub mod fault_proxy;
+pub mod mixed_load;
 pub mod oidc;
+pub mod private_postgres;
+pub mod private_process;
+pub mod private_redis;
 pub mod server;
 pub mod server_suite;
 pub mod services;

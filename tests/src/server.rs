@@ -175,6 +175,19 @@ impl Config {
         config
     }
 
+    /// A deployment on services of the test's own (private servers, or proxies in front of
+    /// the shared ones): users in the Postgres at `database_url`, which the server migrates,
+    /// sessions and limits in the Redis at `redis_url` under a fresh key prefix.
+    pub async fn on_services(database_url: &str, redis_url: &str) -> Self {
+        let mut config = Self::new(Backend::Sqlite)
+            .await
+            .with("DATABASE_URL", database_url)
+            .with("REDIS_URL", redis_url)
+            .with("REDIS_KEY_PREFIX", &format!("e2e{}", crate::unique()));
+        config.backend = Backend::PostgresRedis;
+        config
+    }
+
     /// Sets a variable of every process started from now on.
     #[must_use]
     pub fn with(mut self, name: &str, value: &str) -> Self {
@@ -358,7 +371,15 @@ impl Server {
         (status, log)
     }
 
-    fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+    /// Sends `SIGTERM` and returns at once (the server starts its graceful shutdown).
+    pub fn terminate(&self) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success(), "kill -TERM {pid} failed: {status}");
+    }
+
+    /// Waits up to `limit` for the process to exit; its status, or `None` if it still runs.
+    pub fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let child = self.child.as_mut()?;
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {

@@ -11,8 +11,8 @@ use crate::error::ApiError;
 ///
 /// Each variant answers as the HTTP contract says: `401 {"detail":"Unauthorized"}` with
 /// `WWW-Authenticate: Bearer` for missing or invalid credentials, `403 {"detail":"Forbidden"}`
-/// for a missing permission or a cross-site cookie write, `503` when a backing service is
-/// down, a bare `500` otherwise (the cause is logged when the rejection is made, never sent).
+/// for a missing permission or a cross-site cookie write, `503` with `Retry-After` when a
+/// backing service is down, a bare `500` otherwise (the cause is logged when the rejection is made, never sent).
 ///
 /// Handlers that want to tell the cases apart take `Result<CurrentUser, AuthRejection>`:
 ///
@@ -40,7 +40,7 @@ pub enum AuthRejection {
     Forbidden,
     /// A cookie-authenticated unsafe request that comes from another site: `403`.
     CrossSite,
-    /// A backing service (user or session store) is unavailable: `503`.
+    /// A backing service (user or session store) is unavailable: `503` with `Retry-After`.
     Unavailable,
     /// Any other internal failure, already logged: `500`.
     Internal,
@@ -88,9 +88,7 @@ impl From<AuthRejection> for ApiError {
                 Self::unauthorized()
             }
             AuthRejection::Forbidden | AuthRejection::CrossSite => Self::forbidden(),
-            AuthRejection::Unavailable => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
-            }
+            AuthRejection::Unavailable => Self::unavailable(),
             AuthRejection::Internal => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
             }
@@ -183,6 +181,26 @@ mod tests {
                 (status, challenge, body.to_owned()),
                 "{rejection:?}"
             );
+        }
+    }
+
+    #[test]
+    fn only_unavailable_asks_the_client_to_retry_later() {
+        for rejection in [
+            AuthRejection::MissingCredentials,
+            AuthRejection::InvalidCredentials,
+            AuthRejection::Forbidden,
+            AuthRejection::CrossSite,
+            AuthRejection::Unavailable,
+            AuthRejection::Internal,
+        ] {
+            let response = rejection.into_response();
+            let retry_after = response.headers().get(header::RETRY_AFTER);
+            if rejection == AuthRejection::Unavailable {
+                assert_eq!(retry_after.map(|value| value.to_str().unwrap()), Some("2"));
+            } else {
+                assert_eq!(retry_after, None, "{rejection:?}");
+            }
         }
     }
 

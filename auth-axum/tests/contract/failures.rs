@@ -135,6 +135,11 @@ async fn an_unavailable_session_store_is_503_and_fails_closed() {
     ];
     for res in responses {
         res.assert_detail(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
+        assert_eq!(
+            res.header("retry-after"),
+            Some("2"),
+            "the client may retry soon"
+        );
         assert!(res.set_cookies().is_empty(), "no token issued");
         assert_nothing_internal(&res);
     }

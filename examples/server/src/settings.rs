@@ -328,6 +328,7 @@ mod tests {
         assert_eq!(defaults.serve.body_timeout(), Duration::from_secs(30));
         assert_eq!(defaults.serve.idle_timeout(), Duration::from_secs(60));
         assert_eq!(defaults.serve.write_timeout(), Duration::from_secs(30));
+        assert_eq!(defaults.serve.shutdown_timeout(), Duration::from_secs(30));
         assert_eq!(defaults.serve.max_connections(), 10_000);
         assert_eq!(defaults.serve.max_connections_per_ip(), Some(64));
         assert_eq!(defaults.manager.max_sessions_per_user, Some(32));
@@ -336,6 +337,7 @@ mod tests {
             ("HTTP_BODY_TIMEOUT", "2m"),
             ("HTTP_IDLE_TIMEOUT", "90"),
             ("HTTP_WRITE_TIMEOUT", "1m"),
+            ("HTTP_SHUTDOWN_TIMEOUT", "5s"),
             ("HTTP_MAX_CONNECTIONS", "64"),
             ("HTTP_MAX_CONNECTIONS_PER_IP", "8"),
         ])
@@ -344,6 +346,7 @@ mod tests {
         assert_eq!(set.serve.body_timeout(), Duration::from_secs(120));
         assert_eq!(set.serve.idle_timeout(), Duration::from_secs(90));
         assert_eq!(set.serve.write_timeout(), Duration::from_secs(60));
+        assert_eq!(set.serve.shutdown_timeout(), Duration::from_secs(5));
         assert_eq!(set.serve.max_connections(), 64);
         assert_eq!(set.serve.max_connections_per_ip(), Some(8));
         let unlimited = from(&[("HTTP_MAX_CONNECTIONS_PER_IP", "0")]).unwrap();
