@@ -33,6 +33,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod counting_hasher;
+mod held_hasher;
 pub mod limiter;
 pub mod mfa;
 pub mod oauth;
@@ -41,6 +42,7 @@ pub mod sessions;
 pub mod users;
 
 pub use counting_hasher::CountingHasher;
+pub use held_hasher::HeldHasher;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

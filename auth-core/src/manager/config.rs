@@ -3,7 +3,7 @@
 use time::Duration;
 
 use crate::env::{Env, EnvError};
-use crate::hasher::PasswordPolicy;
+use crate::hasher::{HashAdmission, PasswordPolicy};
 use crate::limiter::RateLimit;
 use crate::mail_queue::MailQueueConfig;
 use crate::user::Roles;
@@ -69,6 +69,8 @@ impl RateLimits {
 /// | `RATE_LIMIT_FORGOT_ACCOUNT` | `rate_limits.mail_account` | `3/1h` |
 /// | `RATE_LIMIT_TOKEN_IP` | `rate_limits.token_ip` | `30/1m` |
 /// | `MAX_SESSIONS_PER_USER` | `max_sessions_per_user` | 32 |
+/// | `HASH_SLOTS` | `hash_admission.slots` | the number of CPUs |
+/// | `HASH_QUEUE` | `hash_admission.queue` | 64 |
 ///
 /// ```
 /// use auth_core::{ManagerConfig, Roles};
@@ -124,6 +126,10 @@ pub struct ManagerConfig {
     pub max_sessions_per_user: Option<u32>,
     /// How mail is queued and retried outside the request (see [`MailQueue`](crate::MailQueue)).
     pub mail_queue: MailQueueConfig,
+    /// How many logins, registrations and password resets may be hashing or waiting to hash
+    /// at once; beyond it they are refused with [`AuthError::Overloaded`](crate::AuthError::Overloaded)
+    /// (see [`HashAdmission`]). `None`: no bound (each waits for the hasher however long).
+    pub hash_admission: Option<HashAdmission>,
 }
 
 impl Default for ManagerConfig {
@@ -146,6 +152,7 @@ impl Default for ManagerConfig {
             rate_limits: RateLimits::default(),
             max_sessions_per_user: Some(32),
             mail_queue: MailQueueConfig::default(),
+            hash_admission: Some(HashAdmission::default()),
         }
     }
 }
@@ -243,6 +250,16 @@ impl ManagerConfig {
             )?;
             self.max_sessions_per_user = Some(u32::try_from(max).unwrap_or(u32::MAX));
         }
+        if env.string("HASH_SLOTS").is_some() || env.string("HASH_QUEUE").is_some() {
+            let mut admission = self.hash_admission.unwrap_or_default();
+            let slots = u64::try_from(admission.slots).unwrap_or(u64::MAX).max(1);
+            admission.slots =
+                usize::try_from(env.positive_number("HASH_SLOTS", slots)?).unwrap_or(usize::MAX);
+            if let Some(queue) = env.parse::<usize>("HASH_QUEUE", "Use a whole number like 64.")? {
+                admission.queue = queue;
+            }
+            self.hash_admission = Some(admission);
+        }
         Ok(self)
     }
 }
@@ -273,6 +290,7 @@ mod tests {
         assert_eq!(config.max_sessions_per_user, Some(32));
         assert_eq!(config.public_base_url, "http://127.0.0.1:8000");
         assert!(!config.require_verification);
+        assert_eq!(config.hash_admission, Some(HashAdmission::default()));
     }
 
     #[test]
@@ -296,12 +314,20 @@ mod tests {
             Some(RateLimit::new(7, Duration::hours(1)))
         );
         assert_eq!(config.max_sessions_per_user, Some(3));
+        let env = Env::from_map([("HASH_SLOTS", "3"), ("HASH_QUEUE", "0")]);
+        let admission = ManagerConfig::from_lookup(&env)
+            .unwrap()
+            .hash_admission
+            .unwrap();
+        assert_eq!((admission.slots, admission.queue), (3, 0));
         for (name, value) in [
             ("ACCESS_TOKEN_EXPIRE_MINUTES", "0"),
             ("REFRESH_TOKEN_EXPIRE_DAYS", "x"),
             ("REQUIRE_VERIFICATION", "maybe"),
             ("RATE_LIMIT_LOGIN_IP", "lots"),
             ("MAX_SESSIONS_PER_USER", "-1"),
+            ("HASH_SLOTS", "0"),
+            ("HASH_QUEUE", "many"),
         ] {
             let err = ManagerConfig::from_lookup(&Env::from_map([(name, value)])).unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");

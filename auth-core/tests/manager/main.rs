@@ -7,6 +7,7 @@ mod import;
 mod keys;
 mod login;
 mod oauth;
+mod overload;
 mod races;
 mod recovery;
 mod register;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use auth_axum::{Auth, AuthLayer, BodyLimitLayer, RequestIdLayer};
 use auth_core::oauth::OAuthClient;
-use auth_core::{Argon2Hasher, JwtStrategy, UserManager};
+use auth_core::{Argon2Hasher, JwtStrategy, ManagerConfig, UserManager};
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -57,12 +57,21 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
             backends.mfa.clone(),
             keys::mfa_keys(settings).map_err(AppError::Keys)?,
         )
-        .with_hasher(Arc::new(Argon2Hasher::default()))
+        .with_hasher(Arc::new(hasher(&config)))
         .with_rate_limiter(backends.limiter.clone())
         .with_mailer(mail::mailer(settings).map_err(AppError::Mail)?)
         .with_config(config)
         .build();
     Ok((manager, backends))
+}
+
+/// Argon2id at its defaults, running as many hashes at once as the manager admits.
+fn hasher(config: &ManagerConfig) -> Argon2Hasher {
+    let hasher = Argon2Hasher::default();
+    match &config.hash_admission {
+        Some(admission) => hasher.with_max_concurrent(admission.slots),
+        None => hasher,
+    }
 }
 
 /// The whole server.
