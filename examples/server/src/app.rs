@@ -1,7 +1,6 @@
 //! Assembling the server: stores, manager, routers, middleware.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use auth_axum::{Auth, AuthLayer, BodyLimitLayer, RequestIdLayer};
 use auth_core::oauth::OAuthClient;
@@ -147,6 +146,6 @@ pub async fn build(settings: &Settings) -> Result<App, AppError> {
         // A client's id only when harmless in a log line; otherwise a new UUID. Echoed on
         // the response.
         .layer(RequestIdLayer::new(HeaderName::from_static("x-request-id")));
-    backends.spawn_sweeper(Duration::from_secs(300));
+    backends.spawn_sweeper(settings.session_sweep_interval);
     Ok(App { router, manager })
 }
