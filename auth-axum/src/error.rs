@@ -35,7 +35,8 @@ pub enum Action {
 ///
 /// Internal failures (stores, hashing, signing, mail) are logged with `tracing::error!` here
 /// and answered with a bare `500` (or `503` with `Retry-After` when a backing service is down):
-/// nothing internal reaches a body.
+/// nothing internal reaches a body. A request refused because too much password hashing is
+/// under way ([`AuthError::Overloaded`]) is answered `503` with `Retry-After` too.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -166,6 +167,13 @@ impl ApiError {
             AuthError::RateLimited { retry_after } => Self {
                 status: StatusCode::TOO_MANY_REQUESTS,
                 detail: Value::from("TOO_MANY_REQUESTS"),
+                retry_after: Some(retry_after.whole_seconds().max(1)),
+            },
+            // Back-pressure, not a fault: nothing to log per request (a storm would flood the
+            // log); the client is told when to come back.
+            AuthError::Overloaded { retry_after } => Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                detail: Value::from("Service Unavailable"),
                 retry_after: Some(retry_after.whole_seconds().max(1)),
             },
             err if err.is_unavailable() => {

@@ -171,6 +171,14 @@ pub enum AuthError {
         /// How long until the window reopens (at least one second).
         retry_after: Duration,
     },
+    /// Too much password hashing is running or waiting already (see
+    /// [`HashAdmission`](crate::HashAdmission)): the request was refused before anything was
+    /// looked up or counted; try again after `retry_after`.
+    #[error("too much password hashing under way")]
+    Overloaded {
+        /// How long to wait before trying again (at least one second).
+        retry_after: Duration,
+    },
     /// A store failed.
     #[error("store error")]
     Store(#[from] StoreError),

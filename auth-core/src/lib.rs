@@ -133,8 +133,8 @@ pub use env::{Env, EnvError};
 pub use error::{AuthError, BoxError, StoreError, UniqueField};
 pub use events::{AuditEvent, EventKind, EventMethod};
 pub use hasher::{
-    Argon2Hasher, Argon2Params, HashError, MAX_PASSWORD_BYTES, PasswordHasher, PasswordPolicy,
-    PasswordRejection, Verification,
+    Argon2Hasher, Argon2Params, HashAdmission, HashError, MAX_PASSWORD_BYTES, PasswordHasher,
+    PasswordPolicy, PasswordRejection, Verification,
 };
 pub use hooks::{LoginFailure, NoHooks, Revocation, Throttle, UserHooks};
 pub use limiter::{

@@ -17,6 +17,7 @@ mod jwks;
 mod layer;
 mod login;
 mod me;
+mod overload;
 mod refresh_logout;
 mod register;
 mod rs256;

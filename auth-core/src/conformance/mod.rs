@@ -35,6 +35,7 @@
 
 pub mod audit;
 mod counting_hasher;
+mod held_hasher;
 pub mod limiter;
 pub mod mfa;
 pub mod oauth;
@@ -43,6 +44,7 @@ pub mod sessions;
 pub mod users;
 
 pub use counting_hasher::CountingHasher;
+pub use held_hasher::HeldHasher;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

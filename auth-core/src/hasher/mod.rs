@@ -1,5 +1,6 @@
 //! Passwords: the [`PasswordHasher`] trait, the Argon2id hasher and the password rules.
 
+mod admission;
 mod argon2;
 mod common;
 mod policy;
@@ -10,6 +11,8 @@ use async_trait::async_trait;
 
 use crate::secret::{Password, PasswordHash};
 
+pub use self::admission::HashAdmission;
+pub(crate) use self::admission::{HashGate, HashTicket};
 pub(crate) use self::argon2::check_importable;
 pub use self::argon2::{Argon2Hasher, Argon2Params};
 pub use self::policy::{MAX_PASSWORD_BYTES, PasswordPolicy, PasswordRejection};

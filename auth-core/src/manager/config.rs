@@ -3,7 +3,7 @@
 use time::Duration;
 
 use crate::env::{Env, EnvError};
-use crate::hasher::PasswordPolicy;
+use crate::hasher::{HashAdmission, PasswordPolicy};
 use crate::limiter::RateLimit;
 use crate::mail_queue::MailQueueConfig;
 use crate::user::Roles;
@@ -73,6 +73,8 @@ impl RateLimits {
 /// | `RATE_LIMIT_TOKEN_IP` | `rate_limits.token_ip` | `30/1m` |
 /// | `MAX_SESSIONS_PER_USER` | `max_sessions_per_user` | 32 |
 /// | `AUDIT_RETENTION_DAYS` | `audit_retention` | 90 |
+/// | `HASH_SLOTS` | `hash_admission.slots` | the number of CPUs |
+/// | `HASH_QUEUE` | `hash_admission.queue` | 64 |
 ///
 /// ```
 /// use auth_core::{ManagerConfig, Roles};
@@ -134,6 +136,10 @@ pub struct ManagerConfig {
     /// How long the audit log keeps an event (default 90 days); older ones go at the next
     /// [`UserManager::prune_audit_log`](crate::UserManager::prune_audit_log).
     pub audit_retention: Duration,
+    /// How many logins, registrations and password resets may be hashing or waiting to hash
+    /// at once; beyond it they are refused with [`AuthError::Overloaded`](crate::AuthError::Overloaded)
+    /// (see [`HashAdmission`]). `None`: no bound (each waits for the hasher however long).
+    pub hash_admission: Option<HashAdmission>,
 }
 
 impl Default for ManagerConfig {
@@ -158,6 +164,7 @@ impl Default for ManagerConfig {
             max_sessions_per_user: Some(32),
             mail_queue: MailQueueConfig::default(),
             audit_retention: Duration::days(90),
+            hash_admission: Some(HashAdmission::default()),
         }
     }
 }
@@ -273,6 +280,16 @@ impl ManagerConfig {
             whole(self.audit_retention.whole_days()),
         )?;
         self.audit_retention = Duration::days(signed(days));
+        if env.string("HASH_SLOTS").is_some() || env.string("HASH_QUEUE").is_some() {
+            let mut admission = self.hash_admission.unwrap_or_default();
+            let slots = u64::try_from(admission.slots).unwrap_or(u64::MAX).max(1);
+            admission.slots =
+                usize::try_from(env.positive_number("HASH_SLOTS", slots)?).unwrap_or(usize::MAX);
+            if let Some(queue) = env.parse::<usize>("HASH_QUEUE", "Use a whole number like 64.")? {
+                admission.queue = queue;
+            }
+            self.hash_admission = Some(admission);
+        }
         Ok(self)
     }
 }
@@ -307,6 +324,7 @@ mod tests {
         assert_eq!(config.verify_token_lifetime, Duration::hours(24));
         assert_eq!(config.reset_token_lifetime, Duration::hours(1));
         assert_eq!(config.app_name, "Accounts");
+        assert_eq!(config.hash_admission, Some(HashAdmission::default()));
     }
 
     #[test]
@@ -338,6 +356,12 @@ mod tests {
         assert_eq!(config.verify_token_lifetime, Duration::hours(2));
         assert_eq!(config.reset_token_lifetime, Duration::minutes(30));
         assert_eq!(config.app_name, "Example Shop");
+        let env = Env::from_map([("HASH_SLOTS", "3"), ("HASH_QUEUE", "0")]);
+        let admission = ManagerConfig::from_lookup(&env)
+            .unwrap()
+            .hash_admission
+            .unwrap();
+        assert_eq!((admission.slots, admission.queue), (3, 0));
         for (name, value) in [
             ("ACCESS_TOKEN_EXPIRE_MINUTES", "0"),
             ("REFRESH_TOKEN_EXPIRE_DAYS", "x"),
@@ -347,6 +371,8 @@ mod tests {
             ("AUDIT_RETENTION_DAYS", "0"),
             ("VERIFY_TOKEN_EXPIRE_MINUTES", "0"),
             ("RESET_TOKEN_EXPIRE_MINUTES", "1h"),
+            ("HASH_SLOTS", "0"),
+            ("HASH_QUEUE", "many"),
         ] {
             let err = ManagerConfig::from_lookup(&Env::from_map([(name, value)])).unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");

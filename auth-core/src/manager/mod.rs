@@ -30,7 +30,7 @@ use crate::authenticator::Authenticator;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, StoreError, UniqueField};
 use crate::events::{AuditQueue, EventKind};
-use crate::hasher::{Argon2Hasher, PasswordHasher};
+use crate::hasher::{Argon2Hasher, HashGate, HashTicket, PasswordHasher};
 use crate::hooks::Throttle;
 use crate::hooks::{NoHooks, UserHooks};
 use crate::limiter::{MemoryRateLimiter, RateDecision, RateLimit, RateLimiter};
@@ -108,6 +108,7 @@ struct Inner<P: Profile> {
     authenticator: Authenticator,
     action_codec: JwtCodec,
     hasher: Arc<dyn PasswordHasher>,
+    hash_gate: Option<HashGate>,
     limiter: Arc<dyn RateLimiter>,
     mailer: MailQueue,
     templates: Arc<dyn MailTemplates>,
@@ -258,6 +259,18 @@ impl<P: Profile> UserManager<P> {
     /// Queues a mail; a full queue is logged, never answered.
     fn queue_mail(&self, mail: Mail) -> bool {
         self.inner.mailer.enqueue(mail).is_ok()
+    }
+
+    /// A place among the requests that hash (see [`HashAdmission`](crate::HashAdmission)),
+    /// taken before anything is looked up or counted; `Overloaded` when none is free.
+    fn admit_hashing(&self) -> Result<Option<HashTicket>, AuthError> {
+        let Some(gate) = &self.inner.hash_gate else {
+            return Ok(None);
+        };
+        gate.admit().map(Some).map_err(|retry_after| {
+            tracing::debug!(target: "auth", event = "hashing_overloaded", "request refused: too much password hashing under way");
+            AuthError::Overloaded { retry_after }
+        })
     }
 
     /// Counts one event against a throttle; `RateLimited` when over it.
@@ -459,6 +472,7 @@ impl<P: Profile> UserManagerBuilder<P> {
                 authenticator,
                 action_codec: self.action_codec,
                 hasher: self.hasher,
+                hash_gate: self.config.hash_admission.as_ref().map(HashGate::new),
                 limiter: self.limiter,
                 mailer: MailQueue::new(self.mailer, self.config.mail_queue.clone()),
                 templates: self.templates,

@@ -275,13 +275,15 @@ impl<P: Profile> UserManager<P> {
     /// # Errors
     /// [`AuthError::RateLimited`] (token submissions per IP), [`AuthError::BadResetToken`]
     /// (malformed, expired, used, another kind, unknown or deactivated user),
-    /// [`AuthError::InvalidPassword`], or an internal error.
+    /// [`AuthError::InvalidPassword`], [`AuthError::Overloaded`] (too much hashing under way:
+    /// refused before the token is read or the throttle counts it), or an internal error.
     pub async fn reset_password(
         &self,
         token: &str,
         password: &Password,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
+        let ticket = self.admit_hashing()?;
         self.throttle_token(client).await?;
         let claims: ActionClaims = self
             .inner
@@ -293,6 +295,7 @@ impl<P: Profile> UserManager<P> {
             _ => return Err(AuthError::BadResetToken),
         };
         let mut user = self.with_password(user, password).await?;
+        drop(ticket);
         user.updated_at = self.now();
         // The compare-and-set spends the token: of parallel submissions one write wins; the
         // others find the version moved.

@@ -17,12 +17,14 @@ impl<P: Profile> UserManager<P> {
     /// # Errors
     /// [`AuthError::RateLimited`] (registrations per IP), [`AuthError::InvalidPassword`],
     /// [`AuthError::UserAlreadyExists`] (unless enumeration-safe mode conceals it),
-    /// [`AuthError::UsernameAlreadyExists`], or an internal error.
+    /// [`AuthError::UsernameAlreadyExists`], [`AuthError::Overloaded`] (too much hashing under
+    /// way: refused before the throttle counts it), or an internal error.
     pub async fn register(
         &self,
         new: NewUser<P>,
         client: &ClientInfo,
     ) -> Result<Registration<P>, AuthError> {
+        let ticket = self.admit_hashing()?;
         if let Some(ip) = client.ip {
             self.throttle(
                 self.config().rate_limits.register_ip,
@@ -34,6 +36,7 @@ impl<P: Profile> UserManager<P> {
         }
         let user = self.draft(new.email, new.username, new.profile);
         let user = self.with_password(user, &new.password).await?;
+        drop(ticket);
         match self.inner.users.create(&user).await {
             Ok(()) => {}
             Err(StoreError::Conflict(UniqueField::Email))

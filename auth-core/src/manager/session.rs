@@ -188,12 +188,14 @@ impl<P: Profile> UserManager<P> {
     /// (ASVS5 6.3.8). A matching hash with outdated parameters is upgraded.
     ///
     /// # Errors
-    /// [`AuthError::BadCredentials`], or an internal error.
+    /// [`AuthError::BadCredentials`], [`AuthError::Overloaded`] (too much hashing under way:
+    /// refused before the account is looked up), or an internal error.
     pub async fn authenticate(
         &self,
         identifier: &str,
         password: &Password,
     ) -> Result<User<P>, AuthError> {
+        let _ticket = self.admit_hashing()?;
         self.check_credentials(&Identifier::parse(identifier), password)
             .await
             .map(|(user, _)| user)
@@ -319,8 +321,14 @@ impl<P: Profile> UserManager<P> {
     /// While an account is throttled even the right password is refused; a successful login
     /// clears the account's failures.
     ///
+    /// When too much password hashing is under way already (see
+    /// [`HashAdmission`](crate::HashAdmission)), the login is refused with
+    /// [`AuthError::Overloaded`] before anything else: the account is not looked up, no
+    /// throttle counts the attempt and no hook hears of it, so the refusal is the same for
+    /// every account, known or not.
+    ///
     /// # Errors
-    /// [`AuthError::RateLimited`], [`AuthError::BadCredentials`],
+    /// [`AuthError::Overloaded`], [`AuthError::RateLimited`], [`AuthError::BadCredentials`],
     /// [`AuthError::UserNotVerified`] (when [`ManagerConfig::require_verification`](super::ManagerConfig::require_verification)
     /// is on and the credentials are right), or an internal error.
     pub async fn login(
@@ -352,6 +360,8 @@ impl<P: Profile> UserManager<P> {
         client: &ClientInfo,
         require_verified: bool,
     ) -> Result<Login<P>, AuthError> {
+        // Admission first: a refused attempt must cost nothing and tell nothing.
+        let ticket = self.admit_hashing()?;
         let parsed = Identifier::parse(identifier);
         let limits = self.config().rate_limits.clone();
         // Reserve before checking: every attempt takes its slot of the budgets before the
@@ -393,6 +403,7 @@ impl<P: Profile> UserManager<P> {
             }
         }
         let checked = self.check_password(found, password).await;
+        drop(ticket);
         budget.settle();
         let (user, mark) = match checked {
             Ok(checked) => checked,

@@ -8,6 +8,7 @@ mod import;
 mod keys;
 mod login;
 mod oauth;
+mod overload;
 mod races;
 mod recovery;
 mod register;

@@ -12,9 +12,10 @@ use auth_redis::{RedisConfig, RedisConnection};
 
 use super::server::{Process, cli, port_is_free, reserve_ports, scratch_dir};
 
-/// A three-master cluster started by this process.
+/// A three-master cluster started by this process, with or without a replica per master.
 pub struct TestCluster {
-    ports: [u16; 3],
+    ports: Vec<u16>,
+    replicas: usize,
     dir: PathBuf,
     node_timeout_ms: u32,
     nodes: Vec<Option<Process>>,
@@ -55,12 +56,12 @@ fn init_shared() -> (Vec<String>, Option<TestCluster>) {
             base < 7700,
             "no three free ports for the test cluster below 7700"
         );
-        let ports = [base, base + 1, base + 2];
+        let ports = vec![base, base + 1, base + 2];
         base += 10;
         if !ports.iter().all(|port| port_is_free(*port)) {
             continue;
         }
-        if let Some(cluster) = TestCluster::start(ports, 5_000) {
+        if let Some(cluster) = TestCluster::start(ports, 0, 5_000) {
             return (cluster.urls(), Some(cluster));
         }
     }
@@ -70,38 +71,52 @@ impl TestCluster {
     /// A cluster of this test's own, on private ports, whose nodes declare each other failed
     /// after `node_timeout_ms` without an answer.
     pub fn start_private(node_timeout_ms: u32) -> Self {
+        Self::start_private_with_replicas(0, node_timeout_ms)
+    }
+
+    /// As [`TestCluster::start_private`], with `replicas` replicas of each master (on
+    /// private ports too); [`TestCluster::role`] tells which node is which.
+    pub fn start_private_with_replicas(replicas: usize, node_timeout_ms: u32) -> Self {
+        let nodes = u16::try_from(3 * (1 + replicas)).unwrap();
         loop {
-            let ports = reserve_ports(3);
-            if let Some(cluster) = Self::start([ports[0], ports[1], ports[2]], node_timeout_ms) {
+            let ports = reserve_ports(nodes);
+            if let Some(cluster) = Self::start(ports, replicas, node_timeout_ms) {
                 return cluster;
             }
         }
     }
 
-    fn start(ports: [u16; 3], node_timeout_ms: u32) -> Option<Self> {
+    fn start(ports: Vec<u16>, replicas: usize, node_timeout_ms: u32) -> Option<Self> {
         let dir = scratch_dir(&format!("cluster-{}", ports[0]));
         let _ = std::fs::remove_dir_all(&dir);
         let mut cluster = Self {
             ports,
+            replicas,
             dir,
             node_timeout_ms,
             nodes: Vec::new(),
         };
-        for port in ports {
+        for port in cluster.ports.clone() {
             cluster.nodes.push(Some(cluster.spawn(port)?));
         }
-        let addresses: Vec<String> = ports
+        let addresses: Vec<String> = cluster
+            .ports
             .iter()
             .map(|port| format!("127.0.0.1:{port}"))
             .collect();
+        let replicas = cluster.replicas.to_string();
         let mut create = vec!["--cluster", "create"];
         create.extend(addresses.iter().map(String::as_str));
-        create.extend(["--cluster-replicas", "0", "--cluster-yes"]);
+        create.extend(["--cluster-replicas", &replicas, "--cluster-yes"]);
         assert!(
-            cli(ports[0], &create).is_some(),
-            "redis-cli --cluster create failed on ports {ports:?}"
+            cli(cluster.ports[0], &create).is_some(),
+            "redis-cli --cluster create failed on ports {:?}",
+            cluster.ports
         );
         cluster.wait_until_ok();
+        if cluster.replicas > 0 {
+            cluster.wait_until_replicated();
+        }
         Some(cluster)
     }
 
@@ -149,6 +164,44 @@ impl TestCluster {
                 self.ports
             );
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until every replica is connected to its master and in sync.
+    pub fn wait_until_replicated(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let synced = || {
+            let masters: Vec<String> = self
+                .ports
+                .iter()
+                .filter_map(|port| cli(*port, &["info", "replication"]))
+                .filter(|info| info.contains("role:master"))
+                .collect();
+            masters.len() == 3
+                && masters.iter().all(|info| {
+                    info.contains(&format!("connected_slaves:{}", self.replicas))
+                        && info.matches("state=online").count() == self.replicas
+                })
+        };
+        while !synced() {
+            assert!(
+                Instant::now() < deadline,
+                "the replicas of the test cluster on ports {:?} did not sync",
+                self.ports
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The role node `n` reports now (`master`, `slave`), or `None` when it does not answer.
+    pub fn role(&self, n: usize) -> Option<String> {
+        cli(self.ports[n], &["role"]).and_then(|role| role.lines().next().map(str::to_owned))
+    }
+
+    /// Kills node `n` (`SIGKILL`): a crash, with no chance to hand over.
+    pub fn kill(&mut self, n: usize) {
+        if let Some(mut node) = self.nodes[n].take() {
+            node.kill();
         }
     }
 

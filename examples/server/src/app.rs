@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use auth_axum::{Auth, AuthLayer, BodyLimitLayer, RequestIdLayer};
 use auth_core::oauth::OAuthClient;
-use auth_core::{Argon2Hasher, JwtStrategy, UserManager};
+use auth_core::{Argon2Hasher, JwtStrategy, ManagerConfig, UserManager};
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use tower::ServiceBuilder;
@@ -58,13 +58,22 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
             backends.mfa.clone(),
             keys::mfa_keys(settings).map_err(AppError::Keys)?,
         )
-        .with_hasher(Arc::new(Argon2Hasher::default()))
+        .with_hasher(Arc::new(hasher(&config)))
         .with_rate_limiter(backends.limiter.clone())
         .with_audit_log(backends.audit.clone())
         .with_mailer(mail::mailer(settings).map_err(AppError::Mail)?)
         .with_config(config)
         .build();
     Ok((manager, backends))
+}
+
+/// Argon2id at its defaults, running as many hashes at once as the manager admits.
+fn hasher(config: &ManagerConfig) -> Argon2Hasher {
+    let hasher = Argon2Hasher::default();
+    match &config.hash_admission {
+        Some(admission) => hasher.with_max_concurrent(admission.slots),
+        None => hasher,
+    }
 }
 
 /// The whole server.
@@ -150,7 +159,7 @@ pub async fn build(settings: &Settings) -> Result<App, AppError> {
         )
         .service(routes);
     let router = Router::new().fallback_service(service);
-    backends.spawn_sweeper(Duration::from_secs(300));
+    backends.spawn_sweeper(settings.session_sweep_interval);
     backends.spawn_audit_pruner(manager.config().audit_retention, Duration::from_secs(3600));
     Ok(App { router, manager })
 }

@@ -64,6 +64,9 @@ pub struct Settings {
     pub log_json: bool,
     /// `RUST_LOG`: the log filter (`info,tower_http=info` when unset).
     pub log_filter: Option<String>,
+    /// `SESSION_SWEEP_INTERVAL` (`5m`): how often expired sessions are deleted from the
+    /// database (Redis expires its keys by itself).
+    pub session_sweep_interval: std::time::Duration,
 }
 
 /// A setting that is wrong; the message names it and says how to fix it.
@@ -199,6 +202,10 @@ impl Settings {
                 .string("LOG_FORMAT")
                 .is_some_and(|f| f.eq_ignore_ascii_case("json")),
             log_filter: env.string("RUST_LOG"),
+            session_sweep_interval: env.duration(
+                "SESSION_SWEEP_INTERVAL",
+                std::time::Duration::from_secs(300),
+            )?,
         })
     }
 

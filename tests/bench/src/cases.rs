@@ -56,10 +56,15 @@ pub(crate) enum ServerKind {
     HandRolledRedis,
     /// The auth routes with Argon2id at the OWASP baseline, and `CurrentUser` on `/`.
     Login,
+    /// The reference server on SQLite with short session lifetimes, a sweep every ten
+    /// seconds and throttles loose enough for one client's mixed load (the soak).
+    SoakSqlite,
+    /// The same on Postgres and Redis.
+    SoakPgRedis,
 }
 
 impl ServerKind {
-    const ALL: [Self; 15] = [
+    const ALL: [Self; 17] = [
         Self::Bare,
         Self::Hs256,
         Self::Eddsa,
@@ -75,6 +80,8 @@ impl ServerKind {
         Self::HandRolled,
         Self::HandRolledRedis,
         Self::Login,
+        Self::SoakSqlite,
+        Self::SoakPgRedis,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -94,13 +101,19 @@ impl ServerKind {
             Self::HandRolled => "handrolled",
             Self::HandRolledRedis => "handrolled-redis",
             Self::Login => "login",
+            Self::SoakSqlite => "soak-sqlite",
+            Self::SoakPgRedis => "soak-pg-redis",
         }
     }
 
     /// The path its GETs ask for: the reference server's own `/users/me`, `/` elsewhere.
     pub(crate) fn path(self) -> &'static str {
         match self {
-            Self::ServerSqlite | Self::ServerPgRedis | Self::FastapiUsers => "/users/me",
+            Self::ServerSqlite
+            | Self::ServerPgRedis
+            | Self::SoakSqlite
+            | Self::SoakPgRedis
+            | Self::FastapiUsers => "/users/me",
             _ => "/",
         }
     }
@@ -124,7 +137,9 @@ pub(crate) enum Load {
     Get(Credential),
     /// POST the login form as fast as the connections allow.
     Login,
-    /// A login storm, and a paced probe of authenticated GETs measuring their latency.
+    /// A login storm of `--storm-connections` connections (far more than Argon2 can serve, so
+    /// the server refuses most with `503`), and a paced probe of authenticated GETs measuring
+    /// their latency.
     Storm,
 }
 
@@ -245,7 +260,7 @@ pub(crate) const CASES: [Case; 16] = [
     },
     Case {
         name: "storm",
-        title: "authenticated GET during a 64-connection login storm",
+        title: "authenticated GET during a login storm beyond the hashing queue",
         server: ServerKind::Login,
         load: Load::Storm,
     },

@@ -1,5 +1,5 @@
-//! The built-in load generator, for machines without `wrk`, and the paced latency probe of the
-//! login storm.
+//! The built-in load generator, for machines without `wrk`, the login storm (its answers
+//! split into admitted and refused), and the paced latency probe that runs beside it.
 //!
 //! The load generator is closed-loop like wrk: each connection sends its next request when the
 //! previous response is in. It runs on a current-thread runtime on the harness's CPU.
@@ -37,9 +37,9 @@ pub(crate) fn run(
         let mut non2xx = 0;
         for task in tasks {
             match task.await {
-                Ok(Ok(outcome)) => {
-                    latencies.extend(outcome.latencies_us);
-                    non2xx += outcome.non2xx;
+                Ok(Ok(answers)) => {
+                    non2xx += answers.iter().filter(|a| !a.is_2xx()).count() as u64;
+                    latencies.extend(answers.into_iter().map(|a| a.latency_us));
                 }
                 Ok(Err(_)) | Err(_) => errors += 1,
             }
@@ -49,23 +49,103 @@ pub(crate) fn run(
     })
 }
 
-struct Outcome {
-    latencies_us: Vec<u32>,
-    non2xx: u64,
+/// One response: how long it took, its status, and whether it said when to retry.
+#[derive(Debug, Clone, Copy)]
+struct Answer {
+    latency_us: u32,
+    status: u16,
+    retry_after: bool,
+}
+
+impl Answer {
+    fn is_2xx(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// What a login storm's connections were answered.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Storm {
+    pub(crate) connections: usize,
+    pub(crate) seconds: f64,
+    /// Logins answered 2xx.
+    pub(crate) admitted: Sample,
+    /// Logins answered `503`.
+    pub(crate) refused: Sample,
+    /// `503`s without a `Retry-After` header.
+    pub(crate) refused_without_retry_after: u64,
+    /// Responses neither 2xx nor `503`.
+    pub(crate) other: u64,
+    /// Connections that failed (connect, reset, closed).
+    pub(crate) errors: u64,
+}
+
+impl Storm {
+    /// The share of the storm's answers that were `503`.
+    pub(crate) fn refused_share(&self) -> f64 {
+        let all = self.admitted.requests + self.refused.requests + self.other;
+        if all == 0 {
+            return f64::NAN;
+        }
+        self.refused.requests as f64 / all as f64
+    }
+}
+
+/// A login storm: `connections` closed-loop connections sending `request` for `duration`
+/// (ignoring `Retry-After`, as a hostile client would), its answers split into admitted
+/// (2xx) and refused (`503`).
+pub(crate) fn storm(
+    addr: SocketAddr,
+    request: &[u8],
+    connections: usize,
+    duration: Duration,
+) -> Result<Storm, BoxError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let deadline = Instant::now() + duration;
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..connections)
+            .map(|_| tokio::spawn(connection(addr, request.to_vec(), deadline)))
+            .collect();
+        let (mut admitted, mut refused) = (Vec::new(), Vec::new());
+        let mut storm = Storm {
+            connections,
+            ..Storm::default()
+        };
+        for task in tasks {
+            let Ok(Ok(answers)) = task.await else {
+                storm.errors += 1;
+                continue;
+            };
+            for answer in answers {
+                match answer.status {
+                    _ if answer.is_2xx() => admitted.push(answer.latency_us),
+                    503 => {
+                        refused.push(answer.latency_us);
+                        storm.refused_without_retry_after += u64::from(!answer.retry_after);
+                    }
+                    _ => storm.other += 1,
+                }
+            }
+        }
+        storm.seconds = started.elapsed().as_secs_f64();
+        storm.admitted = Sample::from_latencies(admitted, storm.seconds, 0, 0);
+        storm.refused = Sample::from_latencies(refused, storm.seconds, 0, 0);
+        Ok(storm)
+    })
 }
 
 async fn connection(
     addr: SocketAddr,
     request: Vec<u8>,
     deadline: Instant,
-) -> Result<Outcome, BoxError> {
+) -> Result<Vec<Answer>, BoxError> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let mut buf = Vec::with_capacity(4096);
-    let mut outcome = Outcome {
-        latencies_us: Vec::new(),
-        non2xx: 0,
-    };
+    let mut answers = Vec::new();
     while Instant::now() < deadline {
         let sent = Instant::now();
         stream.write_all(&request).await?;
@@ -84,14 +164,16 @@ async fn connection(
             }
         }
         let micros = sent.elapsed().as_micros();
-        outcome
-            .latencies_us
-            .push(u32::try_from(micros).unwrap_or(u32::MAX));
-        if !(200..300).contains(&head.status) {
-            outcome.non2xx += 1;
-        }
+        let retry_after = String::from_utf8_lossy(&buf[..head.head_len])
+            .to_ascii_lowercase()
+            .contains("\r\nretry-after:");
+        answers.push(Answer {
+            latency_us: u32::try_from(micros).unwrap_or(u32::MAX),
+            status: head.status,
+            retry_after,
+        });
     }
-    Ok(outcome)
+    Ok(answers)
 }
 
 /// What the probe saw.

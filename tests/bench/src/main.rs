@@ -8,6 +8,7 @@
 //! cargo run --release -p bench -- --cases hs256,redis
 //! cargo run --release -p bench -- --callgrind        # only the instruction counts
 //! cargo run --release -p bench -- --help
+//! cargo run --release -p bench -- --soak --minutes 3  # the soak: mixed load, growth checks
 //! ```
 //!
 //! It starts each bench server (this same binary, as `bench serve <kind>`) pinned to one CPU,
@@ -34,6 +35,7 @@ mod propagation;
 mod report;
 mod runner;
 mod server;
+mod soak;
 mod system;
 mod wrk;
 
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("serve") => server::main(&args[1..]),
         Some("hash-time") => hash_time::main(&args[1..]),
+        _ if args.iter().any(|arg| arg == "--soak") => soak::main(&args),
         _ => runner::main(&args),
     };
     match result {

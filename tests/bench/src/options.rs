@@ -17,6 +17,7 @@ usage: cargo run --release -p bench -- [options]
   --runs N             runs per case (the median is reported)
   --duration SECS      seconds per run
   --connections N      connections of the load generator (default 64)
+  --storm-connections N  login connections of the storm case (default 1000)
   --load wrk|rust      load generator (default: wrk, installed with apt if missing and root;
                        else the built-in Rust one)
   --callgrind          only the callgrind instruction counts per request
@@ -31,6 +32,10 @@ usage: cargo run --release -p bench -- [options]
                        in a schema of its own, dropped when it stops
   --no-propagation     skip the logout propagation times (Redis, Postgres)
   --write / --no-write rewrite the results section (default: only for full runs of all cases)
+  --soak [--minutes N] the soak instead of the cases: a mixed load on the reference server
+                       (SQLite, then Postgres + Redis), N minutes each (default 10), failing
+                       when memory, descriptors, sessions or Redis keys keep growing
+                       (`--soak --help` for its options)
 ";
 
 /// Which load generator drives the servers.
@@ -48,6 +53,7 @@ pub(crate) struct Options {
     pub(crate) duration: Duration,
     pub(crate) warmup: Duration,
     pub(crate) connections: usize,
+    pub(crate) storm_connections: usize,
     pub(crate) load: Option<LoadGen>,
     pub(crate) callgrind: Callgrind,
     pub(crate) requests: u64,
@@ -81,6 +87,7 @@ impl Options {
             duration: Duration::from_secs(if quick { 3 } else { 10 }),
             warmup: Duration::from_secs(if quick { 1 } else { 2 }),
             connections: 64,
+            storm_connections: 1000,
             load: None,
             callgrind: Callgrind::Also,
             requests: if quick { 5_000 } else { 20_000 },
@@ -120,6 +127,9 @@ impl Options {
                 "--connections" => {
                     options.connections = value("--connections", &mut args)?.parse()?;
                 }
+                "--storm-connections" => {
+                    options.storm_connections = value("--storm-connections", &mut args)?.parse()?;
+                }
                 "--load" => {
                     options.load = Some(match value("--load", &mut args)?.as_str() {
                         "wrk" => LoadGen::Wrk,
@@ -140,8 +150,15 @@ impl Options {
                 other => return Err(format!("unknown option `{other}`\n\n{USAGE}").into()),
             }
         }
-        if options.runs == 0 || options.connections == 0 || options.requests == 0 {
-            return Err("--runs, --connections and --requests must be at least 1".into());
+        if options.runs == 0
+            || options.connections == 0
+            || options.storm_connections == 0
+            || options.requests == 0
+        {
+            return Err(
+                "--runs, --connections, --storm-connections and --requests must be at least 1"
+                    .into(),
+            );
         }
         options.write =
             write.unwrap_or(!quick && options.all_cases && options.callgrind == Callgrind::Also);

@@ -93,7 +93,13 @@ async fn run(kind: ServerKind, stores: &Stores, scratch: &Scratch) -> Result<(),
     let prefix = stores.prefix.as_str();
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    if matches!(kind, ServerKind::ServerSqlite | ServerKind::ServerPgRedis) {
+    if matches!(
+        kind,
+        ServerKind::ServerSqlite
+            | ServerKind::ServerPgRedis
+            | ServerKind::SoakSqlite
+            | ServerKind::SoakPgRedis
+    ) {
         return reference_server(kind, listener, stores, scratch).await;
     }
     if kind == ServerKind::FastapiUsers {
@@ -156,7 +162,11 @@ async fn run(kind: ServerKind, stores: &Stores, scratch: &Scratch) -> Result<(),
                 setup.token,
             )
         }
-        ServerKind::ServerSqlite | ServerKind::ServerPgRedis | ServerKind::FastapiUsers => {
+        ServerKind::ServerSqlite
+        | ServerKind::ServerPgRedis
+        | ServerKind::SoakSqlite
+        | ServerKind::SoakPgRedis
+        | ServerKind::FastapiUsers => {
             return Err("served above".into());
         }
         ServerKind::AxumLogin => crate::axum_login::router().await?,
@@ -226,13 +236,30 @@ async fn reference_server(
         // default per-IP limit (64) would close one of them.
         ("HTTP_MAX_CONNECTIONS_PER_IP", "0".to_owned()),
     ];
-    if kind == ServerKind::ServerPgRedis {
+    let soak = matches!(kind, ServerKind::SoakSqlite | ServerKind::SoakPgRedis);
+    if matches!(kind, ServerKind::ServerPgRedis | ServerKind::SoakPgRedis) {
         vars.push(("DATABASE_URL", scratch.schema_url().await?));
         vars.push(("REDIS_URL", stores.redis_url.clone()));
         vars.push(("REDIS_KEY_PREFIX", stores.prefix.clone()));
     }
-    let settings = reference_server::settings::Settings::from_lookup(&Env::from_map(vars))?
+    if soak {
+        // Expired sessions swept within a short run, and throttles whose windows end
+        // within it; all the soak's clients share one address.
+        vars.extend([
+            ("SESSION_SWEEP_INTERVAL", "10s".to_owned()),
+            ("RATE_LIMIT_LOGIN_ACCOUNT", "10/1m".to_owned()),
+            ("RATE_LIMIT_LOGIN_IP", "1000000/1m".to_owned()),
+            ("RATE_LIMIT_REGISTER_IP", "1000000/1m".to_owned()),
+        ]);
+    }
+    let mut settings = reference_server::settings::Settings::from_lookup(&Env::from_map(vars))?
         .with_bound_address(listener.local_addr()?);
+    if soak {
+        // Shorter than the variables allow (minutes and days): sessions end within the run.
+        settings.manager.access_lifetime = time::Duration::seconds(60);
+        settings.manager.refresh_lifetime = time::Duration::seconds(30);
+        settings.manager.session_lifetime = time::Duration::seconds(90);
+    }
     let app = reference_server::app::build(&settings).await?;
     let client = ClientInfo::default();
     app.manager

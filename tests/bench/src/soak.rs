@@ -1,0 +1,669 @@
+//! The soak (`--soak [--minutes N]`): a realistic mixed load against the reference server on
+//! SQLite, then on Postgres + Redis, for N minutes each (10 by default), sampling the
+//! server's memory and file descriptors, Redis memory under its prefix and the database's
+//! rows every few seconds; after it, a straight line is fitted to the second half of each
+//! series, and a series that still grows fails the soak.
+//!
+//! Sessions live 30 s idle and 90 s at most, and the server sweeps expired ones every 10 s
+//! (Redis expires its keys by itself), so a run of a few minutes reaches the steady state in
+//! which as many sessions end as begin.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use auth_redis::redis;
+use auth_sqlx::sqlx::{self, Connection as _};
+
+use crate::BoxError;
+use crate::cases::{ServerKind, default_database_url, default_redis_url};
+use crate::client::Connection;
+use crate::server::with_params;
+use crate::system::{self, Launch, Machine, Server};
+
+/// How often the figures are sampled.
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+/// Concurrent clients, each a closed loop of user journeys.
+const CLIENTS: usize = 4;
+/// `GET /users/me` per journey.
+const GETS_PER_JOURNEY: usize = 10;
+
+pub(crate) const USAGE: &str = "\
+usage: cargo run --release -p bench -- --soak [--minutes N] [--backends sqlite,pg-redis]
+                                           [--redis URL] [--database URL]
+
+  --minutes N          minutes per backend (default 10; decimals allowed)
+  --backends a,b       sqlite, pg-redis (default both)
+";
+
+/// One sample of the figures.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    seconds: f64,
+    rss_kib: f64,
+    fds: f64,
+    users: f64,
+    sessions: f64,
+    audit_rows: Option<f64>,
+    redis_keys: Option<f64>,
+    redis_bytes: Option<f64>,
+    journeys: f64,
+    /// Registrations answered `201` when the sample was taken.
+    registrations: f64,
+}
+
+/// What the load did, counted by the clients.
+#[derive(Debug, Default)]
+struct Counts {
+    journeys: AtomicU64,
+    registrations: AtomicU64,
+    requests: AtomicU64,
+    /// Answers other than the one the step expects.
+    unexpected: AtomicU64,
+    /// Connections that failed.
+    errors: AtomicU64,
+}
+
+pub(crate) fn main(args: &[String]) -> Result<(), BoxError> {
+    let mut minutes = 10.0_f64;
+    let mut kinds = vec![ServerKind::SoakSqlite, ServerKind::SoakPgRedis];
+    let mut redis_url = default_redis_url();
+    let mut database_url = default_database_url();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .cloned()
+                .ok_or_else(|| BoxError::from(format!("{arg} needs a value\n\n{USAGE}")))
+        };
+        match arg.as_str() {
+            "--soak" => {}
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(());
+            }
+            "--minutes" => minutes = value()?.parse()?,
+            "--redis" => redis_url = value()?,
+            "--database" => database_url = value()?,
+            "--backends" => {
+                kinds = value()?
+                    .split(',')
+                    .map(|name| match name.trim() {
+                        "sqlite" => Ok(ServerKind::SoakSqlite),
+                        "pg-redis" => Ok(ServerKind::SoakPgRedis),
+                        other => Err(BoxError::from(format!("unknown backend `{other}`"))),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            other => return Err(format!("unknown soak option `{other}`\n\n{USAGE}").into()),
+        }
+    }
+    if minutes.is_nan() || minutes <= 0.0 {
+        return Err("--minutes must be above zero".into());
+    }
+    let duration = Duration::from_secs_f64(minutes * 60.0);
+    let machine = Machine::detect(0, 1);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut out = format!(
+        "## Soak\n\n`{}`: {CLIENTS} clients, each repeating a user journey (sometimes register; \
+         log in; {GETS_PER_JOURNEY} × `GET /users/me`; refresh; one failed login of an unknown \
+         address; log out, or abandon the session one time in four); sessions live 30 s idle, \
+         90 s at most, swept every 10 s; sampled every {} s. A series fails when the line \
+         fitted to its second half grows by more than its allowance over that half.\n",
+        std::iter::once("cargo run --release -p bench --")
+            .chain(
+                std::env::args()
+                    .skip(1)
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(String::as_str)
+            )
+            .collect::<Vec<_>>()
+            .join(" "),
+        SAMPLE_EVERY.as_secs()
+    );
+    let mut failed = false;
+    for kind in kinds {
+        eprintln!("bench: soak on {} for {minutes} min ...", kind.name());
+        let server = Server::start(&Launch {
+            kind,
+            cpu: machine.server_cpu(),
+            redis_url: &redis_url,
+            database_url: &database_url,
+            callgrind_out: None,
+        })?;
+        let probe = Probe::new(kind, &server, &redis_url, &database_url);
+        let result = soak(&runtime, &server, &probe, duration);
+        let _ = server.stop(Duration::from_secs(20));
+        let (samples, counts) = result?;
+        let (section, ok) = report(kind, &samples, &counts);
+        failed |= !ok;
+        eprint!("{section}");
+        out.push_str(&section);
+    }
+    println!("{out}");
+    let path = system::work_dir()?.join("soak.md");
+    std::fs::write(&path, &out)?;
+    eprintln!("bench: soak results in {}", path.display());
+    if failed {
+        return Err("something grew without bound during the soak (see the table)".into());
+    }
+    Ok(())
+}
+
+/// Runs the load for `duration`, sampling as it goes.
+fn soak(
+    runtime: &tokio::runtime::Runtime,
+    server: &Server,
+    probe: &Probe,
+    duration: Duration,
+) -> Result<(Vec<Sample>, Counts), BoxError> {
+    let counts = Arc::new(Counts::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|client| {
+            let (counts, stop, addr) = (counts.clone(), stop.clone(), server.addr);
+            std::thread::spawn(move || journeys(addr, client, &counts, &stop))
+        })
+        .collect();
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    let mut next = started;
+    while started.elapsed() < duration {
+        let mut sample = runtime.block_on(probe.sample(server.pid()))?;
+        sample.seconds = started.elapsed().as_secs_f64();
+        sample.journeys = counts.journeys.load(Ordering::Relaxed) as f64;
+        sample.registrations = counts.registrations.load(Ordering::Relaxed) as f64;
+        samples.push(sample);
+        next += SAMPLE_EVERY;
+        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait.min(duration.saturating_sub(started.elapsed())));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client
+            .join()
+            .map_err(|_| BoxError::from("a soak client panicked"))?;
+    }
+    let counts = Arc::try_unwrap(counts).map_err(|_| BoxError::from("clients still running"))?;
+    Ok((samples, counts))
+}
+
+/// One client: user journeys until `stop`. Its users are its own (`soak-<client>-<n>`).
+fn journeys(addr: SocketAddr, client: usize, counts: &Counts, stop: &AtomicBool) {
+    let mut users: Vec<String> = Vec::new();
+    let mut n: u64 = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(mut conn) = Connection::open(addr) else {
+            counts.errors.fetch_add(1, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        };
+        while !stop.load(Ordering::Relaxed) {
+            n += 1;
+            if journey(addr, &mut conn, client, n, &mut users, counts).is_err() {
+                counts.errors.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+            counts.journeys.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One journey of one user, counting answers other than the expected ones.
+fn journey(
+    addr: SocketAddr,
+    conn: &mut Connection,
+    client: usize,
+    n: u64,
+    users: &mut Vec<String>,
+    counts: &Counts,
+) -> Result<(), BoxError> {
+    let expect = |conn: &mut Connection, request: Vec<u8>, status: u16| {
+        counts.requests.fetch_add(1, Ordering::Relaxed);
+        let got = conn.send(&request)?;
+        if got != status {
+            counts.unexpected.fetch_add(1, Ordering::Relaxed);
+            eprintln!(
+                "bench: soak: expected {status}, got {got}: {}",
+                String::from_utf8_lossy(conn.body())
+            );
+        }
+        Ok::<bool, BoxError>(got == status)
+    };
+    // A new user now and then (every journey at first, until each client has ten).
+    if users.len() < 10 || n.is_multiple_of(10) {
+        let email = format!("soak-{client}-{n}-{}@example.com", std::process::id());
+        let body = format!(r#"{{"email":"{email}","password":"{PASSWORD}"}}"#);
+        if expect(conn, post(addr, "/auth/register", &body, None), 201)? {
+            counts.registrations.fetch_add(1, Ordering::Relaxed);
+            users.push(email);
+        }
+    }
+    let Some(email) = users.get(usize::try_from(n).unwrap_or(0) % users.len().max(1)) else {
+        return Ok(());
+    };
+    let login = format!(r#"{{"username":"{email}","password":"{PASSWORD}"}}"#);
+    if !expect(conn, post(addr, "/auth/jwt/login", &login, None), 200)? {
+        return Ok(());
+    }
+    let (access, refresh) = tokens(conn.body())?;
+    for _ in 0..GETS_PER_JOURNEY {
+        expect(conn, get(addr, "/users/me", &access), 200)?;
+    }
+    let body = format!(r#"{{"refresh_token":"{refresh}"}}"#);
+    let (access, _) = if expect(conn, post(addr, "/auth/jwt/refresh", &body, None), 200)? {
+        tokens(conn.body())?
+    } else {
+        (access, refresh)
+    };
+    let wrong = format!(
+        r#"{{"username":"nobody-{client}-{n}@example.com","password":"not the password"}}"#
+    );
+    expect(conn, post(addr, "/auth/jwt/login", &wrong, None), 400)?;
+    expect(conn, get(addr, "/users/me", &access), 200)?;
+    if !n.is_multiple_of(4) {
+        expect(conn, post(addr, "/auth/jwt/logout", "", Some(&access)), 204)?;
+    }
+    Ok(())
+}
+
+/// The soak users' password.
+const PASSWORD: &str = "soak test passphrase 42";
+
+fn post(addr: SocketAddr, path: &str, body: &str, bearer: Option<&str>) -> Vec<u8> {
+    let auth = bearer.map_or_else(String::new, |token| {
+        format!("Authorization: Bearer {token}\r\n")
+    });
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn get(addr: SocketAddr, path: &str, token: &str) -> Vec<u8> {
+    crate::client::get_request(addr, crate::cases::Credential::Bearer, token, path)
+}
+
+/// The access and refresh tokens of a login or refresh answer.
+fn tokens(body: &[u8]) -> Result<(String, String), BoxError> {
+    let value: serde_json::Value = serde_json::from_slice(body)?;
+    let field = |name: &str| {
+        value[name]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| BoxError::from(format!("no {name} in the answer")))
+    };
+    Ok((field("access_token")?, field("refresh_token")?))
+}
+
+/// Where the figures of one server are read.
+struct Probe {
+    /// The database (the SQLite file, or the Postgres schema).
+    database: String,
+    redis: Option<(String, String)>,
+}
+
+impl Probe {
+    /// The bench server works under `bench_<pid>`: its scratch directory (with the SQLite
+    /// file in it), its Postgres schema and its Redis key prefix.
+    fn new(kind: ServerKind, server: &Server, redis_url: &str, database_url: &str) -> Self {
+        let prefix = format!("bench_{}", server.pid());
+        match kind {
+            ServerKind::SoakPgRedis => Self {
+                database: with_params(
+                    database_url,
+                    &format!("options=-c%20search_path%3D{prefix}"),
+                ),
+                redis: Some((redis_url.to_owned(), prefix)),
+            },
+            _ => Self {
+                database: format!(
+                    "sqlite://{}?mode=ro",
+                    std::env::temp_dir()
+                        .join(&prefix)
+                        .join("accounts.db")
+                        .display()
+                ),
+                redis: None,
+            },
+        }
+    }
+
+    async fn sample(&self, pid: u32) -> Result<Sample, BoxError> {
+        let mut sample = Sample {
+            rss_kib: proc_status(pid, "VmRSS:").unwrap_or(f64::NAN),
+            fds: std::fs::read_dir(format!("/proc/{pid}/fd"))
+                .map_or(f64::NAN, |dir| dir.count() as f64),
+            ..Sample::default()
+        };
+        let (users, sql_sessions, audit) = if self.database.starts_with("sqlite:") {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database).await?;
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%audit%'",
+            )
+            .fetch_all(&mut conn)
+            .await?;
+            let count = |table: String| format!("SELECT COUNT(*) FROM {table}");
+            let users: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count("auth_users".into())))
+                .fetch_one(&mut conn)
+                .await?;
+            let sessions: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(count("auth_sessions".into())))
+                    .fetch_one(&mut conn)
+                    .await?;
+            let audit = match tables.into_iter().next() {
+                Some(table) => Some(
+                    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count(table)))
+                        .fetch_one(&mut conn)
+                        .await?,
+                ),
+                None => None,
+            };
+            conn.close().await?;
+            (users, Some(sessions), audit)
+        } else {
+            let mut conn = sqlx::PgConnection::connect(&self.database).await?;
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name LIKE '%audit%'",
+            )
+            .fetch_all(&mut conn)
+            .await?;
+            let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_users")
+                .fetch_one(&mut conn)
+                .await?;
+            let audit = match tables.into_iter().next() {
+                Some(table) => Some(
+                    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+                        "SELECT COUNT(*) FROM {table}"
+                    )))
+                    .fetch_one(&mut conn)
+                    .await?,
+                ),
+                None => None,
+            };
+            conn.close().await?;
+            (users, None, audit)
+        };
+        sample.users = users as f64;
+        sample.audit_rows = audit.map(|rows| rows as f64);
+        sample.sessions = sql_sessions.map_or(f64::NAN, |rows| rows as f64);
+        if let Some((url, prefix)) = &self.redis {
+            let (keys, bytes, sessions) = redis_usage(url, prefix).await?;
+            sample.redis_keys = Some(keys as f64);
+            sample.redis_bytes = Some(bytes as f64);
+            sample.sessions = sessions as f64;
+        }
+        Ok(sample)
+    }
+}
+
+/// The keys under `prefix`: how many, their memory (`MEMORY USAGE`), and how many are
+/// sessions.
+async fn redis_usage(url: &str, prefix: &str) -> Result<(u64, u64, u64), BoxError> {
+    let client = redis::Client::open(url)?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let mut keys: Vec<String> = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}:*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await?;
+        keys.extend(batch);
+        cursor = next;
+        if cursor == 0 {
+            break;
+        }
+    }
+    let mut bytes = 0;
+    for chunk in keys.chunks(500) {
+        let mut pipe = redis::pipe();
+        for key in chunk {
+            pipe.cmd("MEMORY").arg("USAGE").arg(key);
+        }
+        let usage: Vec<Option<u64>> = pipe.query_async(&mut conn).await?;
+        bytes += usage.into_iter().flatten().sum::<u64>();
+    }
+    let sessions = keys.iter().filter(|key| key.contains("}:s:")).count() as u64;
+    Ok((keys.len() as u64, bytes, sessions))
+}
+
+fn proc_status(pid: u32, field: &str) -> Option<f64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix(field))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The slope (per second) of the least-squares line through `points`.
+fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return f64::NAN;
+    }
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let cov: f64 = points
+        .iter()
+        .map(|(x, y)| (x - mean_x) * (y - mean_y))
+        .sum();
+    let var: f64 = points.iter().map(|(x, _)| (x - mean_x).powi(2)).sum();
+    if var == 0.0 { f64::NAN } else { cov / var }
+}
+
+/// One series' verdict: the growth of its fitted line over the second half, against an
+/// allowance of `relative` × its mean there plus `absolute`.
+struct Verdict {
+    name: &'static str,
+    unit: &'static str,
+    first: f64,
+    mean: f64,
+    last: f64,
+    growth: f64,
+    allowance: Option<f64>,
+}
+
+impl Verdict {
+    fn of(
+        name: &'static str,
+        unit: &'static str,
+        samples: &[Sample],
+        pick: impl Fn(&Sample) -> Option<f64>,
+        allowance: Option<(f64, f64)>,
+    ) -> Option<Self> {
+        let all: Vec<(f64, f64)> = samples
+            .iter()
+            .filter_map(|s| pick(s).filter(|v| !v.is_nan()).map(|v| (s.seconds, v)))
+            .collect();
+        let half_start = samples.last()?.seconds / 2.0;
+        let half: Vec<(f64, f64)> = all
+            .iter()
+            .copied()
+            .filter(|(t, _)| *t >= half_start)
+            .collect();
+        let span = half.last()?.0 - half.first()?.0;
+        let mean = half.iter().map(|p| p.1).sum::<f64>() / half.len() as f64;
+        Some(Self {
+            name,
+            unit,
+            first: all.first()?.1,
+            mean,
+            last: all.last()?.1,
+            growth: slope(&half) * span,
+            allowance: allowance.map(|(relative, absolute)| relative * mean + absolute),
+        })
+    }
+
+    fn ok(&self) -> bool {
+        self.allowance
+            .is_none_or(|allowance| self.growth.is_nan() || self.growth <= allowance)
+    }
+}
+
+/// The markdown section of one backend, and whether every series stayed bounded.
+fn report(kind: ServerKind, samples: &[Sample], counts: &Counts) -> (String, bool) {
+    let seconds = samples.last().map_or(0.0, |s| s.seconds);
+    let journeys = counts.journeys.load(Ordering::Relaxed);
+    let requests = counts.requests.load(Ordering::Relaxed);
+    let registrations = counts.registrations.load(Ordering::Relaxed);
+    let unexpected = counts.unexpected.load(Ordering::Relaxed);
+    let errors = counts.errors.load(Ordering::Relaxed);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n### {}\n\n{:.0} s, {journeys} journeys, {requests} requests ({:.0}/s), \
+         {registrations} registrations; {unexpected} unexpected answers, {errors} failed \
+         connections.\n",
+        kind.name(),
+        seconds,
+        requests as f64 / seconds.max(1.0),
+    );
+    let verdicts: Vec<Verdict> = [
+        Verdict::of(
+            "server RSS",
+            "MiB",
+            samples,
+            |s| Some(s.rss_kib / 1024.0),
+            Some((0.05, 4.0)),
+        ),
+        Verdict::of(
+            "open file descriptors",
+            "",
+            samples,
+            |s| Some(s.fds),
+            Some((0.0, 4.0)),
+        ),
+        Verdict::of(
+            "live + unswept sessions",
+            "",
+            samples,
+            |s| Some(s.sessions),
+            Some((0.10, 20.0)),
+        ),
+        // Less the keys every user has (its session mark, its session list): those grow
+        // with the users, by design.
+        Verdict::of(
+            "Redis keys under the prefix, less two per user",
+            "",
+            samples,
+            |s| s.redis_keys.map(|keys| keys - 2.0 * s.users),
+            Some((0.10, 50.0)),
+        ),
+        Verdict::of(
+            "Redis memory under the prefix",
+            "KiB",
+            samples,
+            |s| s.redis_bytes.map(|b| b / 1024.0),
+            Some((0.10, 64.0)),
+        ),
+        // Users grow with registrations, by design: reported, checked against them below.
+        Verdict::of("users", "", samples, |s| Some(s.users), None),
+        Verdict::of("audit rows", "", samples, |s| s.audit_rows, None),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let _ = writeln!(
+        out,
+        "| series | first | mean of 2nd half | last | growth of the fit over the 2nd half | \
+         allowance | verdict |\n|---|---|---|---|---|---|---|"
+    );
+    for v in &verdicts {
+        let _ = writeln!(
+            out,
+            "| {}{} | {:.1} | {:.1} | {:.1} | {:+.1} | {} | {} |",
+            v.name,
+            if v.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", v.unit)
+            },
+            v.first,
+            v.mean,
+            v.last,
+            v.growth,
+            v.allowance
+                .map_or("-".to_owned(), |allowance| format!("{allowance:.1}")),
+            match (v.allowance, v.ok()) {
+                (None, _) => "grows with the load, by design",
+                (Some(_), true) => "bounded",
+                (Some(_), false) => "**grows**",
+            }
+        );
+    }
+    // Each sample's users against the registrations counted as it was taken (a registration
+    // may be in flight on each client).
+    let users_ok = samples.iter().all(|s| {
+        let expected = s.registrations + 1.0;
+        s.users >= expected && s.users <= expected + CLIENTS as f64
+    });
+    let _ = writeln!(
+        out,
+        "\nusers rows = registrations + the bench user (give or take one in flight per client) \
+         in every sample: {}",
+        if users_ok { "yes" } else { "**no**" }
+    );
+    let ok = verdicts.iter().all(Verdict::ok) && users_ok && unexpected == 0 && errors == 0;
+    (out, ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slope_of_a_line_and_of_a_flat_series() {
+        let line: Vec<(f64, f64)> = (0..10)
+            .map(|t| (f64::from(t), 3.0 * f64::from(t) + 1.0))
+            .collect();
+        assert!((slope(&line) - 3.0).abs() < 1e-9);
+        let flat: Vec<(f64, f64)> = (0..10).map(|t| (f64::from(t), 7.0)).collect();
+        assert!(slope(&flat).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_series_growing_in_its_second_half_fails_and_a_plateau_passes() {
+        let samples = |f: fn(f64) -> f64| -> Vec<Sample> {
+            (0..40)
+                .map(|i| {
+                    let seconds = f64::from(i) * 5.0;
+                    Sample {
+                        seconds,
+                        sessions: f(seconds),
+                        ..Sample::default()
+                    }
+                })
+                .collect()
+        };
+        let plateau = samples(|t| 200.0 * (1.0 - (-t / 20.0).exp()));
+        let leak = samples(|t| 2.0 * t);
+        let pick = |s: &Sample| Some(s.sessions);
+        assert!(
+            Verdict::of("s", "", &plateau, pick, Some((0.1, 20.0)))
+                .unwrap()
+                .ok()
+        );
+        assert!(
+            !Verdict::of("s", "", &leak, pick, Some((0.1, 20.0)))
+                .unwrap()
+                .ok()
+        );
+    }
+}
