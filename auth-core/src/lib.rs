@@ -147,7 +147,7 @@ pub use session::{
 pub use store::{
     MfaStore, OAuthAccount, OAuthAccountStore, Page, PasskeyRecord, RevocationEvent,
     RevocationFeed, RevocationSink, Revocations, SealedToken, SessionStore, TotpFactor, Unlinked,
-    UserQuery, UserStore,
+    UserQuery, UserSort, UserStore,
 };
 pub use token::{
     ACCESS_AUDIENCE, AccessClaims, AccessSubject, Authentication, DEFAULT_VERIFIED_TOKEN_CACHE,

@@ -1,6 +1,7 @@
 //! [`UserManager`]: every rule of registration, login, sessions, recovery and administration.
 
 mod account;
+mod admin;
 mod config;
 mod import;
 #[cfg(feature = "mfa")]
