@@ -18,6 +18,7 @@ pub mod browser;
 pub mod fastapi_users;
 pub mod oidc;
 pub mod server;
+pub mod server_admin;
 pub mod server_suite;
 pub mod services;
 pub mod smtp;

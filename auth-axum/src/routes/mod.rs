@@ -11,7 +11,9 @@ mod oauth;
 mod path_id;
 mod recovery;
 mod register;
+mod session_read;
 mod update_body;
+mod user_list_query;
 
 use auth_core::{Profile, UserManager};
 use axum::Router;
