@@ -7,8 +7,7 @@ use auth_e2e::server_admin;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_an_admin_revokes_another_users_sessions() {
-    server_admin::an_admin_revokes_another_users_sessions(Config::new(Backend::Sqlite).await)
-        .await;
+    server_admin::an_admin_revokes_another_users_sessions(Config::new(Backend::Sqlite).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use auth_e2e::server::{Backend, Config, PASSWORD, Server, wait_for_mail};
-use auth_e2e::server_admin::own_sessions;
+use auth_e2e::server_admin::{current_session, own_sessions};
 use serde_json::{Value, json};
 use totp_rs::{Algorithm, Secret, TOTP};
 
@@ -30,7 +30,8 @@ fn ok(config: &Config, args: &[&str]) -> String {
 /// Runs a subcommand that must print JSON.
 fn ok_json(config: &Config, args: &[&str]) -> Value {
     let stdout = ok(config, args);
-    serde_json::from_str(&stdout).unwrap_or_else(|err| panic!("{args:?}: not JSON ({err}):\n{stdout}"))
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|err| panic!("{args:?}: not JSON ({err}):\n{stdout}"))
 }
 
 /// Runs a subcommand that must fail with `code`, saying `says` on standard error.
@@ -117,20 +118,51 @@ async fn listing_and_showing_users() {
         ["root@example.com", "alice@example.com", "bob@example.com"]
     );
     assert!(page["items"][0].get("hashed_password").is_none());
-    let page = ok_json(&config, &["list-users", "--superuser", "false", "--sort", "-email", "--json"]);
+    let page = ok_json(
+        &config,
+        &[
+            "list-users",
+            "--superuser",
+            "false",
+            "--sort",
+            "-email",
+            "--json",
+        ],
+    );
     assert_eq!(emails(&page), ["bob@example.com", "alice@example.com"]);
-    let page = ok_json(&config, &["list-users", "--limit", "1", "--offset", "1", "--json"]);
+    let page = ok_json(
+        &config,
+        &["list-users", "--limit", "1", "--offset", "1", "--json"],
+    );
     assert_eq!(page["total"], 3);
     assert_eq!(emails(&page), ["alice@example.com"]);
     let page = ok_json(&config, &["list-users", "--role", "%", "--json"]);
     assert_eq!(page["total"], 0, "a wildcard is a literal role");
-    let page = ok_json(&config, &["list-users", "--verified", "true", "--role", "reader", "--json"]);
+    let page = ok_json(
+        &config,
+        &[
+            "list-users",
+            "--verified",
+            "true",
+            "--role",
+            "reader",
+            "--json",
+        ],
+    );
     assert_eq!(page["total"], 0);
 
     let table = ok(&config, &["list-users", "--sort", "email"]);
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 5, "{table}");
-    for column in ["ID", "EMAIL", "ACTIVE", "VERIFIED", "SUPERUSER", "ROLES", "CREATED"] {
+    for column in [
+        "ID",
+        "EMAIL",
+        "ACTIVE",
+        "VERIFIED",
+        "SUPERUSER",
+        "ROLES",
+        "CREATED",
+    ] {
         assert!(lines[0].contains(column), "{table}");
     }
     assert!(lines[1].contains("alice@example.com") && lines[1].contains("reader"));
@@ -139,7 +171,11 @@ async fn listing_and_showing_users() {
     assert_eq!(lines[4], "users 1 to 3 of 3");
     // Columns line up: the e-mail address starts at the same place on every row.
     let at = lines[0].find("EMAIL").unwrap();
-    assert!(lines[1..4].iter().all(|line| line[at..].contains("@example.com")));
+    assert!(
+        lines[1..4]
+            .iter()
+            .all(|line| line[at..].contains("@example.com"))
+    );
 
     let shown = ok_json(&config, &["show-user", "alice@example.com", "--json"]);
     assert_eq!(shown["user"]["email"], "alice@example.com");
@@ -156,16 +192,34 @@ async fn listing_and_showing_users() {
     assert_eq!(listed, own);
     let id = shown["user"]["id"].as_str().unwrap();
     let by_id = ok(&config, &["show-user", id]);
-    assert!(by_id.contains("email:          alice@example.com"), "{by_id}");
+    assert!(
+        by_id.contains("email:          alice@example.com"),
+        "{by_id}"
+    );
     assert!(by_id.contains("sessions:       2"), "{by_id}");
     assert!(by_id.contains(&own[0]), "{by_id}");
     assert!(by_id.contains("second factors: 0"), "{by_id}");
 
     fails(&config, &["show-user", "nobody@example.com"], 1, "no user");
-    fails(&config, &["show-user", "not an address"], 1, "neither a user id");
+    fails(
+        &config,
+        &["show-user", "not an address"],
+        1,
+        "neither a user id",
+    );
     fails(&config, &["list-users", "--active", "maybe"], 2, "usage:");
-    fails(&config, &["list-users", "--sort", "hashed_password"], 2, "--sort");
-    fails(&config, &["list-users", "--frobnicate", "1"], 2, "unknown argument");
+    fails(
+        &config,
+        &["list-users", "--sort", "hashed_password"],
+        2,
+        "--sort",
+    );
+    fails(
+        &config,
+        &["list-users", "--frobnicate", "1"],
+        2,
+        "unknown argument",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,13 +231,13 @@ async fn changes_from_the_command_line_reach_a_running_server() {
     let (first, first_refresh) = server.tokens("alice@example.com", PASSWORD).await;
     let (second, _) = server.tokens("alice@example.com", PASSWORD).await;
     let (bob, _) = server.tokens("bob@example.com", PASSWORD).await;
-    let alice_sessions = own_sessions(&server, &first).await;
+    let first_session = current_session(&server, &first).await;
     let bob_session = own_sessions(&server, &bob).await.remove(0);
 
     // One session: refused by the running server, the other one kept.
     let said = ok(
         &config,
-        &["revoke-sessions", "alice@example.com", &alice_sessions[0]],
+        &["revoke-sessions", "alice@example.com", &first_session],
     );
     assert!(said.contains("revoked session"), "{said}");
     let took = refused(&server, &first).await;
@@ -197,11 +251,19 @@ async fn changes_from_the_command_line_reach_a_running_server() {
         1,
         "has no session",
     );
-    fails(&config, &["revoke-sessions", "alice@example.com", "x"], 1, "not a session id");
+    fails(
+        &config,
+        &["revoke-sessions", "alice@example.com", "x"],
+        1,
+        "not a session id",
+    );
     assert_eq!(server.me(&bob).await.status(), 200);
 
     // Roles: a change signs the user out everywhere.
-    let said = ok(&config, &["set-roles", "alice@example.com", "editor", "writer"]);
+    let said = ok(
+        &config,
+        &["set-roles", "alice@example.com", "editor", "writer"],
+    );
     assert!(said.contains("editor,writer"), "{said}");
     refused(&server, &second).await;
     ok(&config, &["add-role", "alice@example.com", "extra"]);
@@ -210,8 +272,17 @@ async fn changes_from_the_command_line_reach_a_running_server() {
     assert_eq!(shown["user"]["roles"], json!(["editor", "extra"]));
     let (access, _) = server.tokens("alice@example.com", PASSWORD).await;
     let me: Value = server.me(&access).await.json().await.unwrap();
-    assert_eq!(me["roles"], json!(["editor", "extra"]), "the server reads the new roles");
-    fails(&config, &["add-role", "alice@example.com"], 2, "at least one role");
+    assert_eq!(
+        me["roles"],
+        json!(["editor", "extra"]),
+        "the server reads the new roles"
+    );
+    fails(
+        &config,
+        &["add-role", "alice@example.com"],
+        2,
+        "at least one role",
+    );
 
     // All sessions.
     server.tokens("alice@example.com", PASSWORD).await;
@@ -220,21 +291,46 @@ async fn changes_from_the_command_line_reach_a_running_server() {
     refused(&server, &access).await;
 
     // Flags.
-    ok(&config, &["set-flags", "bob@example.com", "--verified", "true", "--superuser", "true"]);
+    ok(
+        &config,
+        &[
+            "set-flags",
+            "bob@example.com",
+            "--verified",
+            "true",
+            "--superuser",
+            "true",
+        ],
+    );
     let shown = ok_json(&config, &["show-user", "bob@example.com", "--json"]);
     assert_eq!(shown["user"]["is_verified"], true);
     assert_eq!(shown["user"]["is_superuser"], true);
     refused(&server, &bob).await;
     let (bob, _) = server.tokens("bob@example.com", PASSWORD).await;
-    assert_eq!(server.get(&bob, "/users").await.status(), 200, "now a superuser");
+    assert_eq!(
+        server.get(&bob, "/users").await.status(),
+        200,
+        "now a superuser"
+    );
     fails(&config, &["set-flags", "bob@example.com"], 2, "--active");
-    fails(&config, &["set-flags", "bob@example.com", "--active", "yes"], 2, "true or false");
+    fails(
+        &config,
+        &["set-flags", "bob@example.com", "--active", "yes"],
+        2,
+        "true or false",
+    );
 
     // Deactivation ends the sessions and the logins.
     let said = ok(&config, &["deactivate", "bob@example.com"]);
-    assert!(said.contains("deactivated bob@example.com and revoked 1 session(s)"), "{said}");
+    assert!(
+        said.contains("deactivated bob@example.com and revoked 1 session(s)"),
+        "{said}"
+    );
     refused(&server, &bob).await;
-    assert_eq!(server.login("bob@example.com", PASSWORD).await.status(), 400);
+    assert_eq!(
+        server.login("bob@example.com", PASSWORD).await.status(),
+        400
+    );
     let page = ok_json(&config, &["list-users", "--active", "false", "--json"]);
     assert_eq!(emails(&page), ["bob@example.com"]);
 
@@ -246,7 +342,10 @@ async fn changes_from_the_command_line_reach_a_running_server() {
     assert_eq!(shown["second_factors"]["totp"], true);
     assert_eq!(shown["second_factors"]["recovery_codes_left"], 10);
     let said = ok(&config, &["reset-second-factors", "alice@example.com"]);
-    assert!(said.contains("removed 1 second factor(s) and 10 recovery code(s)"), "{said}");
+    assert!(
+        said.contains("removed 1 second factor(s) and 10 recovery code(s)"),
+        "{said}"
+    );
     refused(&server, &access).await;
     let shown = ok_json(&config, &["show-user", "alice@example.com", "--json"]);
     assert_eq!(shown["second_factors"]["count"], 0);
