@@ -401,6 +401,14 @@ impl<P: Profile> Auth<P> {
                     "required": false, "schema": {"type": "integer", "minimum": 0, "default": 0}},
             {"name": "email", "in": "query",
                     "required": false, "schema": {"type": "string"}, "description": "Case-insensitive substring of the e-mail address"},
+            {"name": "role", "in": "query",
+                    "required": false, "schema": {"type": "string"}, "description": "Only users holding this role (exact)"},
+            {"name": "is_active", "in": "query", "required": false, "schema": {"type": "boolean"}},
+            {"name": "is_verified", "in": "query", "required": false, "schema": {"type": "boolean"}},
+            {"name": "is_superuser", "in": "query", "required": false, "schema": {"type": "boolean"}},
+            {"name": "sort", "in": "query", "required": false,
+                    "schema": {"type": "string", "enum": ["created_at", "-created_at", "email", "-email"]},
+                    "description": "The order; by default creation (id) order. Ties are broken by id"},
         ]);
         add("/users", "get", list_users);
         for (method, operation) in [
@@ -454,6 +462,50 @@ impl<P: Profile> Auth<P> {
         }
         their_events["parameters"] = parameters;
         add("/users/{id}/events", "get", their_events);
+        let sessions_list = json!({"description": "The user's live sessions, oldest first", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/SessionRead"}}}}});
+        for (method, operation) in [
+            (
+                "get",
+                admin(
+                    "A user's sessions (superusers)",
+                    "users_sessions",
+                    None,
+                    &[("200", sessions_list)],
+                ),
+            ),
+            (
+                "delete",
+                admin(
+                    "Revoke every session of a user (superusers)",
+                    "users_revoke_all_sessions",
+                    None,
+                    &[("204", ok("Every session of the user revoked", None))],
+                ),
+            ),
+        ] {
+            let mut operation = operation;
+            operation["parameters"] = id_param("id");
+            add("/users/{id}/sessions", method, operation);
+        }
+        let mut revoke_user_session = admin(
+            "Revoke one session of a user (superusers)",
+            "users_revoke_session",
+            None,
+            &[
+                ("204", ok("Revoked", None)),
+                (
+                    "404",
+                    error(
+                        "No such user, or no such session of this user (another user's included)",
+                    ),
+                ),
+            ],
+        );
+        revoke_user_session["parameters"] = json!([
+            {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}},
+            {"name": "sid", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}},
+        ]);
+        add("/users/{id}/sessions/{sid}", "delete", revoke_user_session);
 
         let cookie_name = self
             .config()
@@ -601,10 +653,23 @@ mod tests {
             "/users",
             "/users/{id}",
             "/users/{id}/events",
+            "/users/{id}/sessions",
+            "/users/{id}/sessions/{sid}",
         ] {
             assert!(paths.contains_key(path), "{path} missing");
         }
         assert!(doc["paths"]["/users/me"]["get"]["responses"]["401"].is_object());
+        let revoke = &doc["paths"]["/users/{id}/sessions/{sid}"]["delete"];
+        assert!(revoke["responses"]["403"].is_object());
+        assert!(revoke["responses"]["404"].is_object());
+        assert_eq!(revoke["parameters"].as_array().map(Vec::len), Some(2));
+        let sort = &doc["paths"]["/users"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|param| param["name"] == "sort")
+            .unwrap()["schema"]["enum"];
+        assert_eq!(sort.as_array().map(Vec::len), Some(4));
         assert!(doc["paths"]["/auth/register"]["post"]["responses"]["422"].is_object());
         assert!(
             doc["components"]["schemas"]["UserRead"]["properties"]["hashed_password"].is_null()

@@ -226,6 +226,10 @@ pub trait UserHooks<P: Profile = NoProfile>: std::fmt::Debug + Send + Sync + 'st
 pub enum Revocation {
     /// The user revoked it from their session list.
     ByUser,
+    /// An administrator revoked it, alone or with every other session of the user
+    /// ([`UserManager::admin_revoke_session`](crate::UserManager::admin_revoke_session),
+    /// [`UserManager::admin_revoke_sessions`](crate::UserManager::admin_revoke_sessions)).
+    ByAdmin,
     /// The user opened one session too many; this one was the least recently used.
     Evicted,
 }
@@ -236,6 +240,7 @@ impl Revocation {
         match self {
             Self::ByUser => "by_user",
             Self::Evicted => "evicted",
+            Self::ByAdmin => "by_admin",
         }
     }
 }

@@ -162,7 +162,7 @@ pub use session::{
 pub use store::{
     AuditLog, AuditQuery, MfaStore, OAuthAccount, OAuthAccountStore, Page, PasskeyRecord,
     RevocationEvent, RevocationFeed, RevocationSink, Revocations, SealedToken, SessionStore,
-    TotpFactor, Unlinked, UserQuery, UserStore,
+    TotpFactor, Unlinked, UserQuery, UserSort, UserStore,
 };
 pub use token::{
     ACCESS_AUDIENCE, AccessClaims, AccessSubject, Authentication, DEFAULT_VERIFIED_TOKEN_CACHE,

@@ -145,6 +145,8 @@ pub enum Param {
     OptText(Option<String>),
     /// A flag.
     Bool(bool),
+    /// An optional flag (a filter that may be off).
+    OptBool(Option<bool>),
     /// A number.
     Int(i64),
     /// Bytes (token digests).
@@ -174,6 +176,7 @@ where
     String: for<'q> Encode<'q, A::Database> + Type<A::Database>,
     Option<String>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
     bool: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    Option<bool>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
     i64: for<'q> Encode<'q, A::Database> + Type<A::Database>,
     Vec<u8>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
     Option<Vec<u8>>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
@@ -186,6 +189,7 @@ where
             Param::Text(value) => self.add(value),
             Param::OptText(value) => self.add(value),
             Param::Bool(value) => self.add(value),
+            Param::OptBool(value) => self.add(value),
             Param::Int(value) => self.add(value),
             Param::Bytes(value) => self.add(value),
             Param::OptBytes(value) => self.add(value),

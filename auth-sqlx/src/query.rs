@@ -162,6 +162,7 @@ param_from!(
     String => Text,
     Option<String> => OptText,
     bool => Bool,
+    Option<bool> => OptBool,
     i64 => Int,
     Vec<u8> => Bytes,
     Option<Vec<u8>> => OptBytes,

@@ -45,11 +45,13 @@ pub struct Statements {
     /// transaction's write lock already excluding every other writer), one row when the user
     /// exists: `[id]`.
     pub user_lock: &'static str,
-    /// `total`, the users whose e-mail key matches a `LIKE` pattern escaped with `!`:
-    /// `[pattern]`.
+    /// `total`, the users passing the list filter: `[filter]`, the five parameters of
+    /// [`crate::users`]' `ListFilter` (an e-mail key `LIKE` pattern escaped with `!`; a JSON
+    /// array of roles the user holds every one of; `is_active`, `is_verified`,
+    /// `is_superuser`, each equal to the parameter unless it is NULL).
     pub user_count: &'static str,
-    /// A page of those users in id order: `[pattern, limit, offset]`.
-    pub user_list: &'static str,
+    /// A page of those users, one statement per order: `[filter, limit, offset]`.
+    pub user_list: UserLists,
 
     /// Inserts a session: `[session]`.
     pub session_insert: &'static str,
@@ -169,4 +171,22 @@ pub struct Statements {
     /// Moves the user's mark on by one, creating the row at 1 if missing, under the same
     /// lock: `[user_id]`.
     pub mark_move: &'static str,
+}
+
+/// The page of a user listing in each order of [`auth_core::UserSort`], ties broken by id in
+/// the same direction, texts compared in code point (UTF-8 byte) order.
+#[doc(hidden)]
+#[derive(Debug)]
+#[allow(unreachable_pub)] // named in `Statements`, so `pub`; the module is private
+pub struct UserLists {
+    /// By id.
+    pub by_id: &'static str,
+    /// By `created_at`, oldest first.
+    pub by_created_at: &'static str,
+    /// By `created_at`, newest first.
+    pub by_created_at_desc: &'static str,
+    /// By e-mail key.
+    pub by_email: &'static str,
+    /// By e-mail key, in reverse.
+    pub by_email_desc: &'static str,
 }

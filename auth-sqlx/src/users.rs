@@ -3,7 +3,9 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use auth_core::{Email, Page, Profile, StoreError, User, UserId, UserQuery, UserStore, Username};
+use auth_core::{
+    Email, Page, Profile, StoreError, User, UserId, UserQuery, UserSort, UserStore, Username,
+};
 use sqlx::Pool;
 
 use crate::dialect::{Columns, Dialect};
@@ -22,8 +24,9 @@ use crate::row::{bind_user_fields, read_user, stored_version};
 ///   moves on. One statement, so the row lock (Postgres, MySQL) or the write lock (SQLite)
 ///   makes it atomic: of writers racing from one read, the first wins and the others find
 ///   the version moved and change nothing.
-/// - Listing is in id order, which is creation order for the time-ordered ids of
-///   [`UserId::new`].
+/// - Listing filters with bound parameters only (the e-mail needle's `LIKE` wildcards
+///   escaped) and is by default in id order, which is creation order for the time-ordered ids
+///   of [`UserId::new`]; the other orders of [`UserSort`] are one statement each.
 /// - It keeps the users' provider accounts too
 ///   ([`OAuthAccountStore`](auth_core::OAuthAccountStore)), in `auth_oauth_accounts`, and
 ///   their second factors ([`MfaStore`](auth_core::MfaStore)), in `auth_mfa_totp`,
@@ -118,17 +121,17 @@ impl<DB: Dialect, P: Profile> UserStore<P> for SqlUserStore<DB> {
     }
 
     async fn list(&self, query: &UserQuery) -> Result<Page<User<P>>, StoreError> {
-        let pattern = contains_pattern(query.email_contains.as_deref());
-        let total = Sql::<DB>::new(DB::SQL.user_count)
-            .bind(pattern.clone())
+        let filter = ListFilter::new(query);
+        let total = filter
+            .bind(Sql::<DB>::new(DB::SQL.user_count))
             .fetch_optional(&self.pool)
             .await?
             .map(|row| row.int("total"))
             .transpose()
             .map_err(StoreError::backend)?
             .unwrap_or(0);
-        let rows = Sql::<DB>::new(DB::SQL.user_list)
-            .bind(pattern)
+        let rows = filter
+            .bind(Sql::<DB>::new(list_statement::<DB>(query.sort)))
             .bind(i64::from(query.limit))
             .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
@@ -161,6 +164,56 @@ impl<DB: Dialect> SqlUserStore<DB> {
 pub(crate) fn insert_user<DB: Dialect, P: Profile>(user: &User<P>) -> Result<Sql<DB>, StoreError> {
     let sql = Sql::new(DB::SQL.user_insert).bind(*user.id.as_uuid());
     Ok(bind_user_fields(sql, user)?.bind(stored_version(user.version)))
+}
+
+/// The parameters of a listing's filter, in the order the statements take them: every value
+/// bound, none written into the statement.
+struct ListFilter {
+    pattern: String,
+    roles: serde_json::Value,
+    is_active: Option<bool>,
+    is_verified: Option<bool>,
+    is_superuser: Option<bool>,
+}
+
+impl ListFilter {
+    fn new(query: &UserQuery) -> Self {
+        Self {
+            pattern: contains_pattern(query.email_contains.as_deref()),
+            // The roles a user must hold every one of: none, or the one asked for.
+            roles: serde_json::Value::Array(
+                query
+                    .role
+                    .iter()
+                    .map(|role| serde_json::Value::String(role.clone()))
+                    .collect(),
+            ),
+            is_active: query.is_active,
+            is_verified: query.is_verified,
+            is_superuser: query.is_superuser,
+        }
+    }
+
+    fn bind<DB: Dialect>(&self, sql: Sql<DB>) -> Sql<DB> {
+        sql.bind(self.pattern.clone())
+            .bind(self.roles.clone())
+            .bind(self.is_active)
+            .bind(self.is_verified)
+            .bind(self.is_superuser)
+    }
+}
+
+/// The listing statement for `sort`.
+fn list_statement<DB: Dialect>(sort: UserSort) -> &'static str {
+    let lists = &DB::SQL.user_list;
+    match sort {
+        UserSort::CreatedAt => lists.by_created_at,
+        UserSort::CreatedAtDesc => lists.by_created_at_desc,
+        UserSort::Email => lists.by_email,
+        UserSort::EmailDesc => lists.by_email_desc,
+        // `Id`, and any order added later until it has a statement of its own.
+        _ => lists.by_id,
+    }
 }
 
 /// The `LIKE` pattern for "the e-mail key contains `needle`, case-insensitively": the needle

@@ -27,6 +27,7 @@ pub mod private_postgres;
 pub mod private_process;
 pub mod private_redis;
 pub mod server;
+pub mod server_admin;
 pub mod server_suite;
 pub mod services;
 pub mod smtp;

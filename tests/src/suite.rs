@@ -42,11 +42,11 @@ pub async fn duplicate_registration_is_refused_and_stores_nothing(app: &TestApp)
     );
     let page = app
         .manager
-        .list_users(&auth_core::UserQuery {
-            limit: 10,
-            offset: 0,
-            email_contains: Some(email.clone()),
-        })
+        .list_users(
+            &auth_core::UserQuery::default()
+                .with_limit(10)
+                .with_email_contains(email.clone()),
+        )
         .await
         .unwrap();
     assert_eq!(page.total, 1);

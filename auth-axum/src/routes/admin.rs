@@ -1,29 +1,37 @@
-//! The superusers' `/users` and `/users/{id}`.
+//! The superusers' `/users`, `/users/{id}` and `/users/{id}/sessions`.
 
 use std::collections::HashMap;
 
-use auth_core::{Profile, User, UserId, UserQuery};
+use auth_core::{Profile, SessionId, User, UserId};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Auth;
-use super::paging::limit_offset;
-use super::path_id::PathId;
+use super::path_id::{PathId, PathIds};
+use super::session_read::SessionRead;
 use super::update_body::admin_update;
+use super::user_list_query::user_query;
 use crate::error::{Action, ApiError};
 use crate::extract::RequireAdmin;
 use crate::json::{JsonBody, json_response};
 
 pub(super) fn routes<P: Profile>() -> Router<Auth<P>> {
-    Router::new().route("/users", get(list::<P>)).route(
-        "/users/{id}",
-        get(read::<P>).patch(update::<P>).delete(remove::<P>),
-    )
+    Router::new()
+        .route("/users", get(list::<P>))
+        .route(
+            "/users/{id}",
+            get(read::<P>).patch(update::<P>).delete(remove::<P>),
+        )
+        .route(
+            "/users/{id}/sessions",
+            get(list_sessions::<P>).delete(revoke_all::<P>),
+        )
+        .route("/users/{id}/sessions/{sid}", delete(revoke_one::<P>))
 }
 
 #[derive(Serialize)]
@@ -38,12 +46,7 @@ async fn list<P: Profile>(
     _admin: RequireAdmin,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let (limit, offset) = limit_offset(&params)?;
-    let query = UserQuery {
-        limit,
-        offset,
-        email_contains: params.get("email").filter(|e| !e.is_empty()).cloned(),
-    };
+    let query = user_query(&params)?;
     let page = auth.manager().list_users(&query).await?;
     Ok(json_response(
         StatusCode::OK,
@@ -85,5 +88,42 @@ async fn remove<P: Profile>(
     PathId(id): PathId<UserId>,
 ) -> Result<Response, ApiError> {
     auth.manager().delete_user(id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Another user's live sessions, oldest first, shaped as `GET /users/me/sessions` shapes
+/// them (`current` marks the administrator's own session, when they list their own).
+async fn list_sessions<P: Profile>(
+    State(auth): State<Auth<P>>,
+    RequireAdmin(admin): RequireAdmin,
+    PathId(id): PathId<UserId>,
+) -> Result<Response, ApiError> {
+    let sessions: Vec<SessionRead> = auth
+        .manager()
+        .admin_list_sessions(id)
+        .await?
+        .into_iter()
+        .map(|session| SessionRead::new(session, admin.session_id))
+        .collect();
+    Ok(json_response(StatusCode::OK, &sessions))
+}
+
+/// One session of the user in the path; a session of anyone else is not found.
+async fn revoke_one<P: Profile>(
+    State(auth): State<Auth<P>>,
+    _admin: RequireAdmin,
+    PathIds(id, session): PathIds<UserId, SessionId>,
+) -> Result<Response, ApiError> {
+    auth.manager().admin_revoke_session(id, session).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Every session of the user in the path.
+async fn revoke_all<P: Profile>(
+    State(auth): State<Auth<P>>,
+    _admin: RequireAdmin,
+    PathId(id): PathId<UserId>,
+) -> Result<Response, ApiError> {
+    auth.manager().admin_revoke_sessions(id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

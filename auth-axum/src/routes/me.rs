@@ -1,17 +1,16 @@
 //! `/users/me` and its sessions.
 
-use auth_core::{Profile, Session, SessionId};
+use auth_core::{Profile, SessionId};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use serde::Serialize;
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
 
 use super::Auth;
 use super::path_id::PathId;
+use super::session_read::SessionRead;
 use super::update_body::user_update;
 use crate::config::Transport;
 use crate::error::{Action, ApiError};
@@ -58,35 +57,6 @@ async fn update<P: Profile>(
         .await
         .map_err(|err| ApiError::from_auth(err, Action::Update))?;
     Ok(json_response(StatusCode::OK, &updated))
-}
-
-/// One session as `GET /users/me/sessions` lists it.
-#[derive(Debug, Serialize)]
-struct SessionRead {
-    id: SessionId,
-    #[serde(with = "time::serde::rfc3339")]
-    created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    last_used_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    expires_at: OffsetDateTime,
-    user_agent: Option<String>,
-    ip: Option<String>,
-    current: bool,
-}
-
-impl SessionRead {
-    fn new(session: Session, current: SessionId) -> Self {
-        Self {
-            id: session.id,
-            created_at: session.created_at,
-            last_used_at: session.last_used_at,
-            expires_at: session.effective_expiry(),
-            user_agent: session.user_agent,
-            ip: session.ip.map(|ip| ip.to_string()),
-            current: session.id == current,
-        }
-    }
 }
 
 async fn list_sessions<P: Profile>(

@@ -13,7 +13,9 @@ mod paging;
 mod path_id;
 mod recovery;
 mod register;
+mod session_read;
 mod update_body;
+mod user_list_query;
 
 use auth_core::{Profile, UserManager};
 use axum::Router;

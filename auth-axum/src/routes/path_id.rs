@@ -1,4 +1,5 @@
-//! [`PathId`]: the `{id}` of `/users/{id}` and `/users/me/sessions/{id}`.
+//! [`PathId`]: the `{id}` of `/users/{id}` and `/users/me/sessions/{id}`; [`PathIds`]: both ids
+//! of `/users/{id}/sessions/{sid}`.
 
 use std::str::FromStr;
 
@@ -24,5 +25,27 @@ where
             .await
             .map_err(|_| ApiError::not_found())?;
         raw.parse().map(Self).map_err(|_| ApiError::not_found())
+    }
+}
+
+/// Two ids from the path (`/users/{id}/sessions/{sid}`), each answered like [`PathId`]'s.
+pub(super) struct PathIds<A, B>(pub(super) A, pub(super) B);
+
+impl<S, A, B> FromRequestParts<S> for PathIds<A, B>
+where
+    S: Send + Sync,
+    A: FromStr,
+    B: FromStr,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path((first, second)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found())?;
+        match (first.parse(), second.parse()) {
+            (Ok(first), Ok(second)) => Ok(Self(first, second)),
+            _ => Err(ApiError::not_found()),
+        }
     }
 }

@@ -154,10 +154,7 @@ impl Scene {
     async fn state(&self) -> (Vec<Value>, Vec<Vec<Session>>) {
         let manager = self.app.manager();
         let users = manager
-            .list_users(&UserQuery {
-                limit: 100,
-                ..UserQuery::default()
-            })
+            .list_users(&UserQuery::default().with_limit(100))
             .await
             .unwrap()
             .items;

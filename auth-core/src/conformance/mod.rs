@@ -41,6 +41,7 @@ pub mod mfa;
 pub mod oauth;
 pub mod revocation;
 pub mod sessions;
+pub mod user_list;
 pub mod users;
 
 pub use counting_hasher::CountingHasher;
@@ -316,6 +317,17 @@ macro_rules! user_store_conformance {
                 delete_removes_the_user_and_frees_the_email,
                 list_pages_in_creation_order_with_a_total,
                 list_filters_by_email_substring_case_insensitively,
+            ]
+        );
+        $crate::__conformance_tests!(
+            user_list,
+            UserStoreUnderTest,
+            $make,
+            [
+                list_filters_by_each_flag,
+                list_filters_by_role_exactly,
+                list_sorts_by_created_at_and_email,
+                list_filters_take_hostile_values_literally,
             ]
         );
     };

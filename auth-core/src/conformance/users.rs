@@ -230,11 +230,11 @@ pub async fn concurrent_registrations_of_one_email_have_one_winner<
     }
     assert_eq!(won, 1, "exactly one registration wins");
     let page = store
-        .list(&UserQuery {
-            limit: 100,
-            offset: 0,
-            email_contains: Some(format!("race.{tag}")),
-        })
+        .list(
+            &UserQuery::default()
+                .with_limit(100)
+                .with_email_contains(format!("race.{tag}")),
+        )
         .await
         .unwrap();
     assert_eq!(page.total, 1, "exactly one row");
@@ -402,10 +402,11 @@ pub async fn list_pages_in_creation_order_with_a_total<S: UserStore<TestProfile>
         store.create(&user).await.unwrap();
         ids.push(user.id);
     }
-    let query = |offset| UserQuery {
-        limit: 3,
-        offset,
-        email_contains: Some(tag.clone()),
+    let query = |offset| {
+        UserQuery::default()
+            .with_limit(3)
+            .with_offset(offset)
+            .with_email_contains(tag.clone())
     };
     let mut seen = Vec::new();
     for offset in [0, 3, 6] {
@@ -433,22 +434,22 @@ pub async fn list_filters_by_email_substring_case_insensitively<
     store.create(&wanted).await.unwrap();
     store.create(&other).await.unwrap();
     let page = store
-        .list(&UserQuery {
-            limit: 10,
-            offset: 0,
-            email_contains: Some(format!("WANTED.{}", tag.to_uppercase())),
-        })
+        .list(
+            &UserQuery::default()
+                .with_limit(10)
+                .with_email_contains(format!("WANTED.{}", tag.to_uppercase())),
+        )
         .await
         .unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.items[0].id, wanted.id);
     // Characters that are wildcards in SQL are matched literally.
     let none = store
-        .list(&UserQuery {
-            limit: 10,
-            offset: 0,
-            email_contains: Some(format!("%{tag}_")),
-        })
+        .list(
+            &UserQuery::default()
+                .with_limit(10)
+                .with_email_contains(format!("%{tag}_")),
+        )
         .await
         .unwrap();
     assert_eq!(none.total, 0);

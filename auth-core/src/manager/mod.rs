@@ -2,6 +2,7 @@
 
 mod account;
 mod audit;
+mod admin;
 mod config;
 mod emit;
 mod import;

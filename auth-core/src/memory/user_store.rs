@@ -185,15 +185,17 @@ impl<P: Profile> UserStore<P> for MemoryUserStore<P> {
     }
 
     async fn list(&self, query: &UserQuery) -> Result<Page<User<P>>, StoreError> {
-        let needle = query.email_contains.as_deref().map(str::to_lowercase);
         let tables = self.read();
-        let matching = tables.users.values().filter(|user| {
-            needle
-                .as_deref()
-                .is_none_or(|needle| user.email.key().contains(needle))
-        });
-        let total = matching.clone().count() as u64;
+        let mut matching: Vec<&User<P>> = tables
+            .users
+            .values()
+            .filter(|user| query.matches(user))
+            .collect();
+        // Stable, and the table iterates in id order: ties keep id order.
+        matching.sort_by(|a, b| query.sort.compare(a, b));
+        let total = matching.len() as u64;
         let items = matching
+            .into_iter()
             .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
             .take(query.limit as usize)
             .cloned()

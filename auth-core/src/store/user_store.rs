@@ -9,31 +9,12 @@ use crate::error::StoreError;
 use crate::user::{NoProfile, Profile, User, UserId};
 use crate::username::Username;
 
-/// Which users to list, and which page of them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserQuery {
-    /// At most this many users (the HTTP routes cap it at 100).
-    pub limit: u32,
-    /// Skip this many users first.
-    pub offset: u64,
-    /// Only users whose e-mail address contains this, case-insensitively.
-    pub email_contains: Option<String>,
-}
-
-impl Default for UserQuery {
-    fn default() -> Self {
-        Self {
-            limit: 50,
-            offset: 0,
-            email_contains: None,
-        }
-    }
-}
+use super::user_query::UserQuery;
 
 /// One page of a listing and the total number of matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
-    /// The items of this page, oldest account first.
+    /// The items of this page, in the order the query asked for.
     pub items: Vec<T>,
     /// How many items match in all.
     pub total: u64,
@@ -48,7 +29,9 @@ pub struct Page<T> {
 ///   [`StoreError::Conflict`];
 /// - look users up by [`Email::key`] and [`Username::key`];
 /// - keep the app's [`Profile`] fields as they were given;
-/// - list in creation order (ids are time-ordered).
+/// - list with every filter of the [`UserQuery`] (values matched literally, never as
+///   patterns) in the order it asks for, by default in id order (creation order: ids are
+///   time-ordered).
 ///
 /// The `auth_core::conformance` suite (feature `test-suite`) checks all of that.
 ///
@@ -122,11 +105,10 @@ pub struct Page<T> {
 ///         Ok(rows.len() != before)
 ///     }
 ///     async fn list(&self, query: &UserQuery) -> Result<Page<User<P>>, StoreError> {
-///         let needle = query.email_contains.as_deref().map(str::to_lowercase);
 ///         let mut matching: Vec<User<P>> = self.rows().iter()
-///             .filter(|u| needle.as_deref().is_none_or(|n| u.email.key().contains(n)))
+///             .filter(|u| query.matches(u))
 ///             .cloned().collect();
-///         matching.sort_by_key(|u| u.id);
+///         matching.sort_by(|a, b| query.sort.compare(a, b));
 ///         let total = matching.len() as u64;
 ///         let items = matching.into_iter().skip(query.offset as usize).take(query.limit as usize).collect();
 ///         Ok(Page { items, total })
@@ -177,7 +159,8 @@ pub trait UserStore<P: Profile = NoProfile>: Debug + Send + Sync + 'static {
     /// Only when the backend fails.
     async fn delete(&self, id: UserId) -> Result<bool, StoreError>;
 
-    /// One page of users in creation order, and how many match in all.
+    /// One page of the users that pass the query's filters, in its order, and how many pass
+    /// in all.
     ///
     /// # Errors
     /// Only when the backend fails.

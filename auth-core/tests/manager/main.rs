@@ -1,6 +1,7 @@
 //! The UserManager's rules, driven against the in-memory stores with an injected clock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
 mod attack;
 mod events;
 mod harness;

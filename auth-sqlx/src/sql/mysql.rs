@@ -1,10 +1,34 @@
 //! The statements in MySQL and MariaDB.
 
-use super::Statements;
+use super::{Statements, UserLists};
 use crate::row::{
     audit_columns, oauth_account_columns, passkey_columns, session_columns, totp_columns,
     user_columns,
 };
+
+/// The `FROM` and `WHERE` of a user listing: `[pattern, roles, is_active, is_verified,
+/// is_superuser]`.
+macro_rules! user_filter {
+    () => {
+        " FROM auth_users WHERE email_key LIKE ? ESCAPE '!' AND JSON_CONTAINS(roles, ?) \
+            AND is_active = COALESCE(?, is_active) AND is_verified = COALESCE(?, is_verified) \
+            AND is_superuser = COALESCE(?, is_superuser)"
+    };
+}
+
+/// A page of a user listing in the order `$order`: `[filter, limit, offset]`.
+macro_rules! user_page {
+    ($order:literal) => {
+        concat!(
+            "SELECT ",
+            user_columns!(),
+            user_filter!(),
+            " ORDER BY ",
+            $order,
+            " LIMIT ? OFFSET ?"
+        )
+    };
+}
 
 /// MySQL and MariaDB: `?` parameters, `CONCAT` (`||` is "or" unless the connection sets
 /// `PIPES_AS_CONCAT`), `ON DUPLICATE KEY UPDATE` for upserts, and `SELECT ... FOR UPDATE`, a
@@ -39,12 +63,14 @@ pub(crate) const STATEMENTS: Statements = Statements {
     ),
     user_delete: "DELETE FROM auth_users WHERE id = ?",
     user_lock: "SELECT id FROM auth_users WHERE id = ? FOR UPDATE",
-    user_count: "SELECT COUNT(*) AS total FROM auth_users WHERE email_key LIKE ? ESCAPE '!'",
-    user_list: concat!(
-        "SELECT ",
-        user_columns!(),
-        " FROM auth_users WHERE email_key LIKE ? ESCAPE '!' ORDER BY id LIMIT ? OFFSET ?"
-    ),
+    user_count: concat!("SELECT COUNT(*) AS total", user_filter!()),
+    user_list: UserLists {
+        by_id: user_page!("id"),
+        by_created_at: user_page!("created_at, id"),
+        by_created_at_desc: user_page!("created_at DESC, id DESC"),
+        by_email: user_page!("email_key, id"),
+        by_email_desc: user_page!("email_key DESC, id DESC"),
+    },
 
     session_insert: concat!(
         "INSERT INTO auth_sessions (",

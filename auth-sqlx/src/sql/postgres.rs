@@ -1,10 +1,34 @@
 //! The statements in Postgres.
 
-use super::Statements;
+use super::{Statements, UserLists};
 use crate::row::{
     audit_columns, oauth_account_columns, passkey_columns, session_columns, totp_columns,
     user_columns,
 };
+
+/// The `FROM` and `WHERE` of a user listing: `[pattern, roles, is_active, is_verified,
+/// is_superuser]`.
+macro_rules! user_filter {
+    () => {
+        " FROM auth_users WHERE email_key LIKE $1 ESCAPE '!' AND roles @> $2 \
+            AND is_active = COALESCE($3, is_active) AND is_verified = COALESCE($4, is_verified) \
+            AND is_superuser = COALESCE($5, is_superuser)"
+    };
+}
+
+/// A page of a user listing in the order `$order`: `[filter, limit, offset]`.
+macro_rules! user_page {
+    ($order:literal) => {
+        concat!(
+            "SELECT ",
+            user_columns!(),
+            user_filter!(),
+            " ORDER BY ",
+            $order,
+            " LIMIT $6 OFFSET $7"
+        )
+    };
+}
 
 /// Postgres: `$n` parameters, `LEAST`, and `SELECT ... FOR UPDATE` for the mark's row lock.
 /// In read committed, a statement that waited for a row lock re-reads the row as the other
@@ -33,12 +57,14 @@ pub(crate) const STATEMENTS: Statements = Statements {
     ),
     user_delete: "DELETE FROM auth_users WHERE id = $1",
     user_lock: "SELECT id FROM auth_users WHERE id = $1 FOR UPDATE",
-    user_count: "SELECT COUNT(*) AS total FROM auth_users WHERE email_key LIKE $1 ESCAPE '!'",
-    user_list: concat!(
-        "SELECT ",
-        user_columns!(),
-        " FROM auth_users WHERE email_key LIKE $1 ESCAPE '!' ORDER BY id LIMIT $2 OFFSET $3"
-    ),
+    user_count: concat!("SELECT COUNT(*) AS total", user_filter!()),
+    user_list: UserLists {
+        by_id: user_page!("id"),
+        by_created_at: user_page!("created_at, id"),
+        by_created_at_desc: user_page!("created_at DESC, id DESC"),
+        by_email: user_page!("email_key COLLATE \"C\", id"),
+        by_email_desc: user_page!("email_key COLLATE \"C\" DESC, id DESC"),
+    },
 
     session_insert: concat!(
         "INSERT INTO auth_sessions (",

@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `create-user`, `migrate` and
-//! `import-fastapi-users`.
+//! The command line: `serve` (the default), `create-user`, `migrate`,
+//! `import-fastapi-users`, and the administration subcommands of [`crate::admin_cli`].
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use auth_core::{CreateOptions, Email, NewUser, Password, Roles, Username};
 
+use crate::admin_cli::{self, AdminCommand};
 use crate::settings::Settings;
 use crate::{Names, app, keys, stores};
 
@@ -20,7 +21,23 @@ const USAGE: &str = "usage:
                                      import the users (with their password hashes) and linked
                                      provider accounts of a fastapi-users 15 database, given by
                                      its SQLAlchemy URL (sqlite:///app.db, postgresql://...);
-                                     users already present are skipped";
+                                     users already present are skipped
+administration (USER is an id or an e-mail address; changes go through the same rules as the
+HTTP routes: a change of roles or flags signs the user out everywhere):
+  server list-users [--email E] [--role R] [--active B] [--verified B] [--superuser B]
+                    [--sort created_at|-created_at|email|-email] [--limit N] [--offset N] [--json]
+                                     list users (B is true or false) as a table, or as JSON
+  server show-user USER [--json]     a user with roles, sessions and second factors
+  server set-roles USER [ROLE]...    replace the roles (none: clear them)
+  server add-role USER ROLE...       add roles
+  server remove-role USER ROLE...    remove roles
+  server set-flags USER [--active B] [--verified B] [--superuser B]
+                                     set flags
+  server deactivate USER             revoke every session, then deactivate
+  server revoke-sessions USER [SESSION]
+                                     revoke one session of the user, or all of them
+  server reset-second-factors USER   remove TOTP, passkeys and recovery codes; revokes every
+                                     session and mails the user a notice";
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -47,6 +64,8 @@ pub enum Command {
         /// Its SQLAlchemy URL.
         from: String,
     },
+    /// An administration subcommand.
+    Admin(AdminCommand),
 }
 
 /// Parses the arguments after the program name.
@@ -92,7 +111,12 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             Ok(Command::ImportFastapiUsers { from })
         }
         Some("-h" | "--help" | "help") => Err(USAGE.to_owned()),
-        Some(other) => Err(format!("unknown command {other:?}\n{USAGE}")),
+        Some(other) => match admin_cli::parse(other, args.as_slice()) {
+            Some(parsed) => parsed
+                .map(Command::Admin)
+                .map_err(|message| format!("{message}\n{USAGE}")),
+            None => Err(format!("unknown command {other:?}\n{USAGE}")),
+        },
     }
 }
 
@@ -112,7 +136,12 @@ pub async fn main(args: Vec<String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    crate::init_tracing(settings.log_json, settings.log_filter.as_deref());
+    if matches!(command, Command::Admin(_)) {
+        // Standard output is the command's answer (`--json` included); logs go aside.
+        crate::init_tracing_on_stderr(settings.log_json, settings.log_filter.as_deref());
+    } else {
+        crate::init_tracing(settings.log_json, settings.log_filter.as_deref());
+    }
     let result = match command {
         Command::Serve => serve(&settings).await,
         Command::Migrate => stores::Backends::connect(&settings)
@@ -139,6 +168,7 @@ pub async fn main(args: Vec<String>) -> ExitCode {
             .await
         }
         Command::ImportFastapiUsers { from } => import_fastapi_users(&settings, &from).await,
+        Command::Admin(command) => administer(&settings, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -212,6 +242,20 @@ async fn import_fastapi_users(settings: &Settings, from: &str) -> Result<(), Str
         return Err("some rows were not imported (see above)".into());
     }
     Ok(())
+}
+
+/// Runs an administration subcommand, then delivers the mail it queued (a notice of reset
+/// second factors), without hanging on a dead mail server.
+async fn administer(settings: &Settings, command: AdminCommand) -> Result<(), String> {
+    let (manager, _) = app::manager(settings).await.map_err(|err| describe(&err))?;
+    let result = admin_cli::run(&manager, command).await;
+    if tokio::time::timeout(Duration::from_secs(10), manager.flush_mail())
+        .await
+        .is_err()
+    {
+        eprintln!("warning: mail still queued was dropped");
+    }
+    result
 }
 
 /// An error as one sentence for the terminal: its message, then each cause that the message
@@ -359,5 +403,30 @@ mod tests {
         );
         assert!(parse(&args(&["import-fastapi-users"])).is_err());
         assert!(parse(&args(&["dance"])).is_err());
+        assert_eq!(
+            parse(&args(&["deactivate", "a@b.co"])).unwrap(),
+            Command::Admin(AdminCommand::Deactivate {
+                user: "a@b.co".into()
+            })
+        );
+        let error = parse(&args(&["set-flags", "a@b.co"])).unwrap_err();
+        assert!(error.contains("--active"), "{error}");
+        assert!(error.ends_with(USAGE), "the usage follows the error");
+        for command in [
+            "list-users",
+            "show-user",
+            "set-roles",
+            "add-role",
+            "remove-role",
+            "set-flags",
+            "deactivate",
+            "revoke-sessions",
+            "reset-second-factors",
+        ] {
+            assert!(
+                USAGE.contains(&format!("server {command} ")),
+                "{command} is in the usage"
+            );
+        }
     }
 }
