@@ -8,8 +8,8 @@
 //! Properties:
 //!
 //! - nothing panics, whatever the values;
-//! - a rate limit that parses has a positive count and window, and reads back the same from
-//!   what it prints; a duration that parses is positive and reads back the same from its
+//! - a rate limit that parses has a positive count and window, reads back the same from
+//!   what it prints, and works in the limiter; a duration that parses is positive and reads back the same from its
 //!   number of seconds;
 //! - an error message has no raw control character (values are quoted escaped, so a value
 //!   cannot forge a log line), and never shows the value of a secret.
@@ -20,9 +20,11 @@ use auth_axum::{AuthConfig, ServeConfig};
 use auth_core::env::{Env, EnvError, parse_duration};
 use auth_core::mfa::MfaKeys;
 use auth_core::oauth::OAuthSettings;
-use auth_core::{JwtConfig, ManagerConfig, RateLimit};
+use auth_core::{JwtConfig, ManagerConfig, MemoryRateLimiter, RateLimit, RateLimiter};
+use time::OffsetDateTime;
 
 use crate::input::Input;
+use crate::runtime::block_on;
 
 /// The variables the readers know, except paths.
 const VARIABLES: &[&str] = &[
@@ -153,6 +155,14 @@ pub(crate) fn run(data: &[u8]) {
 
 fn check_rate_limit(value: &str) {
     if let Ok(limit) = value.parse::<RateLimit>() {
+        // A limit that parses can be used: its window fits after any time of this era.
+        let now = OffsetDateTime::from_unix_timestamp(1_748_779_200).expect("a valid timestamp");
+        let decision = block_on(MemoryRateLimiter::new().hit("key", &limit, now))
+            .expect("the memory limiter answers");
+        assert!(
+            decision.is_allowed(),
+            "{value:?}: the first event is refused"
+        );
         assert!(limit.max > 0, "{value:?} gives {limit:?}");
         assert!(limit.window.is_positive(), "{value:?} gives {limit:?}");
         assert_eq!(
