@@ -31,6 +31,15 @@ usage: cargo run --release -p bench -- [options]
                        in a schema of its own, dropped when it stops
   --no-propagation     skip the logout propagation times (Redis, Postgres)
   --write / --no-write rewrite the results section (default: only for full runs of all cases)
+
+usage: cargo run --release -p bench -- --fuzz [--seconds N] [--targets a,b,...] [--no-write]
+
+  --fuzz               instead of the cases: each fuzz target of tests/fuzz under AFL++
+                       (cargo-afl installed and AFL++ built when missing), crashes copied
+                       into tests/fuzz/crashes/, results into tests/bench/RESULTS.md
+  --seconds N          seconds per target (default 20)
+  --targets a,b,...    only these: jwt, opaque, transport, email, username, body,
+                       settings, oauth_state
 ";
 
 /// Which load generator drives the servers.

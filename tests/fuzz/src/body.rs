@@ -49,8 +49,11 @@ thread_local! {
 
 fn build() -> Router {
     let codec = auth_core::JwtCodec::new(
-        auth_core::JwtKeys::hmac(auth_core::JwtAlgorithm::HS256, b"body target secret, 32 bytes!!!!")
-            .expect("an HMAC key"),
+        auth_core::JwtKeys::hmac(
+            auth_core::JwtAlgorithm::HS256,
+            b"body target secret, 32 bytes!!!!",
+        )
+        .expect("an HMAC key"),
         "fuzz",
     );
     let manager = UserManager::<NoProfile>::builder(
@@ -126,8 +129,16 @@ pub(crate) fn run(data: &[u8]) {
                 .filter(|items| !items.is_empty())
                 .unwrap_or_else(|| panic!("a 422 without a list: {}", context()));
             for item in items {
-                assert!(item.get("type").is_some_and(Value::is_string), "{}", context());
-                assert!(item.get("msg").is_some_and(Value::is_string), "{}", context());
+                assert!(
+                    item.get("type").is_some_and(Value::is_string),
+                    "{}",
+                    context()
+                );
+                assert!(
+                    item.get("msg").is_some_and(Value::is_string),
+                    "{}",
+                    context()
+                );
                 let loc = item.get("loc").and_then(Value::as_array);
                 assert!(
                     loc.and_then(|loc| loc.first()).and_then(Value::as_str) == Some("body"),

@@ -14,9 +14,8 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use auth_core::{
-    Argon2Hasher, AuthError, ClientInfo, Email, ManagerConfig, MemorySessionStore,
-    MemoryUserStore, NewUser, NoProfile, PasswordPolicy, RateLimits, Registration, UserManager, UserStore,
-    Username,
+    Argon2Hasher, AuthError, ClientInfo, Email, ManagerConfig, MemorySessionStore, MemoryUserStore,
+    NewUser, NoProfile, PasswordPolicy, RateLimits, Registration, UserManager, UserStore, Username,
 };
 
 use crate::input::Input;
@@ -91,10 +90,19 @@ pub(crate) fn run_email(data: &[u8]) {
     };
     with_fixture(|fixture| {
         registered(fixture, NewUser::new(a.clone(), PASSWORD), |id| {
-            let found = block_on(fixture.users.find_by_email(&b)).expect("the memory store answers");
-            let again = block_on(fixture.manager.register(NewUser::new(b.clone(), PASSWORD), &client()));
+            let found =
+                block_on(fixture.users.find_by_email(&b)).expect("the memory store answers");
+            let again = block_on(
+                fixture
+                    .manager
+                    .register(NewUser::new(b.clone(), PASSWORD), &client()),
+            );
             if a.key() == b.key() {
-                assert_eq!(found.map(|user| user.id), Some(id), "{a:?} and {b:?} share a key");
+                assert_eq!(
+                    found.map(|user| user.id),
+                    Some(id),
+                    "{a:?} and {b:?} share a key"
+                );
                 assert!(
                     matches!(again, Err(AuthError::UserAlreadyExists)),
                     "{b:?} registered beside {a:?}: {again:?}"
@@ -103,7 +111,10 @@ pub(crate) fn run_email(data: &[u8]) {
                 assert!(found.is_none(), "{b:?} found as {a:?}");
                 match again {
                     Ok(Registration::Created(user)) => {
-                        assert!(block_on(fixture.users.delete(user.id)).expect("the memory store answers"));
+                        assert!(
+                            block_on(fixture.users.delete(user.id))
+                                .expect("the memory store answers")
+                        );
                     }
                     other => panic!("{b:?} refused beside {a:?}: {other:?}"),
                 }
@@ -126,7 +137,10 @@ fn check_email(raw: &str) -> Option<Email> {
     assert_eq!(text.matches('@').count(), 1, "{text:?}");
     assert!(text.len() <= raw.len() * 4 + 64, "{text:?} from {raw:?}");
     let again = Email::parse(text).unwrap_or_else(|err| panic!("{text:?} from {raw:?}: {err}"));
-    assert_eq!(again, email, "the canonical form of {raw:?} is not a fixed point");
+    assert_eq!(
+        again, email,
+        "the canonical form of {raw:?} is not a fixed point"
+    );
     assert_eq!(again.key(), email.key());
     let key = email.key();
     if let Ok(keyed) = Email::parse(&key) {
@@ -152,9 +166,17 @@ pub(crate) fn run_username(data: &[u8]) {
         registered(fixture, with_name("a@example.com", &a), |id| {
             let found =
                 block_on(fixture.users.find_by_username(&b)).expect("the memory store answers");
-            let again = block_on(fixture.manager.register(with_name("b@example.com", &b), &client()));
+            let again = block_on(
+                fixture
+                    .manager
+                    .register(with_name("b@example.com", &b), &client()),
+            );
             if a.key() == b.key() {
-                assert_eq!(found.map(|user| user.id), Some(id), "{a:?} and {b:?} share a key");
+                assert_eq!(
+                    found.map(|user| user.id),
+                    Some(id),
+                    "{a:?} and {b:?} share a key"
+                );
                 assert!(
                     matches!(again, Err(AuthError::UsernameAlreadyExists)),
                     "{b:?} registered beside {a:?}: {again:?}"
@@ -163,7 +185,10 @@ pub(crate) fn run_username(data: &[u8]) {
                 assert!(found.is_none(), "{b:?} found as {a:?}");
                 match again {
                     Ok(Registration::Created(user)) => {
-                        assert!(block_on(fixture.users.delete(user.id)).expect("the memory store answers"));
+                        assert!(
+                            block_on(fixture.users.delete(user.id))
+                                .expect("the memory store answers")
+                        );
                     }
                     other => panic!("{b:?} refused beside {a:?}: {other:?}"),
                 }
@@ -185,7 +210,10 @@ fn check_username(raw: &str) -> Option<Username> {
     assert!((3..=64).contains(&text.chars().count()), "{text:?}");
     assert!(!text.contains('@'), "{text:?}");
     let again = Username::parse(text).unwrap_or_else(|err| panic!("{text:?} from {raw:?}: {err}"));
-    assert_eq!(again, name, "the canonical form of {raw:?} is not a fixed point");
+    assert_eq!(
+        again, name,
+        "the canonical form of {raw:?} is not a fixed point"
+    );
     assert_eq!(again.key(), name.key());
     let key = name.key();
     if let Ok(keyed) = Username::parse(&key) {

@@ -28,9 +28,9 @@ use std::sync::{Arc, OnceLock};
 use auth_core::{
     ACCESS_AUDIENCE, AccessClaims, AccessSubject, Argon2Hasher, AuthError, ClientInfo, Email,
     JwtAlgorithm, JwtCodec, JwtKeySet, JwtKeys, JwtStrategy, ManagerConfig, ManualClock,
-    MemorySessionStore, MemoryUserStore, NewUser, NoProfile, Password, RESET_AUDIENCE,
-    RateLimits, Registration, Roles, SessionId, TokenStrategy, User, UserId, UserManager,
-    UserStore, VERIFY_AUDIENCE,
+    MemorySessionStore, MemoryUserStore, NewUser, NoProfile, Password, RESET_AUDIENCE, RateLimits,
+    Registration, Roles, SessionId, TokenStrategy, User, UserId, UserManager, UserStore,
+    VERIFY_AUDIENCE,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -252,7 +252,10 @@ fn signed(input: &mut Input<'_>, fixture: &Fixture, signature: impl Fn(&[u8]) ->
 
 fn email_binding(email: &Email) -> String {
     let digest = Sha256::digest(email.key().as_bytes());
-    digest[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+    digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 fn reset_binding(user: &User<NoProfile>) -> String {
@@ -433,8 +436,8 @@ fn mutated(fixture: &Fixture, input: &mut Input<'_>) {
         _ => bytes.extend_from_slice(input.rest()),
     }
     let token = String::from_utf8_lossy(&bytes);
-    let accepted = [&fixture.cached, &fixture.uncached]
-        .map(|strategy| authenticate(strategy, &token, now()));
+    let accepted =
+        [&fixture.cached, &fixture.uncached].map(|strategy| authenticate(strategy, &token, now()));
     if token == fixture.issued {
         for claims in accepted {
             let claims = claims.expect("the issued token is accepted");
@@ -469,11 +472,13 @@ fn check_manager(fixture: &Fixture, token: &str, which: u8) {
     let (audience, accepted, bindings) = if which % 2 == 0 {
         let result = block_on(fixture.manager.verify(token, &client));
         let accepted = matches!(result, Ok(_) | Err(AuthError::AlreadyVerified));
-        let bindings = [fixture.alice, fixture.bob].map(|id| (id, email_binding(&user(fixture, id).email)));
+        let bindings =
+            [fixture.alice, fixture.bob].map(|id| (id, email_binding(&user(fixture, id).email)));
         (VERIFY_AUDIENCE, accepted, bindings)
     } else {
         // The bindings before the reset, which changes the password (and so the binding).
-        let bindings = [fixture.alice, fixture.bob].map(|id| (id, reset_binding(&user(fixture, id))));
+        let bindings =
+            [fixture.alice, fixture.bob].map(|id| (id, reset_binding(&user(fixture, id))));
         let password = Password::new(NEW_PASSWORD.to_owned());
         let result = block_on(fixture.manager.reset_password(token, &password, &client));
         (RESET_AUDIENCE, result.is_ok(), bindings)

@@ -58,7 +58,11 @@ fn fixture() -> &'static Fixture {
             .expect("a state in the URL")
             .to_owned();
         // The state is base64url and dots: nothing to percent-decode.
-        assert!(state.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(&byte)));
+        assert!(
+            state
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(&byte))
+        );
         Fixture {
             client,
             state,
@@ -75,7 +79,11 @@ pub(crate) fn run(data: &[u8]) {
     let fixture = fixture();
     let mut input = Input::new(data);
     let mode = input.byte();
-    let provider = if mode & 0x80 != 0 { input.text() } else { "github".to_owned() };
+    let provider = if mode & 0x80 != 0 {
+        input.text()
+    } else {
+        "github".to_owned()
+    };
     let mut params = CallbackParams {
         code: Some("code".to_owned()),
         ..CallbackParams::default()
@@ -129,13 +137,12 @@ pub(crate) fn run(data: &[u8]) {
         // The one input that goes on to the provider: not for a fuzzer without network.
         return;
     }
-    let result = block_on(fixture.client.callback(
-        &provider,
-        REDIRECT,
-        &params,
-        csrf.as_deref(),
-        now(),
-    ));
+    let result =
+        block_on(
+            fixture
+                .client
+                .callback(&provider, REDIRECT, &params, csrf.as_deref(), now()),
+        );
     let context = || format!("{provider:?} {params:?} {csrf:?}");
     match result {
         Err(OAuthError::UnknownProvider) => assert_ne!(provider, "github", "{}", context()),

@@ -56,8 +56,11 @@ fn build() -> Fixture {
         Duration::minutes(30),
     );
     let codec = auth_core::JwtCodec::new(
-        auth_core::JwtKeys::hmac(auth_core::JwtAlgorithm::HS256, b"opaque target secret, 32 bytes!!")
-            .expect("an HMAC key"),
+        auth_core::JwtKeys::hmac(
+            auth_core::JwtAlgorithm::HS256,
+            b"opaque target secret, 32 bytes!!",
+        )
+        .expect("an HMAC key"),
         "fuzz",
     );
     let manager = UserManager::builder(users, sessions, codec)

@@ -34,8 +34,7 @@ use crate::runtime::block_on;
 const ACCEPTED: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmdXp6In0.c2lnbmF0dXJl";
 
 /// Characters a token of ours is made of (base64url and the JWS dots).
-const TOKEN_ALPHABET: &[u8] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+const TOKEN_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
 
 #[derive(Debug, Default)]
 struct Recorder {
@@ -44,7 +43,12 @@ struct Recorder {
 
 impl Recorder {
     fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.seen.lock().unwrap_or_else(|poison| poison.into_inner()))
+        std::mem::take(
+            &mut *self
+                .seen
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        )
     }
 }
 
@@ -113,9 +117,7 @@ fn build() -> Fixture {
     })
     .build();
     let auth = Auth::new(manager, AuthConfig::default());
-    let router = Router::new()
-        .route("/whoami", get(whoami))
-        .with_state(auth);
+    let router = Router::new().route("/whoami", get(whoami)).with_state(auth);
     Fixture { router, recorder }
 }
 
@@ -183,7 +185,9 @@ fn raw(input: &mut Input<'_>) {
         );
         let from_bearer = headers.iter().any(|(name, value)| {
             *name == header::AUTHORIZATION
-                && value.to_str().is_ok_and(|text| text.contains(token.as_str()))
+                && value
+                    .to_str()
+                    .is_ok_and(|text| text.contains(token.as_str()))
         });
         if !from_bearer {
             assert!(!token.contains(';'), "a cookie value with a `;`: {token:?}");
@@ -220,8 +224,15 @@ fn built(input: &mut Input<'_>) {
     let bearer = choices & 0x01 != 0;
     if bearer {
         let scheme = ["Bearer", "bearer", "BEARER", "bEaReR"][usize::from(choices >> 1 & 3)];
-        let value = format!("{scheme} {}{token}{}", spaces(choices >> 3), spaces(choices >> 5));
-        headers.push((header::AUTHORIZATION, HeaderValue::from_str(&value).expect("printable")));
+        let value = format!(
+            "{scheme} {}{token}{}",
+            spaces(choices >> 3),
+            spaces(choices >> 5)
+        );
+        headers.push((
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&value).expect("printable"),
+        ));
     }
     let quoted = choices & 0x80 != 0;
     let cookie_token = if bearer { ACCEPTED } else { token.as_str() };
@@ -237,8 +248,15 @@ fn built(input: &mut Input<'_>) {
         spaces(choices >> 2),
         others[1]
     );
-    headers.push((header::COOKIE, HeaderValue::from_str(&cookie).expect("printable")));
+    headers.push((
+        header::COOKIE,
+        HeaderValue::from_str(&cookie).expect("printable"),
+    ));
     let (status, seen) = send(&headers);
     assert_eq!(seen, [token.clone()], "for {headers:?}");
-    assert_eq!(status == StatusCode::OK, token == ACCEPTED, "{status} for {headers:?}");
+    assert_eq!(
+        status == StatusCode::OK,
+        token == ACCEPTED,
+        "{status} for {headers:?}"
+    );
 }

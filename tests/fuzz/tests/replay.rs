@@ -8,7 +8,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 fn inputs(kind: &str, target: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(kind).join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(kind)
+        .join(target);
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Vec::new();
     };
@@ -43,7 +45,10 @@ fn every_target_passes_its_seeds_and_every_crash_ever_found() {
         failed.extend(seed_failures);
         failed.extend(crash_failures);
     }
-    assert!(failed.is_empty(), "inputs that break a property: {failed:#?}");
+    assert!(
+        failed.is_empty(),
+        "inputs that break a property: {failed:#?}"
+    );
 }
 
 #[test]
