@@ -11,7 +11,7 @@ use time::{Duration, OffsetDateTime};
 use crate::error::StoreError;
 
 /// At most `max` events per `window`, written `count/window` with a unit of `s`, `m` or `h`
-/// (`10/15m`, `20/1h`, `30/1m`).
+/// (`10/15m`, `20/1h`, `30/1m`), the window at most 366 days.
 ///
 /// ```
 /// use auth_core::RateLimit;
@@ -44,8 +44,15 @@ impl fmt::Display for RateLimit {
 
 /// A limit that is not of the form `count/window`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("rate limit {0:?} is not of the form COUNT/WINDOW with a window like 30s, 15m or 1h")]
+#[error(
+    "rate limit {0:?} is not of the form COUNT/WINDOW with a window like 30s, 15m or 1h, of at \
+     most 366 days"
+)]
 pub struct RateLimitParseError(String);
+
+/// The longest window a limit may have: a year (and a day). Longer ones are refused when
+/// parsed, so that a window's end always fits in a date.
+const MAX_WINDOW_SECONDS: i64 = 366 * 24 * 3600;
 
 impl FromStr for RateLimit {
     type Err = RateLimitParseError;
@@ -55,22 +62,28 @@ impl FromStr for RateLimit {
         let (count, window) = s.trim().split_once('/').ok_or_else(err)?;
         let max: u32 = count.trim().parse().map_err(|_| err())?;
         let window = window.trim();
-        let (digits, unit) = window.split_at(window.len().saturating_sub(1));
+        // The unit is the last character, whatever its width.
+        let unit_at = window.char_indices().last().map_or(0, |(at, _)| at);
+        let (digits, unit) = window.split_at(unit_at);
         let amount: i64 = if digits.is_empty() {
             1
         } else {
             digits.parse().map_err(|_| err())?
         };
-        let window = match unit {
-            "s" => Duration::seconds(amount),
-            "m" => Duration::minutes(amount),
-            "h" => Duration::hours(amount),
-            _ => return Err(err()),
-        };
-        if amount <= 0 || max == 0 {
+        let seconds = match unit {
+            "s" => Some(amount),
+            "m" => amount.checked_mul(60),
+            "h" => amount.checked_mul(3600),
+            _ => None,
+        }
+        .ok_or_else(err)?;
+        if !(1..=MAX_WINDOW_SECONDS).contains(&seconds) || max == 0 {
             return Err(err());
         }
-        Ok(Self { max, window })
+        Ok(Self {
+            max,
+            window: Duration::seconds(seconds),
+        })
     }
 }
 
@@ -315,6 +328,30 @@ mod tests {
         ] {
             assert!(bad.parse::<RateLimit>().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_unit_of_several_bytes_is_refused_not_split() {
+        // Found by the fuzzer: the unit was cut at the last byte, inside the character.
+        for bad in ["1/5é", "1/€", "10/1h²", "1/ß"] {
+            assert!(bad.parse::<RateLimit>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn windows_that_overflow_or_exceed_a_year_are_refused() {
+        for bad in [
+            "1/9223372036854775807h",
+            "1/9223372036854775807m",
+            "1/9223372036854775807s",
+            "1/8785h",
+        ] {
+            assert!(bad.parse::<RateLimit>().is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            "1/8784h".parse::<RateLimit>().unwrap(),
+            RateLimit::new(1, Duration::days(366))
+        );
     }
 
     #[test]

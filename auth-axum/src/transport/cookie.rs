@@ -6,7 +6,8 @@ use cookie::{Cookie, SameSite};
 
 use crate::config::CookieSettings;
 
-/// The value of cookie `name`, if the request has one.
+/// The value of cookie `name`, if the request has one: without the white space around it
+/// and inside its quotes (RFC 6265 §5.2), which no token has.
 pub(crate) fn read_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
@@ -15,7 +16,7 @@ pub(crate) fn read_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h 
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim_matches('"'))
+        .map(|(_, value)| value.trim().trim_matches('"').trim())
         .filter(|value| !value.is_empty())
 }
 
@@ -203,5 +204,31 @@ mod tests {
         assert_eq!(read_cookie(&headers, "access_token"), Some("tok"));
         assert_eq!(read_cookie(&headers, "refresh_token"), None);
         assert_eq!(read_cookie(&headers, "missing"), None);
+    }
+
+    #[test]
+    fn a_cookie_value_is_read_without_white_space_around_it() {
+        // Found by the transport fuzz target: the value kept the space after `=`, so the
+        // token strategy was handed " tok" (the bearer header trims its token).
+        for cookie in [
+            "access_token= tok",
+            "access_token=tok ;x=y",
+            "access_token=\"tok \"",
+            "access_token= \" tok\" ",
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::COOKIE, HeaderValue::from_str(cookie).unwrap());
+            assert_eq!(
+                read_cookie(&headers, "access_token"),
+                Some("tok"),
+                "{cookie}"
+            );
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("access_token= \" \""),
+        );
+        assert_eq!(read_cookie(&headers, "access_token"), None);
     }
 }

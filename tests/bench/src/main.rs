@@ -7,6 +7,7 @@
 //! cargo run --release -p bench -- --quick            # every case, 1 × 3 s, fewer callgrind requests
 //! cargo run --release -p bench -- --cases hs256,redis
 //! cargo run --release -p bench -- --callgrind        # only the instruction counts
+//! cargo run --release -p bench -- --fuzz            # every fuzz target under AFL++, 20 s each
 //! cargo run --release -p bench -- --help
 //! cargo run --release -p bench -- --soak --minutes 3  # the soak: mixed load, growth checks
 //! ```
@@ -27,6 +28,7 @@ mod callgrind;
 mod cases;
 mod client;
 mod fastapi_users;
+mod fuzz;
 mod handrolled;
 mod hash_time;
 mod loadgen;
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Some("serve") => server::main(&args[1..]),
         Some("hash-time") => hash_time::main(&args[1..]),
         _ if args.iter().any(|arg| arg == "--soak") => soak::main(&args),
+        _ if args.iter().any(|arg| arg == "--fuzz") => fuzz::main(&args),
         _ => runner::main(&args),
     };
     match result {

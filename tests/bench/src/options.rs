@@ -36,6 +36,15 @@ usage: cargo run --release -p bench -- [options]
                        (SQLite, then Postgres + Redis), N minutes each (default 10), failing
                        when memory, descriptors, sessions or Redis keys keep growing
                        (`--soak --help` for its options)
+
+usage: cargo run --release -p bench -- --fuzz [--seconds N] [--targets a,b,...] [--no-write]
+
+  --fuzz               instead of the cases: each fuzz target of tests/fuzz under AFL++
+                       (cargo-afl installed and AFL++ built when missing), crashes copied
+                       into tests/fuzz/crashes/, results into tests/bench/RESULTS.md
+  --seconds N          seconds per target (default 20)
+  --targets a,b,...    only these: jwt, opaque, transport, email, username, body,
+                       settings, oauth_state
 ";
 
 /// Which load generator drives the servers.
