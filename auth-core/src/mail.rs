@@ -46,6 +46,25 @@ impl Debug for MailKind {
     }
 }
 
+impl MailKind {
+    /// The kind as a short snake_case word: `verify`, `reset_password`, `email_changed` or
+    /// `security_notice` (the `kind` label of the `auth_mails_total` metric). Never the
+    /// link or the address.
+    ///
+    /// ```
+    /// use auth_core::MailKind;
+    /// assert_eq!(MailKind::SecurityNotice.name(), "security_notice");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Verify { .. } => "verify",
+            Self::ResetPassword { .. } => "reset_password",
+            Self::EmailChanged { .. } => "email_changed",
+            Self::SecurityNotice => "security_notice",
+        }
+    }
+}
+
 /// A message to one user, already rendered as plain text.
 ///
 /// Mailers that want their own templates match on [`Mail::kind`] and ignore `subject` and

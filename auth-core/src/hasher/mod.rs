@@ -3,6 +3,7 @@
 mod argon2;
 mod common;
 mod policy;
+mod timing;
 
 use std::fmt::Debug;
 
