@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use auth_axum::metrics::HttpMetricsLayer;
 use auth_axum::{Auth, AuthLayer, BodyLimitLayer, RequestIdLayer};
 use auth_core::oauth::OAuthClient;
 use auth_core::{Argon2Hasher, JwtStrategy, UserManager};
@@ -13,7 +14,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::settings::Settings;
 use crate::stores::Backends;
-use crate::{Names, articles, docs, health, keys, mail, pages};
+use crate::{Names, articles, docs, health, keys, mail, metrics, pages};
 
 /// Why the server could not be assembled.
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +139,13 @@ pub async fn build(settings: &Settings) -> Result<App, AppError> {
         // A client's id only when harmless in a log line; otherwise a new UUID. Echoed on
         // the response.
         .layer(RequestIdLayer::new(HeaderName::from_static("x-request-id")));
+    let router = if settings.metrics.addr.is_some() {
+        metrics::spawn_session_sampler(backends.sessions.clone(), settings.metrics.sessions_every);
+        // Outermost: it counts the status the client got, whichever layer answered.
+        router.layer(HttpMetricsLayer::new())
+    } else {
+        router
+    };
     backends.spawn_sweeper(Duration::from_secs(300));
     Ok(App { router, manager })
 }
