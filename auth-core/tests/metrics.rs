@@ -34,7 +34,11 @@ fn read(snapshotter: &Snapshotter) -> Vec<(String, Vec<(String, String)>, DebugV
 }
 
 /// The counter `name` with exactly these labels (0 when never incremented).
-fn counter(seen: &[(String, Vec<(String, String)>, DebugValue)], name: &str, labels: &[(&str, &str)]) -> u64 {
+fn counter(
+    seen: &[(String, Vec<(String, String)>, DebugValue)],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> u64 {
     seen.iter()
         .filter(|(found, found_labels, _)| found == name && same_labels(found_labels, labels))
         .map(|(_, _, value)| match value {
@@ -45,11 +49,17 @@ fn counter(seen: &[(String, Vec<(String, String)>, DebugValue)], name: &str, lab
 }
 
 /// The samples of the histogram `name` with exactly these labels.
-fn samples(seen: &[(String, Vec<(String, String)>, DebugValue)], name: &str, labels: &[(&str, &str)]) -> Vec<f64> {
+fn samples(
+    seen: &[(String, Vec<(String, String)>, DebugValue)],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Vec<f64> {
     seen.iter()
         .filter(|(found, found_labels, _)| found == name && same_labels(found_labels, labels))
         .flat_map(|(_, _, value)| match value {
-            DebugValue::Histogram(values) => values.iter().map(|v| v.into_inner()).collect::<Vec<_>>(),
+            DebugValue::Histogram(values) => {
+                values.iter().map(|v| v.into_inner()).collect::<Vec<_>>()
+            }
             other => panic!("{name} is not a histogram: {other:?}"),
         })
         .collect()
@@ -75,10 +85,14 @@ impl Mailer for TestMailer {
     async fn send(&self, _mail: &Mail) -> Result<(), MailError> {
         if self
             .failures
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
             .is_ok()
         {
-            return Err(MailError(Box::new(std::io::Error::other("the mail server is down"))));
+            return Err(MailError(Box::new(std::io::Error::other(
+                "the mail server is down",
+            ))));
         }
         self.gate.acquire().await.unwrap().forget();
         Ok(())
@@ -106,16 +120,25 @@ async fn hashing_and_mail_are_counted_exactly() {
     let password = Password::new("violet tractor lantern");
     let first = hasher.hash(&password).await.unwrap();
     let _second = hasher.hash(&password).await.unwrap();
-    assert_eq!(hasher.verify(&password, &first).await.unwrap(), Verification::Valid);
     assert_eq!(
-        hasher.verify(&Password::new("wrong"), &first).await.unwrap(),
+        hasher.verify(&password, &first).await.unwrap(),
+        Verification::Valid
+    );
+    assert_eq!(
+        hasher
+            .verify(&Password::new("wrong"), &first)
+            .await
+            .unwrap(),
         Verification::Invalid
     );
     hasher.dummy_verify(&password).await.unwrap();
     // Never hashed: too long, or a stored hash that does not parse.
     let too_long = Password::new("x".repeat(auth_core::MAX_PASSWORD_BYTES + 1));
     assert!(hasher.hash(&too_long).await.is_err());
-    assert_eq!(hasher.verify(&too_long, &first).await.unwrap(), Verification::Invalid);
+    assert_eq!(
+        hasher.verify(&too_long, &first).await.unwrap(),
+        Verification::Invalid
+    );
     assert_eq!(
         hasher
             .verify(&password, &auth_core::PasswordHash::new("not a hash"))
@@ -130,7 +153,10 @@ async fn hashing_and_mail_are_counted_exactly() {
     assert_eq!(hashes.len(), 2, "{seen:?}");
     assert_eq!(verifications.len(), 3, "{seen:?}");
     assert!(
-        hashes.iter().chain(&verifications).all(|secs| *secs > 0.0 && *secs < 10.0),
+        hashes
+            .iter()
+            .chain(&verifications)
+            .all(|secs| *secs > 0.0 && *secs < 10.0),
         "durations in seconds: {seen:?}"
     );
 
@@ -148,8 +174,18 @@ async fn hashing_and_mail_are_counted_exactly() {
     failing.enqueue(mail("reset")).unwrap();
     failing.flush().await;
     let seen = read(&snapshotter);
-    let mails = |outcome| counter(&seen, "auth_mails_total", &[("kind", "reset_password"), ("outcome", outcome)]);
-    assert_eq!((mails("queued"), mails("failed"), mails("sent")), (1, 1, 0), "retries are not counted: {seen:?}");
+    let mails = |outcome| {
+        counter(
+            &seen,
+            "auth_mails_total",
+            &[("kind", "reset_password"), ("outcome", outcome)],
+        )
+    };
+    assert_eq!(
+        (mails("queued"), mails("failed"), mails("sent")),
+        (1, 1, 0),
+        "retries are not counted: {seen:?}"
+    );
 
     // --- a full queue drops, and what was accepted is sent (after a retry) --------------
     let queue = MailQueue::new(
@@ -159,7 +195,7 @@ async fn hashing_and_mail_are_counted_exactly() {
         }),
         MailQueueConfig::default()
             .with_capacity(1)
-        .with_first_retry(Duration::from_millis(1)),
+            .with_first_retry(Duration::from_millis(1)),
     );
     // The mailer holds every send at the gate, so at most the four sends in flight, one
     // waiting for a slot and one in the channel are accepted of ten offers.
@@ -170,11 +206,20 @@ async fn hashing_and_mail_are_counted_exactly() {
             Err(_) => dropped += 1,
         }
     }
-    assert!(accepted >= 1 && dropped >= 1, "accepted {accepted}, dropped {dropped}");
+    assert!(
+        accepted >= 1 && dropped >= 1,
+        "accepted {accepted}, dropped {dropped}"
+    );
     gate.add_permits(usize::try_from(accepted).unwrap());
     queue.flush().await;
     let seen = read(&snapshotter);
-    let mails = |outcome| counter(&seen, "auth_mails_total", &[("kind", "verify"), ("outcome", outcome)]);
+    let mails = |outcome| {
+        counter(
+            &seen,
+            "auth_mails_total",
+            &[("kind", "verify"), ("outcome", outcome)],
+        )
+    };
     assert_eq!(mails("queued"), accepted, "{seen:?}");
     assert_eq!(mails("dropped"), dropped, "{seen:?}");
     assert_eq!(mails("sent"), accepted, "{seen:?}");

@@ -75,7 +75,9 @@ impl Scrape {
             .filter(|(sample, found, _)| {
                 sample == name
                     && labels.iter().all(|(key, value)| {
-                        found.get(*key).map_or(value.is_empty(), |found| found == value)
+                        found
+                            .get(*key)
+                            .map_or(value.is_empty(), |found| found == value)
                     })
             })
             .map(|(_, _, value)| value)
@@ -85,7 +87,10 @@ impl Scrape {
     /// [`Scrape::sum`] as a count.
     fn count(&self, name: &str, labels: &[(&str, &str)]) -> usize {
         let sum = self.sum(name, labels);
-        assert!(sum >= 0.0 && sum.fract() == 0.0, "{name} {labels:?} = {sum}");
+        assert!(
+            sum >= 0.0 && sum.fract() == 0.0,
+            "{name} {labels:?} = {sum}"
+        );
         sum as usize
     }
 
@@ -179,7 +184,11 @@ async fn the_scrape_counts_exactly_the_load_and_never_leaks_to_the_public_port()
             .send()
             .await
             .unwrap();
-        assert_ne!(public.status(), 200, "{path} on the public port, with the token");
+        assert_ne!(
+            public.status(),
+            200,
+            "{path} on the public port, with the token"
+        );
         public_404s += usize::from(public.status() == 404);
         let body = public.text().await.unwrap();
         assert!(!body.contains("http_requests_total"), "{body}");
@@ -196,7 +205,10 @@ async fn the_scrape_counts_exactly_the_load_and_never_leaks_to_the_public_port()
         .await
         .unwrap();
     assert_eq!(wrong.status(), 401);
-    assert!(wrong.text().await.unwrap().is_empty(), "no metrics for a wrong token");
+    assert!(
+        wrong.text().await.unwrap().is_empty(),
+        "no metrics for a wrong token"
+    );
     let elsewhere = server
         .http
         .get(format!("{metrics}/users/me"))
@@ -204,7 +216,11 @@ async fn the_scrape_counts_exactly_the_load_and_never_leaks_to_the_public_port()
         .send()
         .await
         .unwrap();
-    assert_eq!(elsewhere.status(), 404, "the metrics listener serves /metrics only");
+    assert_eq!(
+        elsewhere.status(),
+        404,
+        "the metrics listener serves /metrics only"
+    );
 
     // --- the load ---------------------------------------------------------------------
     let (alice, bob, burst) = (email("alice"), email("bob"), email("burst"));
@@ -254,11 +270,15 @@ async fn the_scrape_counts_exactly_the_load_and_never_leaks_to_the_public_port()
         let paths: Vec<String> = (0..50)
             .map(|i| format!("/x{}{chunk}r{i}/{}", auth_e2e::unique(), auth_e2e::unique()))
             .collect();
-        let statuses = join_all(
-            paths
-                .iter()
-                .map(|path| async { server.http.get(server.url(path)).send().await.unwrap().status() }),
-        )
+        let statuses = join_all(paths.iter().map(|path| async {
+            server
+                .http
+                .get(server.url(path))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }))
         .await;
         assert!(statuses.iter().all(|status| *status == 404), "{statuses:?}");
         random.extend(paths);
@@ -286,7 +306,10 @@ async fn the_scrape_counts_exactly_the_load_and_never_leaks_to_the_public_port()
     // Mail: one verification mail per registration, queued and sent, nothing else.
     for (outcome, expected) in [("queued", REGISTRATIONS), ("sent", REGISTRATIONS)] {
         assert_eq!(
-            scrape.count("auth_mails_total", &[("kind", "verify"), ("outcome", outcome)]),
+            scrape.count(
+                "auth_mails_total",
+                &[("kind", "verify"), ("outcome", outcome)]
+            ),
             expected,
             "mails {outcome}: {}",
             log()
@@ -325,7 +348,12 @@ async fn the_scrape_counts_exactly_the_load_and_never_leaks_to_the_public_port()
         "a true histogram, with buckets: {}",
         log()
     );
-    assert!(scrape.sum("auth_password_hash_duration_seconds_sum", &[("op", "verify")]) > 0.0);
+    assert!(
+        scrape.sum(
+            "auth_password_hash_duration_seconds_sum",
+            &[("op", "verify")]
+        ) > 0.0
+    );
 
     // HTTP: by method, matched route and status.
     let requests = |method: &str, route: &str, status: &str| {
@@ -335,7 +363,12 @@ async fn the_scrape_counts_exactly_the_load_and_never_leaks_to_the_public_port()
         )
     };
     let login = "/auth/jwt/login";
-    assert_eq!(requests("POST", "/auth/register", "201"), REGISTRATIONS, "{}", log());
+    assert_eq!(
+        requests("POST", "/auth/register", "201"),
+        REGISTRATIONS,
+        "{}",
+        log()
+    );
     assert_eq!(requests("POST", login, "200"), LOGINS, "{}", log());
     assert_eq!(
         requests("POST", login, "400"),
@@ -343,8 +376,18 @@ async fn the_scrape_counts_exactly_the_load_and_never_leaks_to_the_public_port()
         "{}",
         log()
     );
-    assert_eq!(requests("POST", login, "429"), BURST - BURST_LIMIT, "{}", log());
-    assert_eq!(requests("POST", "/auth/jwt/refresh", "200"), REFRESHES, "{}", log());
+    assert_eq!(
+        requests("POST", login, "429"),
+        BURST - BURST_LIMIT,
+        "{}",
+        log()
+    );
+    assert_eq!(
+        requests("POST", "/auth/jwt/refresh", "200"),
+        REFRESHES,
+        "{}",
+        log()
+    );
     assert_eq!(requests("POST", "/auth/jwt/refresh", "401"), 1, "{}", log());
     assert_eq!(requests("GET", "/users/me", "200"), GETS, "{}", log());
     assert_eq!(
@@ -391,7 +434,9 @@ async fn the_scrape_counts_exactly_the_load_and_never_leaks_to_the_public_port()
         assert!(route == "unmatched" || route.starts_with('/'), "{route}");
     }
     assert!(
-        random.iter().all(|path| !scrape.text.contains(path.as_str())),
+        random
+            .iter()
+            .all(|path| !scrape.text.contains(path.as_str())),
         "a requested path reached the metrics"
     );
     assert!(
@@ -405,7 +450,12 @@ async fn the_scrape_counts_exactly_the_load_and_never_leaks_to_the_public_port()
     );
 
     // The live sessions, counted by the store: alice's four logins but the revoked one.
-    assert_eq!(scrape.sum("auth_live_sessions", &[]), live as f64, "{}", log());
+    assert_eq!(
+        scrape.sum("auth_live_sessions", &[]),
+        live as f64,
+        "{}",
+        log()
+    );
 
     if MANAGER_COUNTERS {
         assert_manager_counters(&scrape);
@@ -416,17 +466,37 @@ async fn the_scrape_counts_exactly_the_load_and_never_leaks_to_the_public_port()
 /// The manager's counters against the same load (switched on by [`MANAGER_COUNTERS`]).
 fn assert_manager_counters(scrape: &Scrape) {
     let logins = |labels: &[(&str, &str)]| scrape.count("auth_logins_total", labels);
-    let success = [("method", "password"), ("outcome", "success"), ("reason", "")];
+    let success = [
+        ("method", "password"),
+        ("outcome", "success"),
+        ("reason", ""),
+    ];
     assert_eq!(logins(&success), LOGINS, "{}", scrape.text);
-    let failure = |reason| [("method", "password"), ("outcome", "failure"), ("reason", reason)];
+    let failure = |reason| {
+        [
+            ("method", "password"),
+            ("outcome", "failure"),
+            ("reason", reason),
+        ]
+    };
     assert_eq!(
         logins(&failure("wrong_password")),
         WRONG_PASSWORDS + BURST_LIMIT,
         "{}",
         scrape.text
     );
-    assert_eq!(logins(&failure("unknown_user")), UNKNOWN_USERS, "{}", scrape.text);
-    assert_eq!(logins(&failure("throttled")), BURST - BURST_LIMIT, "{}", scrape.text);
+    assert_eq!(
+        logins(&failure("unknown_user")),
+        UNKNOWN_USERS,
+        "{}",
+        scrape.text
+    );
+    assert_eq!(
+        logins(&failure("throttled")),
+        BURST - BURST_LIMIT,
+        "{}",
+        scrape.text
+    );
     assert_eq!(
         logins(&[("outcome", "failure")]),
         WRONG_PASSWORDS + BURST_LIMIT + UNKNOWN_USERS + BURST - BURST_LIMIT,
@@ -457,7 +527,12 @@ fn assert_manager_counters(scrape: &Scrape) {
         "{}",
         scrape.text
     );
-    assert_eq!(scrape.count("auth_refresh_reuse_total", &[]), 1, "{}", scrape.text);
+    assert_eq!(
+        scrape.count("auth_refresh_reuse_total", &[]),
+        1,
+        "{}",
+        scrape.text
+    );
     assert_eq!(
         scrape.count("auth_revocations_total", &[("reason", "reuse")]),
         1,
@@ -483,7 +558,12 @@ async fn without_metrics_addr_no_metrics_are_served_anywhere() {
     let config = Config::new(Backend::Sqlite).await;
     let server = config.start().await;
     assert!(!server.log().contains("metrics on "), "{}", server.log());
-    let public = server.http.get(server.url("/metrics")).send().await.unwrap();
+    let public = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(public.status(), 404);
     server.stop().await;
 }

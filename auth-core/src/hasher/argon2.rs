@@ -335,15 +335,18 @@ impl Argon2Hasher {
         let as_typed = (raw != normalized).then(|| raw.to_owned());
         let stored = stored.to_owned();
         let matched = self
-            .run(HashOp::Verify, move |_| -> Result<bool, bcrypt::BcryptError> {
-                if bcrypt::verify(normalized.as_bytes(), &stored)? {
-                    return Ok(true);
-                }
-                match as_typed {
-                    Some(as_typed) => bcrypt::verify(as_typed.as_bytes(), &stored),
-                    None => Ok(false),
-                }
-            })
+            .run(
+                HashOp::Verify,
+                move |_| -> Result<bool, bcrypt::BcryptError> {
+                    if bcrypt::verify(normalized.as_bytes(), &stored)? {
+                        return Ok(true);
+                    }
+                    match as_typed {
+                        Some(as_typed) => bcrypt::verify(as_typed.as_bytes(), &stored),
+                        None => Ok(false),
+                    }
+                },
+            )
             .await?;
         match matched {
             Ok(true) => Ok(Verification::ValidNeedsRehash),

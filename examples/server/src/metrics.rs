@@ -120,8 +120,8 @@ async fn scrape(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> Re
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(|token| Sha256::digest(token.as_bytes()));
-        let allowed =
-            presented.is_some_and(|digest| bool::from(digest.as_slice().ct_eq(expected.as_slice())));
+        let allowed = presented
+            .is_some_and(|digest| bool::from(digest.as_slice().ct_eq(expected.as_slice())));
         if !allowed {
             return (
                 StatusCode::UNAUTHORIZED,
@@ -131,7 +131,10 @@ async fn scrape(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> Re
         }
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         exporter.handle.render(),
     )
         .into_response()

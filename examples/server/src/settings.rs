@@ -492,9 +492,24 @@ mod tests {
         for (pairs, named) in [
             (&[("METRICS_ADDR", "localhost")][..], "METRICS_ADDR"),
             (&[("METRICS_ADDR", "127.0.0.1")][..], "METRICS_ADDR"),
-            (&[("METRICS_TOKEN", "a scrape token of some length")][..], "METRICS_TOKEN"),
-            (&[("METRICS_ADDR", "127.0.0.1:9100"), ("METRICS_TOKEN", "short")][..], "METRICS_TOKEN"),
-            (&[("METRICS_ADDR", "127.0.0.1:9100"), ("METRICS_SESSIONS_INTERVAL", "0")][..], "METRICS_SESSIONS_INTERVAL"),
+            (
+                &[("METRICS_TOKEN", "a scrape token of some length")][..],
+                "METRICS_TOKEN",
+            ),
+            (
+                &[
+                    ("METRICS_ADDR", "127.0.0.1:9100"),
+                    ("METRICS_TOKEN", "short"),
+                ][..],
+                "METRICS_TOKEN",
+            ),
+            (
+                &[
+                    ("METRICS_ADDR", "127.0.0.1:9100"),
+                    ("METRICS_SESSIONS_INTERVAL", "0"),
+                ][..],
+                "METRICS_SESSIONS_INTERVAL",
+            ),
         ] {
             let err = from(pairs).unwrap_err();
             assert!(err.to_string().starts_with(named), "{err}");
@@ -504,7 +519,11 @@ mod tests {
         let open = [&production[..], &[("METRICS_ADDR", "0.0.0.0:9100")]].concat();
         let err = from(&open).unwrap_err();
         assert!(err.to_string().starts_with("METRICS_ADDR"), "{err}");
-        let protected = [&open[..], &[("METRICS_TOKEN", "a scrape token of some length")]].concat();
+        let protected = [
+            &open[..],
+            &[("METRICS_TOKEN", "a scrape token of some length")],
+        ]
+        .concat();
         from(&protected).unwrap();
         let loopback = [&production[..], &[("METRICS_ADDR", "[::1]:9100")]].concat();
         from(&loopback).unwrap();
