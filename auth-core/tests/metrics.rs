@@ -2,6 +2,7 @@
 //! the hasher's duration histogram counts exactly its runs, and the mail queue counts each
 //! mail's outcomes (queued, dropped, sent, failed).
 #![cfg(feature = "metrics")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,9 +16,12 @@ use auth_core::{
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use tokio::sync::Semaphore;
 
+/// One metric read back: its name, labels and value.
+type Seen = (String, Vec<(String, String)>, DebugValue);
+
 /// What the recorder saw since the last reading: `(name, labels, value)`. Counters and
 /// histograms are drained by each reading.
-fn read(snapshotter: &Snapshotter) -> Vec<(String, Vec<(String, String)>, DebugValue)> {
+fn read(snapshotter: &Snapshotter) -> Vec<Seen> {
     snapshotter
         .snapshot()
         .into_vec()
@@ -34,11 +38,7 @@ fn read(snapshotter: &Snapshotter) -> Vec<(String, Vec<(String, String)>, DebugV
 }
 
 /// The counter `name` with exactly these labels (0 when never incremented).
-fn counter(
-    seen: &[(String, Vec<(String, String)>, DebugValue)],
-    name: &str,
-    labels: &[(&str, &str)],
-) -> u64 {
+fn counter(seen: &[Seen], name: &str, labels: &[(&str, &str)]) -> u64 {
     seen.iter()
         .filter(|(found, found_labels, _)| found == name && same_labels(found_labels, labels))
         .map(|(_, _, value)| match value {
@@ -49,11 +49,7 @@ fn counter(
 }
 
 /// The samples of the histogram `name` with exactly these labels.
-fn samples(
-    seen: &[(String, Vec<(String, String)>, DebugValue)],
-    name: &str,
-    labels: &[(&str, &str)],
-) -> Vec<f64> {
+fn samples(seen: &[Seen], name: &str, labels: &[(&str, &str)]) -> Vec<f64> {
     seen.iter()
         .filter(|(found, found_labels, _)| found == name && same_labels(found_labels, labels))
         .flat_map(|(_, _, value)| match value {
