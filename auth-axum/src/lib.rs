@@ -173,6 +173,7 @@
 //! |---|---|---|
 //! | `openapi` | on | `Auth::openapi` and `Auth::openapi_with_profile`: the OpenAPI 3.1 document of the routers (pulls in utoipa) |
 //! | `bcrypt` | on | verifying bcrypt hashes of users imported from fastapi-users, Django or passlib (upgraded to Argon2id at their next login) |
+//! | `metrics` | off | [`metrics::HttpMetricsLayer`]: requests by method, matched route and status, and their duration, through the `metrics` facade; turns on auth-core's `metrics` too |
 //!
 //! `default-features = false` leaves both out; axum itself is used without its default
 //! features (only `form`, `multipart`, `query`, `matched-path`, `original-uri` and `tokio`).
@@ -185,6 +186,8 @@ mod error;
 mod extract;
 mod json;
 mod layer;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod next;
 #[cfg(feature = "openapi")]
 mod openapi;

@@ -66,7 +66,7 @@
 //! |---|---|---|
 //! | `bcrypt` | yes | verifying bcrypt hashes of imported users (upgraded to Argon2id at login) |
 //! | `test-suite` | no | `auth_core::conformance`: the suite every store backend runs |
-//! | `metrics` | no | counters of the manager's events through the `metrics` facade (see [`events`]) |
+//! | `metrics` | no | operators' metrics through the `metrics` facade (any exporter): `auth_mails_total`, `auth_password_hash_duration_seconds` and the manager's counters (see [`events`]) |
 //! | `smtp` | no | `SmtpMailer`: mail over SMTP (lettre, rustls), pooled and bounded in time |
 //!
 //! ## Design notes

@@ -11,6 +11,12 @@
 //! an error), and mail whose every attempt failed (logged as an error). Each of these is a
 //! link the user can ask for again. Call [`UserManager::flush_mail`](crate::UserManager::flush_mail)
 //! at graceful shutdown to deliver what is queued.
+//!
+//! # Metrics
+//! With feature `metrics`, every mail counts once in `auth_mails_total{kind, outcome}` when it
+//! is accepted (`queued`) or refused because the queue is full (`dropped`), and once more
+//! when it is delivered (`sent`) or given up after its last attempt (`failed`). Retries are
+//! not counted: a mail that fails twice and then goes through is one `sent`.
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -150,6 +156,7 @@ impl MailQueue {
             // No runtime to run the delivery task on: deliver on a thread of our own.
             let shared = Arc::clone(&self.shared);
             shared.pending.fetch_add(1, Ordering::AcqRel);
+            record(mail.kind.name(), Outcome::Queued);
             std::thread::spawn(move || {
                 match tokio::runtime::Builder::new_current_thread()
                     .enable_time()
@@ -158,6 +165,7 @@ impl MailQueue {
                     Ok(runtime) => runtime.block_on(deliver(&shared, mail)),
                     Err(err) => {
                         tracing::error!(target: "auth", event = "mail_failed", error = %err, "no runtime to send mail on");
+                        record(mail.kind.name(), Outcome::Failed);
                         shared.done();
                     }
                 }
@@ -170,6 +178,7 @@ impl MailQueue {
             sender
         });
         self.shared.pending.fetch_add(1, Ordering::AcqRel);
+        let kind = mail.kind.name();
         if let Err(err) = sender.try_send(mail) {
             self.shared.done();
             let to = match &err {
@@ -177,9 +186,11 @@ impl MailQueue {
                     mail.to.to_string()
                 }
             };
+            record(kind, Outcome::Dropped);
             tracing::error!(target: "auth", event = "mail_dropped", to = ?to, "mail queue full: mail dropped");
             return Err(MailError(Box::new(QueueFull)));
         }
+        record(kind, Outcome::Queued);
         Ok(())
     }
 
@@ -229,6 +240,7 @@ async fn deliver(shared: &Shared, mail: Mail) {
         match shared.mailer.send(&mail).await {
             Ok(()) => {
                 tracing::debug!(target: "auth", event = "mail_sent", to = ?mail.to.to_string(), subject = ?mail.subject, attempt, "mail sent");
+                record(mail.kind.name(), Outcome::Sent);
                 break;
             }
             Err(err) if attempt < attempts => {
@@ -238,8 +250,38 @@ async fn deliver(shared: &Shared, mail: Mail) {
             }
             Err(err) => {
                 tracing::error!(target: "auth", event = "mail_failed", to = ?mail.to.to_string(), attempts, error = %err, "sending mail failed; given up");
+                record(mail.kind.name(), Outcome::Failed);
             }
         }
     }
     shared.done();
+}
+
+/// What became of a mail, as the `outcome` label of `auth_mails_total`.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    /// Accepted into the queue.
+    Queued,
+    /// Refused: the queue was full.
+    Dropped,
+    /// Delivered to the mailer.
+    Sent,
+    /// Given up after its last attempt.
+    Failed,
+}
+
+/// Counts one outcome of a mail of `kind` ([`MailKind::name`](crate::MailKind::name)) in
+/// `auth_mails_total`; nothing without feature `metrics`.
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+fn record(kind: &'static str, outcome: Outcome) {
+    #[cfg(feature = "metrics")]
+    {
+        let outcome = match outcome {
+            Outcome::Queued => "queued",
+            Outcome::Dropped => "dropped",
+            Outcome::Sent => "sent",
+            Outcome::Failed => "failed",
+        };
+        metrics::counter!("auth_mails_total", "kind" => kind, "outcome" => outcome).increment(1);
+    }
 }

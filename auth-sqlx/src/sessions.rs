@@ -269,6 +269,21 @@ impl<DB: Dialect> SessionStore for SqlSessionStore<DB> {
             .collect()
     }
 
+    /// One `COUNT(*)` over a range of the `live_until` index.
+    async fn count_live(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        let total = Sql::<DB>::new(DB::SQL.session_count_live)
+            .bind_time(now)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| row.int("total"))
+            .transpose()
+            .map_err(StoreError::backend)?
+            .unwrap_or(0);
+        u64::try_from(total)
+            .map(Some)
+            .map_err(|err| corrupt("total", err))
+    }
+
     async fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         Sql::<DB>::new(DB::SQL.session_sweep)
             .bind_time(now)

@@ -84,6 +84,9 @@ pub struct Statements {
     pub session_least_recently_used: &'static str,
     /// Deletes the sessions no longer live: `[now]`.
     pub session_sweep: &'static str,
+    /// `total`, the sessions of all users live at `now` (a range of the `live_until` index):
+    /// `[now]`.
+    pub session_count_live: &'static str,
 
     /// Inserts a provider account's link: `[account]`. A `user_id` with no user is a foreign
     /// key violation; a taken (provider, account id) violates the unique key whose name

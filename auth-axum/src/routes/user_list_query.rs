@@ -12,9 +12,7 @@ use crate::error::ApiError;
 /// The [`UserQuery`] that `params` ask for.
 pub(super) fn user_query(params: &HashMap<String, String>) -> Result<UserQuery, ApiError> {
     let (limit, offset) = limit_offset(params)?;
-    let mut query = UserQuery::default()
-        .with_limit(limit)
-        .with_offset(offset);
+    let mut query = UserQuery::default().with_limit(limit).with_offset(offset);
     query.email_contains = non_empty(params, "email");
     query.role = non_empty(params, "role");
     query.is_active = query_bool(params, "is_active")?;

@@ -230,6 +230,10 @@ impl SessionStore for SessionCache {
         self.inner.sweep_expired(now).await
     }
 
+    async fn count_live(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        self.inner.count_live(now).await
+    }
+
     /// A cache announces nothing itself, so it is never wrapped twice.
     fn revocations(&self) -> Revocations {
         Revocations::Unannounced

@@ -426,6 +426,7 @@ macro_rules! session_store_conformance {
                 revoke_all_leaves_other_users_alone,
                 revoke_all_can_keep_one_session,
                 list_returns_live_sessions_oldest_first,
+                live_sessions_are_counted,
                 sweep_deletes_expired_sessions_and_keeps_live_ones,
                 creation_with_a_moved_mark_is_refused,
                 creations_racing_revoke_all_leave_no_session,

@@ -324,6 +324,59 @@ pub async fn list_returns_live_sessions_oldest_first<S: SessionStore + ?Sized>(s
     assert!(store.list(UserId::new(), now).await.unwrap().is_empty());
 }
 
+/// A store that counts live sessions counts exactly those live at the time asked about, of
+/// every user: an expired session, a revoked one and one evicted by the limit do not count. A
+/// store that cannot count cheaply answers `None`, always.
+pub async fn live_sessions_are_counted<S: SessionStore + ?Sized>(store: &S) {
+    let now = now_seconds();
+    let Some(before) = store.count_live(now).await.unwrap() else {
+        assert_eq!(
+            store.count_live(now + Duration::days(1)).await.unwrap(),
+            None,
+            "a store that cannot count never can"
+        );
+        return;
+    };
+    assert_eq!(before, 0, "a fresh store has no session");
+    let (alice, bob) = (UserId::new(), UserId::new());
+    let mut sessions = Vec::new();
+    for user in [alice, alice, bob] {
+        let session = sample_session(user, now);
+        admit(store, &session).await;
+        sessions.push(session);
+    }
+    let mut dead = sample_session(bob, now - Duration::days(3));
+    dead.idle_expires_at = now - Duration::days(2);
+    admit(store, &dead).await;
+    assert_eq!(store.count_live(now).await.unwrap(), Some(before + 3));
+    assert_eq!(
+        store.count_live(now + Duration::days(2)).await.unwrap(),
+        Some(0),
+        "in two days every idle expiry has passed"
+    );
+    assert!(store.revoke(sessions[0].id).await.unwrap());
+    assert_eq!(store.count_live(now).await.unwrap(), Some(before + 2));
+    let mark = store.mark(bob).await.unwrap();
+    let admitted = store
+        .create(
+            &sample_session(bob, now),
+            &Admission {
+                mark,
+                max_sessions: Some(1),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(admitted, Admitted::Created { .. }), "{admitted:?}");
+    assert_eq!(
+        store.count_live(now).await.unwrap(),
+        Some(before + 2),
+        "the new session of bob evicted his old one"
+    );
+    assert_eq!(store.revoke_all(alice, None).await.unwrap(), 1);
+    assert_eq!(store.count_live(now).await.unwrap(), Some(before + 1));
+}
+
 /// Sweeping deletes expired sessions (the row itself: it is not found even when asked about
 /// a time it was live) and counts them, and never touches live ones. A store whose backend
 /// expires rows by itself may count zero, but the row must be gone all the same.

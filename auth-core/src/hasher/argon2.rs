@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use super::policy::{MAX_PASSWORD_BYTES, normalize};
+use super::timing::HashOp;
 use super::{HashError, PasswordHasher, Verification};
 use crate::secret::{Password, PasswordHash};
 
@@ -229,9 +230,10 @@ impl Argon2Hasher {
         }
     }
 
-    /// Runs `job` on the blocking pool once a permit is free; the permit is held until the
-    /// job ends, even if the caller stops waiting.
-    async fn run<T, F>(&self, job: F) -> Result<T, HashError>
+    /// Runs `job` (one `op`) on the blocking pool once a permit is free; the permit is held
+    /// until the job ends, even if the caller stops waiting. With feature `metrics` the job's
+    /// own time, not the wait for a permit, goes into `auth_password_hash_duration_seconds`.
+    async fn run<T, F>(&self, op: HashOp, job: F) -> Result<T, HashError>
     where
         F: FnOnce(&Inner) -> T + Send + 'static,
         T: Send + 'static,
@@ -247,7 +249,7 @@ impl Argon2Hasher {
                 let _permit = permit;
                 #[cfg(test)]
                 let _running = inner.probe.enter();
-                job(&inner)
+                op.timed(|| job(&inner))
             })
             .await
             .map_err(task_error)
@@ -285,7 +287,7 @@ impl Argon2Hasher {
         // caller chose the input, so the extra run tells them nothing about the stored hash.
         let as_typed = (!up_to_date && raw != password).then(|| raw.to_owned());
         let matches = self
-            .run(move |inner| -> Result<bool, HashError> {
+            .run(HashOp::Verify, move |inner| -> Result<bool, HashError> {
                 if stored.matches(password.as_bytes(), &inner.memory)? {
                     return Ok(true);
                 }
@@ -333,15 +335,18 @@ impl Argon2Hasher {
         let as_typed = (raw != normalized).then(|| raw.to_owned());
         let stored = stored.to_owned();
         let matched = self
-            .run(move |_| -> Result<bool, bcrypt::BcryptError> {
-                if bcrypt::verify(normalized.as_bytes(), &stored)? {
-                    return Ok(true);
-                }
-                match as_typed {
-                    Some(as_typed) => bcrypt::verify(as_typed.as_bytes(), &stored),
-                    None => Ok(false),
-                }
-            })
+            .run(
+                HashOp::Verify,
+                move |_| -> Result<bool, bcrypt::BcryptError> {
+                    if bcrypt::verify(normalized.as_bytes(), &stored)? {
+                        return Ok(true);
+                    }
+                    match as_typed {
+                        Some(as_typed) => bcrypt::verify(as_typed.as_bytes(), &stored),
+                        None => Ok(false),
+                    }
+                },
+            )
             .await?;
         match matched {
             Ok(true) => Ok(Verification::ValidNeedsRehash),
@@ -389,7 +394,9 @@ impl PasswordHasher for Argon2Hasher {
         let mut salt = [0u8; SALT_LEN];
         rand::rng().fill_bytes(&mut salt);
         let phc = self
-            .run(move |inner| inner.hash_phc(password.as_bytes(), &salt))
+            .run(HashOp::Hash, move |inner| {
+                inner.hash_phc(password.as_bytes(), &salt)
+            })
             .await??;
         Ok(PasswordHash::new(phc))
     }

@@ -4,6 +4,7 @@ mod admission;
 mod argon2;
 mod common;
 mod policy;
+mod timing;
 
 use std::fmt::Debug;
 

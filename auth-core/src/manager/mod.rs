@@ -1,8 +1,8 @@
 //! [`UserManager`]: every rule of registration, login, sessions, recovery and administration.
 
 mod account;
-mod audit;
 mod admin;
+mod audit;
 mod config;
 mod emit;
 mod import;

@@ -222,6 +222,17 @@ impl SessionStore for MemorySessionStore {
         Ok(sessions)
     }
 
+    /// Counts under the lock: one pass over the sessions in memory.
+    async fn count_live(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        let tables = self.tables();
+        let live = tables
+            .sessions
+            .values()
+            .filter(|session| session.is_live(now))
+            .count();
+        Ok(Some(live as u64))
+    }
+
     async fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let mut tables = self.tables();
         let dead: Vec<SessionId> = tables

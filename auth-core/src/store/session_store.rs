@@ -128,6 +128,18 @@ pub trait SessionStore: Debug + Send + Sync + 'static {
         Ok(0)
     }
 
+    /// How many sessions of all users are live at `now`, when the store can count them
+    /// cheaply; `None` (the default) when it cannot. Operators sample it now and then for the
+    /// `auth_live_sessions` gauge, never per request: an indexed count is fine, a scan of
+    /// every key is not.
+    ///
+    /// # Errors
+    /// Only when the backend fails.
+    async fn count_live(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        let _ = now;
+        Ok(None)
+    }
+
     /// How the store announces ended sessions: what lets a
     /// [`SessionCache`](crate::SessionCache) answer the revocation check from memory and stay
     /// exact. The default, [`Revocations::Unannounced`], means no cache: right for any store

@@ -108,6 +108,7 @@ pub(crate) const STATEMENTS: Statements = Statements {
     session_least_recently_used: "SELECT id FROM auth_sessions \
         WHERE user_id = ? AND live_until > ? ORDER BY last_used_at, id",
     session_sweep: "DELETE FROM auth_sessions WHERE live_until <= ?",
+    session_count_live: "SELECT COUNT(*) AS total FROM auth_sessions WHERE live_until > ?",
 
     oauth_insert: concat!(
         "INSERT INTO auth_oauth_accounts (",

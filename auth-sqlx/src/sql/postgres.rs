@@ -100,6 +100,7 @@ pub(crate) const STATEMENTS: Statements = Statements {
     session_least_recently_used: "SELECT id FROM auth_sessions \
         WHERE user_id = $1 AND live_until > $2 ORDER BY last_used_at, id",
     session_sweep: "DELETE FROM auth_sessions WHERE live_until <= $1",
+    session_count_live: "SELECT COUNT(*) AS total FROM auth_sessions WHERE live_until > $1",
 
     oauth_insert: concat!(
         "INSERT INTO auth_oauth_accounts (",

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use auth_axum::metrics::HttpMetricsLayer;
 use auth_axum::{Auth, AuthLayer, BodyLimitLayer, RequestIdLayer};
 use auth_core::oauth::OAuthClient;
 use auth_core::{Argon2Hasher, JwtStrategy, ManagerConfig, UserManager};
@@ -14,7 +15,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::settings::Settings;
 use crate::stores::Backends;
-use crate::{Names, articles, docs, health, keys, mail, pages};
+use crate::{Names, articles, docs, health, keys, mail, metrics, pages};
 
 /// Why the server could not be assembled.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +107,15 @@ pub async fn build(settings: &Settings) -> Result<App, AppError> {
         // Unknown paths: the contract's JSON 404 for everyone (the layer below answers
         // anonymous requests for them with the same).
         .fallback(auth_axum::not_found);
+    let routes = if settings.metrics.addr.is_some() {
+        metrics::spawn_session_sampler(backends.sessions.clone(), settings.metrics.sessions_every);
+        // Inside the routing, where the matched route (the label) is known. Answers given by
+        // the layers outside it (the auth layer's 401s, the body limit's 413s) are not counted
+        // here; the manager's own counters see the refused logins.
+        routes.layer(HttpMetricsLayer::new())
+    } else {
+        routes
+    };
     // The middleware wraps the router once, outermost first, rather than through
     // `Router::layer`, which wraps every route in each layer: boxed and cloned again per layer
     // on every request, a sixth of a request's work.

@@ -187,6 +187,11 @@ async fn serve(settings: &Settings) -> Result<(), String> {
         .map_err(|err| format!("cannot listen on {addr}: {err}"))?;
     let local = listener.local_addr().map_err(|err| err.to_string())?;
     let settings = settings.clone().with_bound_address(local);
+    // Before the app, so that nothing it records is lost; announced before "listening on".
+    if let Some(metrics) = crate::metrics::start(&settings.metrics).await? {
+        tracing::info!(address = %metrics, "serving metrics");
+        println!("metrics on http://{metrics}/metrics");
+    }
     let app = app::build(&settings).await.map_err(|err| describe(&err))?;
     tracing::info!(address = %local, "listening");
     println!("listening on http://{local}");

@@ -12,6 +12,7 @@ pub mod health;
 pub mod import;
 pub mod keys;
 pub mod mail;
+pub mod metrics;
 pub mod pages;
 pub mod settings;
 pub mod stores;

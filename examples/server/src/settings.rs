@@ -2,8 +2,10 @@
 //! [`Env`], and this module composes them with the server's own (`APP_ENV`, `HOST`, `PORT`,
 //! `DATA_DIR`, mail, logs). The process environment wins over a `.env` file.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use auth_axum::{AuthConfig, ServeConfig};
 use auth_core::env::{Env, EnvError};
@@ -67,6 +69,81 @@ pub struct Settings {
     /// `SESSION_SWEEP_INTERVAL` (`5m`): how often expired sessions are deleted from the
     /// database (Redis expires its keys by itself).
     pub session_sweep_interval: std::time::Duration,
+    /// `METRICS_ADDR`, `METRICS_TOKEN`, `METRICS_SESSIONS_INTERVAL`: Prometheus metrics on a
+    /// listener of their own, off by default.
+    pub metrics: MetricsSettings,
+}
+
+/// Where `GET /metrics` is served, if anywhere, and who may read it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// `METRICS_ADDR`: the address of the metrics listener (`127.0.0.1:9100`); none, the
+    /// default, serves no metrics at all.
+    pub addr: Option<SocketAddr>,
+    /// `METRICS_TOKEN`: the bearer token a scrape must present, when set.
+    pub token: Option<String>,
+    /// `METRICS_SESSIONS_INTERVAL` (30 s): how often the live sessions are counted.
+    pub sessions_every: Duration,
+}
+
+impl fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("addr", &self.addr)
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("sessions_every", &self.sessions_every)
+            .finish()
+    }
+}
+
+/// The shortest `METRICS_TOKEN` accepted, in bytes.
+const MIN_METRICS_TOKEN_BYTES: usize = 16;
+
+impl MetricsSettings {
+    /// Reads the metrics variables. A token without an address, a short token, and (in
+    /// production) an address off the loopback interface without a token are refused.
+    ///
+    /// # Errors
+    /// An [`EnvError`] naming the variable.
+    pub fn from_lookup(env: &Env, app_env: AppEnv) -> Result<Self, EnvError> {
+        let addr: Option<SocketAddr> = env.parse(
+            "METRICS_ADDR",
+            "Use an address and port such as 127.0.0.1:9100, or leave it unset to serve no metrics.",
+        )?;
+        let token = env.string("METRICS_TOKEN");
+        let sessions_every = env.duration("METRICS_SESSIONS_INTERVAL", Duration::from_secs(30))?;
+        if let Some(token) = &token {
+            if addr.is_none() {
+                return Err(EnvError::new(
+                    "METRICS_TOKEN",
+                    "is set but METRICS_ADDR is not",
+                    "Set METRICS_ADDR to serve metrics, or remove METRICS_TOKEN.",
+                ));
+            }
+            if token.len() < MIN_METRICS_TOKEN_BYTES {
+                return Err(EnvError::new(
+                    "METRICS_TOKEN",
+                    format!("is shorter than {MIN_METRICS_TOKEN_BYTES} bytes"),
+                    "Use a long random value: openssl rand -base64 32",
+                ));
+            }
+        }
+        if app_env == AppEnv::Production
+            && token.is_none()
+            && addr.is_some_and(|addr| !addr.ip().is_loopback())
+        {
+            return Err(EnvError::new(
+                "METRICS_ADDR",
+                "is not a loopback address and METRICS_TOKEN is unset (APP_ENV=production)",
+                "Listen on 127.0.0.1, or set METRICS_TOKEN: openssl rand -base64 32",
+            ));
+        }
+        Ok(Self {
+            addr,
+            token,
+            sessions_every,
+        })
+    }
 }
 
 /// A setting that is wrong; the message names it and says how to fix it.
@@ -206,6 +283,7 @@ impl Settings {
                 "SESSION_SWEEP_INTERVAL",
                 std::time::Duration::from_secs(300),
             )?,
+            metrics: MetricsSettings::from_lookup(env, app_env)?,
         })
     }
 
@@ -404,6 +482,61 @@ mod tests {
         }
         let err = from(&[("DB_HOST", "db"), ("DB_PORT", "http")]).unwrap_err();
         assert!(err.to_string().contains("DB_PORT"), "{err}");
+    }
+
+    #[test]
+    fn metrics_are_off_by_default_and_never_public_unprotected_in_production() {
+        let defaults = from(&[]).unwrap();
+        assert_eq!(defaults.metrics.addr, None);
+        assert_eq!(defaults.metrics.sessions_every, Duration::from_secs(30));
+        let set = from(&[
+            ("METRICS_ADDR", "127.0.0.1:9100"),
+            ("METRICS_TOKEN", "a scrape token of some length"),
+            ("METRICS_SESSIONS_INTERVAL", "1m"),
+        ])
+        .unwrap();
+        assert_eq!(set.metrics.addr, Some("127.0.0.1:9100".parse().unwrap()));
+        assert_eq!(set.metrics.sessions_every, Duration::from_secs(60));
+        let debug = format!("{set:?}");
+        assert!(!debug.contains("a scrape token"), "{debug}");
+        for (pairs, named) in [
+            (&[("METRICS_ADDR", "localhost")][..], "METRICS_ADDR"),
+            (&[("METRICS_ADDR", "127.0.0.1")][..], "METRICS_ADDR"),
+            (
+                &[("METRICS_TOKEN", "a scrape token of some length")][..],
+                "METRICS_TOKEN",
+            ),
+            (
+                &[
+                    ("METRICS_ADDR", "127.0.0.1:9100"),
+                    ("METRICS_TOKEN", "short"),
+                ][..],
+                "METRICS_TOKEN",
+            ),
+            (
+                &[
+                    ("METRICS_ADDR", "127.0.0.1:9100"),
+                    ("METRICS_SESSIONS_INTERVAL", "0"),
+                ][..],
+                "METRICS_SESSIONS_INTERVAL",
+            ),
+        ] {
+            let err = from(pairs).unwrap_err();
+            assert!(err.to_string().starts_with(named), "{err}");
+        }
+        let strong = "0123456789abcdef0123456789abcdef-strong";
+        let production = [("APP_ENV", "production"), ("JWT_SECRET_KEY", strong)];
+        let open = [&production[..], &[("METRICS_ADDR", "0.0.0.0:9100")]].concat();
+        let err = from(&open).unwrap_err();
+        assert!(err.to_string().starts_with("METRICS_ADDR"), "{err}");
+        let protected = [
+            &open[..],
+            &[("METRICS_TOKEN", "a scrape token of some length")],
+        ]
+        .concat();
+        from(&protected).unwrap();
+        let loopback = [&production[..], &[("METRICS_ADDR", "[::1]:9100")]].concat();
+        from(&loopback).unwrap();
     }
 
     /// A fresh directory for one test's `.env`.
