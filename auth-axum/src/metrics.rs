@@ -1,7 +1,7 @@
 //! [`HttpMetricsLayer`]: requests and their duration, by matched route, for operators
 //! (feature `metrics`).
 //!
-//! Two metrics go through the [`metrics`](::metrics) facade, so any exporter the app installs
+//! Two metrics go through the [`metrics`] facade, so any exporter the app installs
 //! sees them (Prometheus, StatsD, OpenTelemetry, ...):
 //!
 //! | metric | kind | labels |

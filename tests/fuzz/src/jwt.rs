@@ -469,7 +469,7 @@ fn check_multi(fixture: &Fixture, token: &str) {
 /// that user's binding.
 fn check_manager(fixture: &Fixture, token: &str, which: u8) {
     let client = ClientInfo::new(None, None);
-    let (audience, accepted, bindings) = if which % 2 == 0 {
+    let (audience, accepted, bindings) = if which.is_multiple_of(2) {
         let result = block_on(fixture.manager.verify(token, &client));
         let accepted = matches!(result, Ok(_) | Err(AuthError::AlreadyVerified));
         let bindings =
