@@ -36,6 +36,8 @@ const CSRF_TABLE: &[(&str, &str, u16)] = &[
     ("DELETE", "/users/me/sessions/{id}", 204),
     ("PATCH", "/users/{id}", 200),
     ("DELETE", "/users/{id}", 204),
+    ("DELETE", "/users/{id}/sessions", 204),
+    ("DELETE", "/users/{id}/sessions/{sid}", 204),
 ];
 
 /// Unsafe routes that read no cookie: their credential, if any, is in the body, so a
@@ -85,6 +87,8 @@ struct Scene {
     app: App,
     /// Alice's cookies.
     alice: Jar,
+    /// Alice's id, whose sessions the superuser could revoke.
+    alice_id: String,
     /// Another of Alice's sessions (a bearer login), which she could revoke.
     alice_other_sid: String,
     /// A superuser's cookies.
@@ -96,7 +100,10 @@ struct Scene {
 impl Scene {
     async fn new() -> Self {
         let app = App::new();
-        app.register("alice@example.com").await;
+        let alice_id = app.register("alice@example.com").await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let alice = app.cookie_login("alice@example.com").await;
         let other = app.login("alice@example.com").await;
         let alice_other_sid = crate::errors::split_jwt(&other.access).claims["sid"]
@@ -120,6 +127,7 @@ impl Scene {
         Self {
             app,
             alice,
+            alice_id,
             alice_other_sid,
             root,
             bob_id,
@@ -146,6 +154,14 @@ impl Scene {
             ("DELETE", "/users/{id}") => {
                 req(&format!("/users/{}", self.bob_id)).cookies(&self.root)
             }
+            ("DELETE", "/users/{id}/sessions") => {
+                req(&format!("/users/{}/sessions", self.alice_id)).cookies(&self.root)
+            }
+            ("DELETE", "/users/{id}/sessions/{sid}") => req(&format!(
+                "/users/{}/sessions/{}",
+                self.alice_id, self.alice_other_sid
+            ))
+            .cookies(&self.root),
             _ => panic!("no request written for {method} {path}"),
         }
     }
