@@ -2,13 +2,14 @@
 //! environment.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::env::{Env, EnvError};
 use redis::IntoConnectionInfo;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::connection::{Conn, DEFAULT_TIMEOUT, RedisConnection};
+use crate::connection::{DEFAULT_TIMEOUT, Node, RedisConnection, SingleNode};
 use crate::error::Error;
 use crate::keys::Keys;
 
@@ -246,7 +247,7 @@ impl RedisConfig {
             .with_subscribers(subscribers))
     }
 
-    async fn open(&self) -> Result<Conn, Error> {
+    async fn open(&self) -> Result<Node, Error> {
         #[cfg(feature = "tls")]
         if self.uses_tls() {
             install_crypto_provider();
@@ -262,10 +263,13 @@ impl RedisConfig {
                     // of queueing behind a backoff; each failed round is followed by a new
                     // attempt at the next call, so recovery needs no timer either.
                     .set_number_of_retries(0);
-                let manager = ConnectionManager::new_with_config(client, config)
+                let manager = ConnectionManager::new_with_config(client.clone(), config.clone())
                     .await
                     .map_err(Error::Connect)?;
-                Ok(Conn::Single(manager))
+                Ok(Node::Single(Arc::new(SingleNode::new(
+                    manager,
+                    Some((client, config)),
+                ))))
             }
             #[cfg(feature = "cluster")]
             Nodes::Cluster(urls) => {
@@ -289,7 +293,7 @@ impl RedisConfig {
                     .get_async_connection()
                     .await
                     .map_err(Error::Connect)?;
-                Ok(Conn::Cluster(connection))
+                Ok(Node::Cluster(connection))
             }
             #[cfg(not(feature = "cluster"))]
             Nodes::Cluster(_) => Err(Error::ClusterNotEnabled),

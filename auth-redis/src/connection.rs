@@ -3,11 +3,11 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use auth_core::StoreError;
-use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, RedisFuture, RedisResult, ScriptInvocation, Value};
 
 use crate::error::{Error, store_error};
@@ -28,7 +28,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 ///   then, the call returns [`StoreError::Unavailable`] and the caller fails closed.
 /// - A lost connection is re-established by itself (single node: the driver's
 ///   `ConnectionManager`, one connection attempt at a time, each started by the call after a
-///   failed one; cluster: per node, with slot refreshes). While Redis is down, calls fail at
+///   failed one; cluster: per node, with slot refreshes).
+/// - A connection that went silent (a half-open network: a dead host or a firewall dropping
+///   packets, where the socket stays open and no answer ever comes) is given up when a call
+///   on it runs out of time: the next calls go through a new connection, opened on first
+///   use, and the silent one is closed once its last call has ended. This needs the means to open a
+///   connection, so it holds for connections made by
+///   [`RedisConfig::connect`](crate::RedisConfig::connect) to a single node, not for a
+///   manager wrapped with [`RedisConnection::from_manager`]. A Redis that is merely slow sees
+///   at most one new connection per time limit. While Redis is down, calls fail at
 ///   once with a refused connection (or after the connection timeout, if the host does not
 ///   answer); the first calls after it returns succeed, with no store to rebuild. A call that
 ///   found only the stale refusal of an earlier attempt is retried once: nothing was sent, so
@@ -41,14 +49,74 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 ///   (no token issued); revocations are idempotent and can simply be repeated.
 #[derive(Clone)]
 pub struct RedisConnection {
-    inner: Conn,
+    inner: Node,
     keys: Keys,
     timeout: Duration,
     /// Clients for subscribing to the revocation channel (one per configured node).
     subscribers: Option<Arc<[redis::Client]>>,
 }
 
-/// The driver's connection, single node or cluster.
+/// Where the calls go: one node, whose connection can be replaced, or a cluster.
+#[derive(Clone)]
+pub(crate) enum Node {
+    Single(Arc<SingleNode>),
+    #[cfg(feature = "cluster")]
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+/// The connection to a single node, and how to open another one when it goes silent.
+pub(crate) struct SingleNode {
+    /// The connection in use, and how many times it was replaced before.
+    current: RwLock<(u64, ConnectionManager)>,
+    /// How to open a replacement; `None` for a manager wrapped as it was given.
+    reopen: Option<(redis::Client, ConnectionManagerConfig)>,
+}
+
+impl SingleNode {
+    pub(crate) fn new(
+        manager: ConnectionManager,
+        reopen: Option<(redis::Client, ConnectionManagerConfig)>,
+    ) -> Self {
+        Self {
+            current: RwLock::new((0, manager)),
+            reopen,
+        }
+    }
+
+    /// The connection in use, with its generation.
+    fn current(&self) -> (u64, ConnectionManager) {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the connection of generation `silent` with a new one (opened on first use),
+    /// unless another call has already replaced it.
+    fn replace(&self, silent: u64) {
+        let Some((client, config)) = &self.reopen else {
+            return;
+        };
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if current.0 != silent {
+            return;
+        }
+        match ConnectionManager::new_lazy_with_config(client.clone(), config.clone()) {
+            Ok(fresh) => {
+                *current = (silent.wrapping_add(1), fresh);
+                tracing::warn!(
+                    target: "auth",
+                    "Redis did not answer in time: its connection is replaced by a new one"
+                );
+            }
+            Err(err) => {
+                tracing::warn!(target: "auth", error = %err, "Redis connection not replaced");
+            }
+        }
+    }
+}
+
+/// The driver's connection, single node or cluster, for one call.
 #[derive(Clone)]
 pub(crate) enum Conn {
     Single(ConnectionManager),
@@ -88,7 +156,7 @@ impl ConnectionLike for Conn {
 }
 
 impl RedisConnection {
-    pub(crate) fn new(inner: Conn, keys: Keys, timeout: Duration) -> Self {
+    pub(crate) fn new(inner: Node, keys: Keys, timeout: Duration) -> Self {
         Self {
             inner,
             keys,
@@ -116,7 +184,11 @@ impl RedisConnection {
     /// Wraps a single-node connection manager you built yourself, with the default key prefix
     /// (`auth`) and time limit (two seconds).
     pub fn from_manager(manager: ConnectionManager) -> Self {
-        Self::new(Conn::Single(manager), Keys::default(), DEFAULT_TIMEOUT)
+        Self::new(
+            Node::Single(Arc::new(SingleNode::new(manager, None))),
+            Keys::default(),
+            DEFAULT_TIMEOUT,
+        )
     }
 
     /// Wraps a cluster connection you built yourself, with the default key prefix (`auth`)
@@ -124,7 +196,7 @@ impl RedisConnection {
     #[cfg(feature = "cluster")]
     #[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
     pub fn from_cluster(connection: redis::cluster_async::ClusterConnection) -> Self {
-        Self::new(Conn::Cluster(connection), Keys::default(), DEFAULT_TIMEOUT)
+        Self::new(Node::Cluster(connection), Keys::default(), DEFAULT_TIMEOUT)
     }
 
     /// Another key prefix: every key starts with `<prefix>:`. Several apps (or test runs) can
@@ -157,9 +229,9 @@ impl RedisConnection {
     /// Whether this is a Redis Cluster connection.
     pub fn is_cluster(&self) -> bool {
         match self.inner {
-            Conn::Single(_) => false,
+            Node::Single(_) => false,
             #[cfg(feature = "cluster")]
-            Conn::Cluster(_) => true,
+            Node::Cluster(_) => true,
         }
     }
 
@@ -167,24 +239,66 @@ impl RedisConnection {
         &self.keys
     }
 
-    /// Runs one store call within the time limit.
+    /// Runs one store call within the time limit. A call that runs out of time gives up the
+    /// connection it was sent on (see "Failure behaviour" above).
     pub(crate) async fn bounded<T>(
         &self,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
+        let generation = self.generation();
         match tokio::time::timeout(self.timeout, call).await {
             Ok(result) => result,
-            Err(_elapsed) => Err(StoreError::unavailable(Error::Timeout(self.timeout))),
+            Err(_elapsed) => {
+                self.give_up(generation);
+                Err(StoreError::unavailable(Error::Timeout(self.timeout)))
+            }
         }
+    }
+
+    /// Which connection to a single node is in use (none for a cluster).
+    fn generation(&self) -> Option<u64> {
+        match &self.inner {
+            Node::Single(node) => Some(node.current().0),
+            #[cfg(feature = "cluster")]
+            Node::Cluster(_) => None,
+        }
+    }
+
+    /// Replaces the single node's connection of `generation`, which did not answer in time.
+    fn give_up(&self, generation: Option<u64>) {
+        if let (Node::Single(node), Some(generation)) = (&self.inner, generation) {
+            node.replace(generation);
+        }
+    }
+
+    /// The connection for one call.
+    fn live(&self) -> (Conn, Option<u64>) {
+        match &self.inner {
+            Node::Single(node) => {
+                let (generation, manager) = node.current();
+                (Conn::Single(manager), Some(generation))
+            }
+            #[cfg(feature = "cluster")]
+            Node::Cluster(connection) => (Conn::Cluster(connection.clone()), None),
+        }
+    }
+
+    /// The end of one call: a timeout from the driver gives up the connection too.
+    fn settle<T>(&self, result: RedisResult<T>, generation: Option<u64>) -> Result<T, StoreError> {
+        if let Err(err) = &result
+            && err.is_timeout()
+        {
+            self.give_up(generation);
+        }
+        result.map_err(store_error)
     }
 
     /// Sends one command.
     pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
-        let mut conn = self.inner.clone();
+        let (mut conn, generation) = self.live();
         let first = cmd.query_async(&mut conn).await;
-        retry_refusal(first, || cmd.query_async(&mut conn))
-            .await
-            .map_err(store_error)
+        let result = retry_refusal(first, || cmd.query_async(&mut conn)).await;
+        self.settle(result, generation)
     }
 
     /// Runs one script (by SHA, loading it on `NOSCRIPT`).
@@ -192,11 +306,10 @@ impl RedisConnection {
         &self,
         script: &ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.inner.clone();
+        let (mut conn, generation) = self.live();
         let first = script.invoke_async(&mut conn).await;
-        retry_refusal(first, || script.invoke_async(&mut conn))
-            .await
-            .map_err(store_error)
+        let result = retry_refusal(first, || script.invoke_async(&mut conn)).await;
+        self.settle(result, generation)
     }
 }
 

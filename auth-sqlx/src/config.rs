@@ -47,7 +47,7 @@ pub(crate) enum Source {
 /// | `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASS`, `DB_NAME` | Postgres by parts, when there is no `DATABASE_URL`; the parts are kept as they are (no escaping needed in the user or password) | port 5432, user `postgres`, database `postgres`, no password |
 /// | `DB_MAX_CONNECTIONS` | pool size | 10 (SQLite in memory: 1) |
 /// | `DB_MIN_CONNECTIONS` | connections kept open when idle | 0 |
-/// | `DB_ACQUIRE_TIMEOUT` | seconds a query waits for a connection before the store answers [`StoreError::Unavailable`](auth_core::StoreError::Unavailable) | 5 |
+/// | `DB_ACQUIRE_TIMEOUT` | seconds a query waits for a connection before the store answers [`StoreError::Unavailable`](auth_core::StoreError::Unavailable); on Postgres and MySQL also the time limit of each call, answer included | 5 |
 ///
 /// Its `Debug` output never shows the password.
 ///
@@ -226,6 +226,11 @@ impl DbConfig {
     /// How long a query waits for a connection before the store answers
     /// [`StoreError::Unavailable`](auth_core::StoreError::Unavailable) (default 5 s). While the
     /// database is down, this is how long each request waits before failing.
+    ///
+    /// On Postgres and MySQL it is also the time limit of each store call, its answer
+    /// included: a statement sent on a connection that went silent (a half-open network)
+    /// ends as unavailable after it, and the connection is closed rather than handed out
+    /// again. The stores' statements are single-row lookups and writes, far below it.
     #[must_use]
     pub fn with_acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;
@@ -296,6 +301,28 @@ impl DbConfig {
             // A connection the server dropped (restart, failover, `pg_terminate_backend`) is
             // noticed before it is handed out, so the store recovers by itself.
             .test_before_acquire(true)
+    }
+
+    /// The pool options of a database across a network (Postgres, MySQL): as
+    /// [`DbConfig::pool_options`], and a connection handed back to the pool must answer its
+    /// check within the acquire timeout or be closed. sqlx checks every connection given
+    /// back with a round trip, and waits for it without a limit: on a connection that went
+    /// silent (a half-open network), and above all one whose statement ran out of time, that
+    /// check would hold a place in the pool for good.
+    pub(crate) fn remote_pool_options<DB: sqlx::Database>(&self) -> sqlx::pool::PoolOptions<DB> {
+        let limit = self.acquire_timeout;
+        self.pool_options().after_release(move |conn, _meta| {
+            Box::pin(async move {
+                let answer: Result<Result<(), sqlx::Error>, _> =
+                    tokio::time::timeout(limit, sqlx::Connection::ping(conn)).await;
+                match answer {
+                    Ok(answer) => answer.map(|()| true),
+                    // An error, not `false`: the pool then closes the connection without
+                    // writing to it, where a graceful close could wait on it again.
+                    Err(_elapsed) => Err(sqlx::Error::PoolTimedOut),
+                }
+            })
+        })
     }
 }
 

@@ -94,6 +94,11 @@ pub trait Dialect:
     #[doc(hidden)]
     const BEGIN_WRITE: &'static str;
 
+    /// Whether the database is across a network (Postgres, MySQL), so that a call may wait
+    /// for an answer that never comes and needs a time limit of its own; SQLite is a file.
+    #[doc(hidden)]
+    const REMOTE: bool;
+
     /// How the sessions table over `pool` announces ended sessions (see the
     /// `revocation_feed` module).
     #[doc(hidden)]

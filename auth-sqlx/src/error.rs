@@ -101,6 +101,12 @@ fn unique_field(err: &dyn DatabaseError) -> Option<UniqueField> {
     }
 }
 
+/// A call to the database that ran out of time (a database across a network that went
+/// silent, or is far too slow): [`StoreError::Unavailable`].
+#[derive(Debug, thiserror::Error)]
+#[error("the database did not answer within {0:?}")]
+pub(crate) struct NoAnswer(pub(crate) std::time::Duration);
+
 /// A stored value that does not decode into the domain type: a corrupt row.
 #[derive(Debug, thiserror::Error)]
 #[error("corrupt `{column}` in a stored row: {reason}")]

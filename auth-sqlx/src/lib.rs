@@ -137,6 +137,14 @@
 //! driver's error is kept as the source. Nothing panics. Once the database is back, the pool
 //! replaces dead connections and the stores work again without a restart.
 //!
+//! On Postgres and MySQL the acquire timeout is also each call's time limit, the answer
+//! included, so a connection that went silent (a half-open network, a host that died without
+//! closing it) costs a call that limit, never a request that waits forever. The pools that
+//! [`DbConfig`] opens also give up such a connection when it is handed back: sqlx checks every
+//! returned connection with a round trip and would wait for it without a limit, holding a
+//! place of the pool for good. A pool you build yourself lacks that check; build it with
+//! [`DbConfig`] where the network can fail this way.
+//!
 //! ## Features
 //!
 //! | feature | default | what it turns on |

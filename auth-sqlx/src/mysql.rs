@@ -138,7 +138,7 @@ impl DbConfig {
     /// [`Error::Config`] for a bad configuration, [`Error::Connect`] when the server cannot
     /// be reached or refuses the login.
     pub async fn connect_mysql(&self) -> Result<MySqlPool, Error> {
-        self.pool_options()
+        self.remote_pool_options()
             .connect_with(self.mysql_options()?)
             .await
             .map_err(Error::Connect)
@@ -151,7 +151,9 @@ impl DbConfig {
     /// # Errors
     /// [`Error::Config`] for a bad configuration.
     pub fn connect_mysql_lazy(&self) -> Result<MySqlPool, Error> {
-        Ok(self.pool_options().connect_lazy_with(self.mysql_options()?))
+        Ok(self
+            .remote_pool_options()
+            .connect_lazy_with(self.mysql_options()?))
     }
 }
 
@@ -174,6 +176,8 @@ impl Dialect for MySql {
     // anything is a locking read or a write, which see the latest committed rows, and the one
     // plain read of a creation (the user's live sessions) comes after it holds the mark's lock.
     const BEGIN_WRITE: &'static str = "BEGIN";
+
+    const REMOTE: bool = true;
 
     /// Microseconds since the Unix epoch.
     type Time = i64;

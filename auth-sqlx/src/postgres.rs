@@ -133,7 +133,7 @@ impl DbConfig {
     /// [`Error::Config`] for a bad configuration, [`Error::Connect`] when the server cannot
     /// be reached or refuses the login.
     pub async fn connect_postgres(&self) -> Result<PgPool, Error> {
-        self.pool_options()
+        self.remote_pool_options()
             .connect_with(self.postgres_options()?)
             .await
             .map_err(Error::Connect)
@@ -147,7 +147,7 @@ impl DbConfig {
     /// [`Error::Config`] for a bad configuration.
     pub fn connect_postgres_lazy(&self) -> Result<PgPool, Error> {
         Ok(self
-            .pool_options()
+            .remote_pool_options()
             .connect_lazy_with(self.postgres_options()?))
     }
 }
@@ -170,6 +170,8 @@ impl Dialect for Postgres {
     const SQL: &'static Statements = &crate::sql::postgres::STATEMENTS;
 
     const BEGIN_WRITE: &'static str = "BEGIN";
+
+    const REMOTE: bool = true;
 
     type Time = OffsetDateTime;
 

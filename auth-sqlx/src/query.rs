@@ -1,13 +1,38 @@
 //! [`Sql`]: one statement with its parameters, run against a pool of any [`Dialect`], every
 //! failure mapped to a [`StoreError`] on the way out.
 
+use std::future::Future;
+use std::time::Duration;
+
 use auth_core::StoreError;
 use sqlx::error::BoxDynError;
 use sqlx::{Arguments as _, Database, Pool, Transaction};
 use time::OffsetDateTime;
 
 use crate::dialect::{Binds, Dialect, Param};
-use crate::error::store_error;
+use crate::error::{NoAnswer, store_error};
+
+/// How long one call to a database across a network may take, taking a connection
+/// included: the pool's acquire timeout. `None` for SQLite, whose waits are bounded by its
+/// busy timeout.
+pub(crate) fn call_limit<DB: Dialect>(pool: &Pool<DB>) -> Option<Duration> {
+    DB::REMOTE.then(|| pool.options().get_acquire_timeout())
+}
+
+/// Runs `call` within `limit`. A statement that runs out of time is abandoned, and its
+/// connection closed when handed back (see `DbConfig::remote_pool_options`), so a
+/// connection that went silent costs one call its time limit, not a request that never ends.
+pub(crate) async fn bounded<T>(
+    limit: Option<Duration>,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    let Some(limit) = limit else {
+        return call.await;
+    };
+    tokio::time::timeout(limit, call)
+        .await
+        .unwrap_or_else(|_elapsed| Err(StoreError::unavailable(NoAnswer(limit))))
+}
 
 /// A statement and its parameters. Binding never fails on the spot: the first encoding error
 /// is kept and returned when the statement runs, as sqlx's own `bind` does.
@@ -67,28 +92,39 @@ impl<DB: Dialect> Sql<DB> {
         self,
         pool: &Pool<DB>,
     ) -> Result<Option<DB::Row>, StoreError> {
-        self.query()?
-            .fetch_optional(DB::executor(pool))
-            .await
-            .map_err(store_error::<DB>)
+        let query = self.query()?;
+        bounded(call_limit(pool), async {
+            query
+                .fetch_optional(DB::executor(pool))
+                .await
+                .map_err(store_error::<DB>)
+        })
+        .await
     }
 
     /// Runs the statement; every row it returned.
     pub(crate) async fn fetch_all(self, pool: &Pool<DB>) -> Result<Vec<DB::Row>, StoreError> {
-        self.query()?
-            .fetch_all(DB::executor(pool))
-            .await
-            .map_err(store_error::<DB>)
+        let query = self.query()?;
+        bounded(call_limit(pool), async {
+            query
+                .fetch_all(DB::executor(pool))
+                .await
+                .map_err(store_error::<DB>)
+        })
+        .await
     }
 
     /// Runs the statement; how many rows it changed.
     pub(crate) async fn execute(self, pool: &Pool<DB>) -> Result<u64, StoreError> {
-        let result = self
-            .query()?
-            .execute(DB::executor(pool))
-            .await
-            .map_err(store_error::<DB>)?;
-        Ok(DB::rows_affected(&result))
+        let query = self.query()?;
+        bounded(call_limit(pool), async {
+            let result = query
+                .execute(DB::executor(pool))
+                .await
+                .map_err(store_error::<DB>)?;
+            Ok(DB::rows_affected(&result))
+        })
+        .await
     }
 
     /// Runs the statement inside `tx`; the row it returned, if any.
@@ -96,53 +132,80 @@ impl<DB: Dialect> Sql<DB> {
         self,
         tx: &mut Tx<DB>,
     ) -> Result<Option<DB::Row>, StoreError> {
-        self.query()?
-            .fetch_optional(DB::connection(&mut tx.0))
-            .await
-            .map_err(store_error::<DB>)
+        let query = self.query()?;
+        bounded(tx.limit, async {
+            query
+                .fetch_optional(DB::connection(&mut tx.tx))
+                .await
+                .map_err(store_error::<DB>)
+        })
+        .await
     }
 
     /// Runs the statement inside `tx`; every row it returned.
     pub(crate) async fn fetch_all_in(self, tx: &mut Tx<DB>) -> Result<Vec<DB::Row>, StoreError> {
-        self.query()?
-            .fetch_all(DB::connection(&mut tx.0))
-            .await
-            .map_err(store_error::<DB>)
+        let query = self.query()?;
+        bounded(tx.limit, async {
+            query
+                .fetch_all(DB::connection(&mut tx.tx))
+                .await
+                .map_err(store_error::<DB>)
+        })
+        .await
     }
 
     /// Runs the statement inside `tx`; how many rows it changed.
     pub(crate) async fn execute_in(self, tx: &mut Tx<DB>) -> Result<u64, StoreError> {
-        let result = self
-            .query()?
-            .execute(DB::connection(&mut tx.0))
-            .await
-            .map_err(store_error::<DB>)?;
-        Ok(DB::rows_affected(&result))
+        let query = self.query()?;
+        bounded(tx.limit, async {
+            let result = query
+                .execute(DB::connection(&mut tx.tx))
+                .await
+                .map_err(store_error::<DB>)?;
+            Ok(DB::rows_affected(&result))
+        })
+        .await
     }
 }
 
 /// A transaction that reads, then writes, opened with [`Dialect::BEGIN_WRITE`]. Dropped
 /// without [`Tx::commit`] (an early return, an error, a cancelled future), it rolls back.
-pub(crate) struct Tx<DB: Dialect>(Transaction<'static, DB>);
+/// Each of its statements, and its beginning and end, has the time limit of a call.
+pub(crate) struct Tx<DB: Dialect> {
+    tx: Transaction<'static, DB>,
+    limit: Option<Duration>,
+}
 
 impl<DB: Dialect> Tx<DB> {
     /// Takes a connection from `pool` and begins.
     pub(crate) async fn begin(pool: &Pool<DB>) -> Result<Self, StoreError> {
-        pool.begin_with(DB::BEGIN_WRITE)
-            .await
-            .map(Self)
-            .map_err(store_error::<DB>)
+        let limit = call_limit(pool);
+        let tx = bounded(limit, async {
+            pool.begin_with(DB::BEGIN_WRITE)
+                .await
+                .map_err(store_error::<DB>)
+        })
+        .await?;
+        Ok(Self { tx, limit })
     }
 
     /// Commits everything the transaction did.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
-        self.0.commit().await.map_err(store_error::<DB>)
+        let Self { tx, limit } = self;
+        bounded(limit, async {
+            tx.commit().await.map_err(store_error::<DB>)
+        })
+        .await
     }
 
     /// Undoes everything the transaction did, and releases its locks now rather than when the
     /// connection is next used.
     pub(crate) async fn rollback(self) -> Result<(), StoreError> {
-        self.0.rollback().await.map_err(store_error::<DB>)
+        let Self { tx, limit } = self;
+        bounded(limit, async {
+            tx.rollback().await.map_err(store_error::<DB>)
+        })
+        .await
     }
 }
 

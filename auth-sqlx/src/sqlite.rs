@@ -161,6 +161,8 @@ impl Dialect for Sqlite {
 
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
 
+    const REMOTE: bool = false;
+
     /// Microseconds since the Unix epoch.
     type Time = i64;
 

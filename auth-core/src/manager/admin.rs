@@ -38,28 +38,8 @@ impl<P: Profile> UserManager<P> {
         session_id: SessionId,
     ) -> Result<(), AuthError> {
         let user = self.get_user(user_id).await?;
-        match self.inner.sessions.get(session_id, self.now()).await? {
-            Some(session) if session.user_id == user.id => {
-                // Of revocations racing for one session, only the one that removed it
-                // reports it.
-                if !self.inner.sessions.revoke(session_id).await? {
-                    return Err(AuthError::SessionNotFound);
-                }
-                self.emit(
-                    Event::new(EventKind::SessionRevoked)
-                        .user(user.id)
-                        .session(session_id)
-                        .detail(Revocation::ByAdmin.as_str()),
-                )
-                .await;
-                self.inner
-                    .hooks
-                    .on_session_revoked(user.id, session_id, Revocation::ByAdmin)
-                    .await;
-                Ok(())
-            }
-            _ => Err(AuthError::SessionNotFound),
-        }
+        self.revoke_one(user.id, session_id, Revocation::ByAdmin)
+            .await
     }
 
     /// Revokes every session of a user on an administrator's behalf, and returns how many

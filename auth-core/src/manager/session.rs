@@ -792,26 +792,42 @@ impl<P: Profile> UserManager<P> {
     /// Revokes one of a user's sessions.
     ///
     /// # Errors
-    /// [`AuthError::SessionNotFound`] when the session does not exist or belongs to someone
-    /// else (the two are indistinguishable), or an internal error.
+    /// [`AuthError::SessionNotFound`] when the session does not exist, has ended (a concurrent
+    /// revocation included) or belongs to someone else (the three are indistinguishable), or
+    /// an internal error.
     pub async fn revoke_session(
         &self,
         user_id: UserId,
         session_id: SessionId,
     ) -> Result<(), AuthError> {
+        self.revoke_one(user_id, session_id, Revocation::ByUser)
+            .await
+    }
+
+    /// Revokes `user_id`'s session `session_id`, and reports it (event and hook) as `why`.
+    /// Of revocations racing for one session, only the one that removed it reports it; the
+    /// others find no session.
+    pub(super) async fn revoke_one(
+        &self,
+        user_id: UserId,
+        session_id: SessionId,
+        why: Revocation,
+    ) -> Result<(), AuthError> {
         match self.inner.sessions.get(session_id, self.now()).await? {
             Some(session) if session.user_id == user_id => {
-                self.inner.sessions.revoke(session_id).await?;
+                if !self.inner.sessions.revoke(session_id).await? {
+                    return Err(AuthError::SessionNotFound);
+                }
                 self.emit(
                     Event::new(EventKind::SessionRevoked)
                         .user(user_id)
                         .session(session_id)
-                        .detail(Revocation::ByUser.as_str()),
+                        .detail(why.as_str()),
                 )
                 .await;
                 self.inner
                     .hooks
-                    .on_session_revoked(user_id, session_id, Revocation::ByUser)
+                    .on_session_revoked(user_id, session_id, why)
                     .await;
                 Ok(())
             }

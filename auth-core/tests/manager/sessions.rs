@@ -394,3 +394,127 @@ async fn logins_beyond_the_session_limit_evict_the_least_recently_used() {
     }
     assert_eq!(h.manager.list_sessions(alice.id).await.unwrap().len(), 3);
 }
+
+/// A session store whose next `parties` reads of a session wait for each other, so that
+/// racers all read before any of them writes.
+#[derive(Debug, Default)]
+struct GatedSessions {
+    inner: MemorySessionStore,
+    gate: std::sync::Mutex<Option<(Arc<tokio::sync::Barrier>, usize)>>,
+}
+
+#[async_trait::async_trait]
+impl SessionStore for GatedSessions {
+    async fn mark(&self, user_id: UserId) -> Result<SessionMark, StoreError> {
+        self.inner.mark(user_id).await
+    }
+    async fn create(
+        &self,
+        session: &Session,
+        admission: &Admission,
+    ) -> Result<Admitted, StoreError> {
+        self.inner.create(session, admission).await
+    }
+    async fn get(
+        &self,
+        id: SessionId,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError> {
+        let read = self.inner.get(id, now).await;
+        let gate = {
+            let mut slot = self.gate.lock().unwrap();
+            match slot.as_mut() {
+                Some((barrier, left)) if *left > 0 => {
+                    *left -= 1;
+                    Some(Arc::clone(barrier))
+                }
+                _ => None,
+            }
+        };
+        if let Some(gate) = gate {
+            gate.wait().await;
+        }
+        read
+    }
+    async fn rotate(
+        &self,
+        id: SessionId,
+        presented: &TokenHash,
+        renewal: &Renewal,
+    ) -> Result<Rotation, StoreError> {
+        self.inner.rotate(id, presented, renewal).await
+    }
+    async fn revoke(&self, id: SessionId) -> Result<bool, StoreError> {
+        self.inner.revoke(id).await
+    }
+    async fn revoke_all(
+        &self,
+        user_id: UserId,
+        except: Option<SessionId>,
+    ) -> Result<u64, StoreError> {
+        self.inner.revoke_all(user_id, except).await
+    }
+    async fn list(
+        &self,
+        user_id: UserId,
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<Session>, StoreError> {
+        self.inner.list(user_id, now).await
+    }
+}
+
+/// Revocations of one session that all read it before any removes it (the store holds each
+/// read until every racer has read): one removes it and is reported, once; the others find
+/// no session. Both the user's own revocation and an administrator's.
+#[tokio::test]
+async fn racing_revocations_of_one_session_report_it_once() {
+    const RACERS: usize = 8;
+    for by_admin in [false, true] {
+        let sessions = Arc::new(GatedSessions::default());
+        let hooks = Arc::new(crate::harness::RecordingHooks {
+            calls: std::sync::Mutex::default(),
+            veto_delete: false,
+        });
+        let manager = UserManager::builder(
+            Arc::new(MemoryUserStore::<auth_core::conformance::TestProfile>::new()),
+            sessions.clone(),
+            crate::harness::codec(),
+        )
+        .with_hasher(Arc::new(auth_core::conformance::CountingHasher::new()))
+        .with_hooks(hooks.clone())
+        .build();
+        let client = ClientInfo::default();
+        manager
+            .register(Harness::new_user("alice@example.com"), &client)
+            .await
+            .unwrap();
+        let login = manager
+            .login("alice@example.com", &Password::new(PASSWORD), &client)
+            .await
+            .unwrap();
+        let (user, session) = (login.user, login.tokens.session_id);
+        *sessions.gate.lock().unwrap() =
+            Some((Arc::new(tokio::sync::Barrier::new(RACERS)), RACERS));
+        let results = join_all((0..RACERS).map(|_| async {
+            if by_admin {
+                manager.admin_revoke_session(user.id, session).await
+            } else {
+                manager.revoke_session(user.id, session).await
+            }
+        }))
+        .await;
+        let won = results.iter().filter(|result| result.is_ok()).count();
+        assert_eq!(won, 1, "by admin: {by_admin}: {results:?}");
+        assert!(
+            results
+                .iter()
+                .all(|result| matches!(result, Ok(()) | Err(AuthError::SessionNotFound)))
+        );
+        let reported = hooks
+            .calls()
+            .iter()
+            .filter(|call| call.starts_with("session_revoked:"))
+            .count();
+        assert_eq!(reported, 1, "by admin: {by_admin}");
+    }
+}

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::Announces;
 use crate::error::store_error;
+use crate::query::{bounded, call_limit};
 
 /// The payload of a heartbeat (never an id, which is a UUID).
 const HEARTBEAT: &str = "heartbeat";
@@ -37,13 +38,19 @@ impl PgFeed {
 #[async_trait]
 impl RevocationFeed for PgFeed {
     async fn listen(&self, sink: &dyn RevocationSink) -> Result<(), StoreError> {
-        let mut listener = PgListener::connect_with(&self.pool)
-            .await
-            .map_err(store_error::<Postgres>)?;
-        listener
-            .listen(self.channel())
-            .await
-            .map_err(store_error::<Postgres>)?;
+        // Subscribing has the time limit of a call: on a silent network it would otherwise
+        // wait for good, before the silence of the feed could be noticed.
+        let mut listener = bounded(call_limit(&self.pool), async {
+            let mut listener = PgListener::connect_with(&self.pool)
+                .await
+                .map_err(store_error::<Postgres>)?;
+            listener
+                .listen(self.channel())
+                .await
+                .map_err(store_error::<Postgres>)?;
+            Ok(listener)
+        })
+        .await?;
         sink.subscribed();
         // `try_recv` answers `None` when the connection was lost (notifications may have
         // been missed meanwhile): that ends this subscription.
@@ -59,12 +66,15 @@ impl RevocationFeed for PgFeed {
     }
 
     async fn heartbeat(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(self.channel())
-            .bind(HEARTBEAT)
-            .execute(&self.pool)
-            .await
-            .map_err(store_error::<Postgres>)?;
-        Ok(())
+        bounded(call_limit(&self.pool), async {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(self.channel())
+                .bind(HEARTBEAT)
+                .execute(&self.pool)
+                .await
+                .map_err(store_error::<Postgres>)
+        })
+        .await
+        .map(drop)
     }
 }
