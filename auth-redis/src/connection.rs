@@ -91,6 +91,14 @@ impl SingleNode {
             .clone()
     }
 
+    /// How many times the connection was replaced.
+    fn generation(&self) -> u64 {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+    }
+
     /// Replaces the connection of generation `silent` with a new one (opened on first use),
     /// unless another call has already replaced it.
     fn replace(&self, silent: u64) {
@@ -258,7 +266,7 @@ impl RedisConnection {
     /// Which connection to a single node is in use (none for a cluster).
     fn generation(&self) -> Option<u64> {
         match &self.inner {
-            Node::Single(node) => Some(node.current().0),
+            Node::Single(node) => Some(node.generation()),
             #[cfg(feature = "cluster")]
             Node::Cluster(_) => None,
         }

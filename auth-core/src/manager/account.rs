@@ -60,8 +60,10 @@ impl<P: Profile> UserManager<P> {
     ///
     /// # Errors
     /// [`AuthError::BadCurrentPassword`], [`AuthError::RateLimited`],
-    /// [`AuthError::InvalidPassword`], [`AuthError::UserAlreadyExists`],
-    /// [`AuthError::UsernameAlreadyExists`], [`AuthError::UserNotFound`], or an internal error.
+    /// [`AuthError::Overloaded`] (too much password hashing under way: refused before the
+    /// current password is checked or a new one hashed), [`AuthError::InvalidPassword`],
+    /// [`AuthError::UserAlreadyExists`], [`AuthError::UsernameAlreadyExists`],
+    /// [`AuthError::UserNotFound`], or an internal error.
     pub async fn update_self(
         &self,
         id: UserId,
@@ -116,6 +118,8 @@ impl<P: Profile> UserManager<P> {
                 match &new_hash {
                     Some(hash) => next.password_hash = Clone::clone(hash),
                     None => {
+                        // Hashing takes a place, as a login's does.
+                        let _ticket = self.admit_hashing()?;
                         next = self.with_password(next, password).await?;
                         new_hash = Some(next.password_hash.clone());
                     }
@@ -149,8 +153,10 @@ impl<P: Profile> UserManager<P> {
         Err(AuthError::Store(StoreError::Stale))
     }
 
-    /// Checks a self-update's `current_password`, spending the account's login budget first
-    /// like a login does; a success clears the account's failures.
+    /// Checks a self-update's `current_password` like a login checks a password: a place
+    /// among the requests that hash first ([`AuthError::Overloaded`] without one, before
+    /// anything is counted), then the account's login budget; a success clears the
+    /// account's failures.
     pub(super) async fn check_current_password(
         &self,
         user: &User<P>,
@@ -159,6 +165,7 @@ impl<P: Profile> UserManager<P> {
         let Some(current) = current else {
             return Err(AuthError::BadCurrentPassword);
         };
+        let _ticket = self.admit_hashing()?;
         let limit = self.config().rate_limits.login_account;
         if let Some(limit) = limit {
             let now = self.now();

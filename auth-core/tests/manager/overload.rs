@@ -161,6 +161,59 @@ async fn logins_beyond_the_places_are_refused_before_any_work_and_count_nowhere(
     );
 }
 
+/// A self-update's current password is checked like a login's password, and a new password
+/// is hashed like a registration's: beyond the places both are refused before hashing,
+/// without spending the account's budget.
+#[tokio::test]
+async fn password_checks_and_new_passwords_of_self_updates_take_places_too() {
+    let rig = rig(places(1, 0));
+    rig.register("alice@example.com").await.unwrap();
+    let alice = rig
+        .manager
+        .users()
+        .find_by_email(&Email::parse("alice@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    rig.hasher.hold().await;
+    let waiting = rig.spawn_login("alice@example.com", "a wrong guess");
+    rig.hasher.until_entered(2).await;
+    let entered = rig.hasher.entered();
+
+    let change_password = UserUpdate {
+        password: Some(Password::new("a brand new passphrase")),
+        current_password: Some(Password::new(PASSWORD)),
+        ..UserUpdate::default()
+    };
+    for _ in 0..5 {
+        assert_overloaded(
+            rig.manager
+                .update_self(alice.id, None, change_password.clone())
+                .await
+                .map(|_| ()),
+        );
+    }
+    assert_eq!(
+        rig.hasher.entered(),
+        entered,
+        "the refused updates never hashed"
+    );
+
+    rig.hasher.release();
+    assert!(matches!(
+        waiting.await.unwrap(),
+        Err(AuthError::BadCredentials)
+    ));
+    // The refusals spent nothing: the update goes through now.
+    rig.manager
+        .update_self(alice.id, None, change_password)
+        .await
+        .unwrap();
+    rig.login("alice@example.com", "a brand new passphrase")
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_place_is_freed_when_the_work_ends_or_the_client_hangs_up() {
     let rig = rig(places(1, 0));
