@@ -322,6 +322,24 @@ impl MixedLoad {
         }
     }
 
+    /// Waits until the load is under way: a user registered and a session logged out. Panics
+    /// after `limit` (a machine too busy for the test to mean anything).
+    pub async fn under_way(&self, limit: Duration) {
+        let started = Instant::now();
+        loop {
+            let registered = !self.record.registered.lock().unwrap().is_empty();
+            let revoked = !self.record.revoked.lock().unwrap().is_empty();
+            if registered && revoked {
+                return;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "the load did not get under way in {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// What the load saw so far.
     pub fn record(&self) -> Arc<Record> {
         self.record.clone()

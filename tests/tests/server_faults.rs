@@ -23,9 +23,17 @@ const CLIENTS: usize = 4;
 const FAULT: Duration = Duration::from_secs(3);
 /// How soon after a service is back the server must serve again.
 const RECOVERY: Duration = Duration::from_secs(5);
+/// How long the load may take to get under way before the first fault.
+const UNDER_WAY: Duration = Duration::from_secs(60);
+
+/// The tests of this file run one at a time (each holds it through its [`Deployment`]): each
+/// runs two servers and a load, and what they measure (recovery times, a fault felt within
+/// its few seconds) means little on a machine that several of them share.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Two instances of one deployment, its users, and a session of each that is never ended.
 struct Deployment {
+    _alone: tokio::sync::MutexGuard<'static, ()>,
     a: Server,
     b: Server,
     bases: Vec<String>,
@@ -37,6 +45,7 @@ struct Deployment {
 
 impl Deployment {
     async fn start(config: Config) -> Self {
+        let alone = ONE_AT_A_TIME.lock().await;
         // No throttle or session limit gets in the way of the load (each is tested elsewhere).
         let config = config
             .with("RATE_LIMIT_LOGIN_ACCOUNT", "100000/1m")
@@ -59,6 +68,7 @@ impl Deployment {
         let probe = format!("probe-{}@example.com", auth_e2e::unique());
         a.register(&probe, PASSWORD).await;
         Self {
+            _alone: alone,
             a,
             b,
             bases,
@@ -234,7 +244,7 @@ async fn redis_then_postgres_then_both_stop_under_load_and_come_back() {
     let config = Config::on_services(&postgres.url(), &redis.url()).await;
     let deployment = Deployment::start(config).await;
     let load = MixedLoad::start(deployment.bases.clone(), deployment.users.clone());
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    load.under_way(UNDER_WAY).await;
 
     let mut faults = Vec::new();
     faults.push(
@@ -303,7 +313,7 @@ async fn a_slow_or_cut_network_under_load_fails_closed_and_heals() {
     let (config, postgres, redis) = behind_proxies().await;
     let deployment = Deployment::start(config).await;
     let load = MixedLoad::start(deployment.bases.clone(), deployment.users.clone());
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    load.under_way(UNDER_WAY).await;
 
     let mut faults = Vec::new();
     let slow = Fault::Latency(Duration::from_millis(50));
@@ -339,7 +349,7 @@ async fn half_open(store: &str) {
     let (config, postgres, redis) = behind_proxies().await;
     let deployment = Deployment::start(config).await;
     let load = MixedLoad::start(deployment.bases.clone(), deployment.users.clone());
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    load.under_way(UNDER_WAY).await;
     let proxy = if store == "Redis" { &redis } else { &postgres };
     let fault = deployment
         .fault(&format!("{store} half-open"), true, |down| {
