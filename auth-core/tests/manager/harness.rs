@@ -279,3 +279,29 @@ impl Harness {
         link.split_once("#token=").unwrap().1.to_owned()
     }
 }
+
+/// A one-use barrier for the next so many callers.
+#[derive(Debug, Default)]
+pub(crate) struct Gate(std::sync::Mutex<Option<(Arc<tokio::sync::Barrier>, usize)>>);
+
+impl Gate {
+    pub(crate) fn arm(&self, parties: usize) {
+        *self.0.lock().unwrap() = Some((Arc::new(tokio::sync::Barrier::new(parties)), parties));
+    }
+
+    pub(crate) async fn pass(&self) {
+        let barrier = {
+            let mut slot = self.0.lock().unwrap();
+            match slot.as_mut() {
+                Some((barrier, left)) if *left > 0 => {
+                    *left -= 1;
+                    Some(Arc::clone(barrier))
+                }
+                _ => None,
+            }
+        };
+        if let Some(barrier) = barrier {
+            barrier.wait().await;
+        }
+    }
+}

@@ -9,9 +9,9 @@ use auth_core::conformance::{CountingHasher, TestProfile};
 use auth_core::*;
 use futures::future::join_all;
 use time::Duration;
-use tokio::sync::{Barrier, Notify};
+use tokio::sync::Notify;
 
-use crate::harness::{Harness, PASSWORD, RecordingHooks, codec};
+use crate::harness::{Gate, Harness, PASSWORD, RecordingHooks, codec};
 
 fn sealed(text: &str) -> SealedToken {
     SealedToken::from_bytes(text.as_bytes().to_vec())
@@ -738,32 +738,6 @@ struct GatedStore {
     email_gate: Gate,
     /// When set, the next read by id signals the first and waits for the second.
     pause: Mutex<Option<(Arc<Notify>, Arc<Notify>)>>,
-}
-
-/// A one-use barrier for the next so many callers.
-#[derive(Debug, Default)]
-struct Gate(Mutex<Option<(Arc<Barrier>, usize)>>);
-
-impl Gate {
-    fn arm(&self, parties: usize) {
-        *self.0.lock().unwrap() = Some((Arc::new(Barrier::new(parties)), parties));
-    }
-
-    async fn pass(&self) {
-        let barrier = {
-            let mut slot = self.0.lock().unwrap();
-            match slot.as_mut() {
-                Some((barrier, left)) if *left > 0 => {
-                    *left -= 1;
-                    Some(Arc::clone(barrier))
-                }
-                _ => None,
-            }
-        };
-        if let Some(barrier) = barrier {
-            barrier.wait().await;
-        }
-    }
 }
 
 impl GatedStore {

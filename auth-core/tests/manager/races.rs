@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use auth_core::conformance::{CountingHasher, TestProfile};
 use auth_core::*;
 use futures::future::join_all;
-use tokio::sync::{Barrier, Notify};
+use tokio::sync::Notify;
 
 use crate::harness::{Harness, PASSWORD, codec};
 
@@ -19,8 +19,8 @@ use crate::harness::{Harness, PASSWORD, codec};
 #[derive(Debug)]
 struct GatedUsers {
     inner: MemoryUserStore<TestProfile>,
-    /// The barrier and how many reads may still join it (one use only).
-    gate: std::sync::Mutex<Option<(Arc<Barrier>, usize)>>,
+    /// The next reads that wait for each other (one use only).
+    gate: crate::harness::Gate,
     /// When set, the next read of a user signals `read` and waits for `go`.
     pause: std::sync::Mutex<Option<(Arc<Notify>, Arc<Notify>)>>,
 }
@@ -29,14 +29,14 @@ impl GatedUsers {
     fn new() -> Self {
         Self {
             inner: MemoryUserStore::new(),
-            gate: std::sync::Mutex::new(None),
+            gate: crate::harness::Gate::default(),
             pause: std::sync::Mutex::new(None),
         }
     }
 
     /// The next `parties` reads by id wait for each other.
     fn gate(&self, parties: usize) {
-        *self.gate.lock().unwrap() = Some((Arc::new(Barrier::new(parties)), parties));
+        self.gate.arm(parties);
     }
 
     /// The next read by id stops after reading until `go` is notified; `read` is notified
@@ -55,19 +55,7 @@ impl UserStore<TestProfile> for GatedUsers {
     }
     async fn get(&self, id: UserId) -> Result<Option<User<TestProfile>>, StoreError> {
         let read = self.inner.get(id).await;
-        let gate = {
-            let mut slot = self.gate.lock().unwrap();
-            match slot.as_mut() {
-                Some((barrier, left)) if *left > 0 => {
-                    *left -= 1;
-                    Some(Arc::clone(barrier))
-                }
-                _ => None,
-            }
-        };
-        if let Some(gate) = gate {
-            gate.wait().await;
-        }
+        self.gate.pass().await;
         let pause = self.pause.lock().unwrap().take();
         if let Some((done, go)) = pause {
             let go = go.notified();

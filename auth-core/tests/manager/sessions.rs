@@ -400,7 +400,7 @@ async fn logins_beyond_the_session_limit_evict_the_least_recently_used() {
 #[derive(Debug, Default)]
 struct GatedSessions {
     inner: MemorySessionStore,
-    gate: std::sync::Mutex<Option<(Arc<tokio::sync::Barrier>, usize)>>,
+    gate: crate::harness::Gate,
 }
 
 #[async_trait::async_trait]
@@ -421,19 +421,7 @@ impl SessionStore for GatedSessions {
         now: time::OffsetDateTime,
     ) -> Result<Option<Session>, StoreError> {
         let read = self.inner.get(id, now).await;
-        let gate = {
-            let mut slot = self.gate.lock().unwrap();
-            match slot.as_mut() {
-                Some((barrier, left)) if *left > 0 => {
-                    *left -= 1;
-                    Some(Arc::clone(barrier))
-                }
-                _ => None,
-            }
-        };
-        if let Some(gate) = gate {
-            gate.wait().await;
-        }
+        self.gate.pass().await;
         read
     }
     async fn rotate(
@@ -493,8 +481,7 @@ async fn racing_revocations_of_one_session_report_it_once() {
             .await
             .unwrap();
         let (user, session) = (login.user, login.tokens.session_id);
-        *sessions.gate.lock().unwrap() =
-            Some((Arc::new(tokio::sync::Barrier::new(RACERS)), RACERS));
+        sessions.gate.arm(RACERS);
         let results = join_all((0..RACERS).map(|_| async {
             if by_admin {
                 manager.admin_revoke_session(user.id, session).await
