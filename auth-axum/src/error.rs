@@ -42,7 +42,15 @@ pub struct ApiError {
     status: StatusCode,
     detail: Value,
     retry_after: Option<i64>,
+    /// Refused for overload: [`serve`](crate::serve) reads nothing more from the connection
+    /// until `retry_after` has passed.
+    overloaded: bool,
 }
+
+/// A response extension asking [`serve`](crate::serve) to leave the connection's next request
+/// unread for this long (over HTTP/1; the response to an overload refusal carries it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HoldReads(pub(crate) std::time::Duration);
 
 impl ApiError {
     /// A response with this status and `{"detail": detail}`.
@@ -51,6 +59,7 @@ impl ApiError {
             status,
             detail: detail.into(),
             retry_after: None,
+            overloaded: false,
         }
     }
 
@@ -88,6 +97,7 @@ impl ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             detail: Value::from("Service Unavailable"),
             retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECONDS),
+            overloaded: false,
         }
     }
 
@@ -168,6 +178,7 @@ impl ApiError {
                 status: StatusCode::TOO_MANY_REQUESTS,
                 detail: Value::from("TOO_MANY_REQUESTS"),
                 retry_after: Some(retry_after.whole_seconds().max(1)),
+                overloaded: false,
             },
             // Back-pressure, not a fault: nothing to log per request (a storm would flood the
             // log); the client is told when to come back.
@@ -175,6 +186,7 @@ impl ApiError {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 detail: Value::from("Service Unavailable"),
                 retry_after: Some(retry_after.whole_seconds().max(1)),
+                overloaded: true,
             },
             err if err.is_unavailable() => {
                 tracing::error!(error = %err, source = ?std::error::Error::source(&err), "a backing service is unavailable");
@@ -218,6 +230,10 @@ impl IntoResponse for ApiError {
         }
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            if self.overloaded {
+                let wait = std::time::Duration::from_secs(seconds.unsigned_abs());
+                response.extensions_mut().insert(HoldReads(wait));
+            }
         }
         response
     }

@@ -15,7 +15,7 @@ use auth_core::env::{Env, EnvError};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::http::{HeaderValue, Request, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -29,7 +29,7 @@ use tower_http::timeout::{DeadlineBody, TimeoutError};
 
 use self::per_ip::PerIp;
 use self::socket::{Busy, Held, Watch, Watched};
-use crate::error::ApiError;
+use crate::error::{ApiError, HoldReads};
 
 /// How many requests one HTTP/2 connection may have in progress at once (RFC 9113 asks that
 /// this be no lower than 100).
@@ -49,6 +49,7 @@ const MAX_CONCURRENT_STREAMS: u32 = 100;
 /// | reads its socket but never lets a response through (an HTTP/2 flow-control window of zero) | the response timeout |
 /// | vanishes while a response is held up (HTTP/2) | a ping after an idle timeout without incoming data, unanswered within the write timeout |
 /// | opens many connections | the per-client cap, then the connection cap |
+/// | retries a login refused for overload at once, on the same connection | the `Retry-After` hold: its next request is read after half to all of that wait |
 /// | holds a request open while the server shuts down | the shutdown timeout |
 ///
 /// Not bounded: a client that reads slowly but steadily holds its connection until the
@@ -494,10 +495,16 @@ async fn handle(
         }))
     });
     request.extensions_mut().insert(ConnectInfo(peer));
+    let http1 = request.version() < Version::HTTP_2;
     let mut response = match router.oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
     };
+    if let Some(HoldReads(wait)) = response.extensions_mut().remove::<HoldReads>()
+        && http1
+    {
+        busy.hold_reads(wait);
+    }
     // Whatever the handler made of a body that did not arrive in time, the answer is 408; the
     // rest of the body may still be on its way, so the connection goes.
     if late.load(Ordering::Relaxed) {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -34,6 +35,9 @@ struct State {
     reader: Option<Waker>,
     /// The task watching for an overdue response, to wake when a first request begins.
     overseer: Option<Waker>,
+    /// Until when the next request is not read: the client was refused for overload and
+    /// told to come back later.
+    hold: Option<Instant>,
 }
 
 /// A connection's state, shared by its socket, its requests and its task.
@@ -41,6 +45,8 @@ struct State {
 pub(super) struct Watch {
     config: ServeConfig,
     state: Mutex<State>,
+    /// Whether `state.hold` may be set: a read checks this before taking the lock.
+    holding: AtomicBool,
 }
 
 impl Watch {
@@ -53,8 +59,43 @@ impl Watch {
                 started: BTreeMap::new(),
                 reader: None,
                 overseer: None,
+                hold: None,
             }),
+            holding: AtomicBool::new(false),
         }
+    }
+
+    /// Reads nothing more from the client for between half of `wait` and `wait` (at most the
+    /// idle timeout). The spread keeps clients refused together from all coming back at once.
+    fn hold(&self, wait: std::time::Duration) {
+        let wait = wait.min(self.config.idle_timeout());
+        let until = Instant::now().checked_add(wait / 2 + wait.mul_f64(spread() / 2.0));
+        self.with(|state| {
+            state.hold = state.hold.max(until);
+        });
+        self.holding.store(true, Ordering::Release);
+    }
+
+    /// Until when reads are held, if they are; a hold that has run out is lifted, and the
+    /// idle timeout starts again from then.
+    fn held_until(&self) -> Option<Instant> {
+        if !self.holding.load(Ordering::Acquire) {
+            return None;
+        }
+        self.with(|state| {
+            let now = Instant::now();
+            match state.hold {
+                Some(until) if until > now => Some(until),
+                _ => {
+                    state.hold = None;
+                    self.holding.store(false, Ordering::Release);
+                    if let Phase::Idle(_) = state.phase {
+                        state.phase = Phase::Idle(now);
+                    }
+                    None
+                }
+            }
+        })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -95,6 +136,13 @@ impl Watch {
     }
 }
 
+/// A number in `[0, 1)`, different at each call (not for secrets: std's per-call hasher keys).
+fn spread() -> f64 {
+    use std::hash::BuildHasher;
+    let bits = std::collections::hash_map::RandomState::new().hash_one(Instant::now());
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// A request in progress; dropping it (when the response body is written or dropped) ends it.
 #[derive(Debug)]
 pub(super) struct Busy {
@@ -118,6 +166,15 @@ impl Busy {
             watch: Arc::clone(watch),
             since,
         }
+    }
+
+    /// Holds the connection's next request unread for `wait`: the response to this one told
+    /// the client to come back no sooner (a `503` for overload, with `Retry-After`). A client
+    /// that retries at once on the same connection waits in its socket's buffer, at no cost to
+    /// the server, instead of being refused again and again; one that honours the header never
+    /// notices. Over HTTP/2 nothing is held (other streams share the connection).
+    pub(super) fn hold_reads(&self, wait: std::time::Duration) {
+        self.watch.hold(wait);
     }
 }
 
@@ -248,6 +305,14 @@ impl AsyncRead for Watched {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        // A held connection's next request waits in the socket, unread, until the hold ends.
+        if let Some(until) = this.watch.held_until() {
+            if !poll_deadline(&mut this.read_timer, until, cx) {
+                return Poll::Pending;
+            }
+            // Run out now: lift it (and restart the idle timeout) before reading.
+            let _ = this.watch.held_until();
+        }
         let before = buf.filled().len();
         match Pin::new(&mut this.stream).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {

@@ -17,6 +17,11 @@ use crate::harness::*;
 
 /// The reference app with one hashing slot and no queue, over a hasher the test can hold.
 fn app() -> (App, Arc<HeldHasher>) {
+    app_retrying_after(3)
+}
+
+/// The same, telling refused clients to come back after `seconds`.
+fn app_retrying_after(seconds: i64) -> (App, Arc<HeldHasher>) {
     let hasher = Arc::new(HeldHasher::new());
     let clock = ManualClock::starting_now();
     let mailer = MemoryMailer::new();
@@ -32,7 +37,7 @@ fn app() -> (App, Arc<HeldHasher>) {
         hash_admission: Some(HashAdmission {
             slots: 1,
             queue: 0,
-            retry_after: time::Duration::seconds(3),
+            retry_after: time::Duration::seconds(seconds),
         }),
         ..reference_manager_config()
     })
@@ -108,4 +113,121 @@ async fn a_full_hashing_queue_is_503_with_retry_after_and_gets_still_answer() {
     // Once the queue has room again, everything is served.
     app.login("alice@example.com").await;
     app.register("bob@example.com").await;
+}
+
+/// Over real sockets, served by `serve`: a client refused for overload that retries on the same
+/// connection before its `Retry-After` has run out is not read (nor refused again, at a cost)
+/// until at least half of it has passed; other connections are served meanwhile, and the held
+/// request is answered once the hold ends.
+#[tokio::test]
+async fn an_early_retry_on_a_refused_connection_stays_unread_until_its_retry_after() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    let (app, hasher) = app_retrying_after(2);
+    app.user("alice@example.com").await;
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let router = app.router.clone().route(
+        "/seen",
+        axum::routing::get(move || async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            "seen"
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = auth_axum::ServeConfig::default().with_max_connections_per_ip(None);
+    let server = tokio::spawn(auth_axum::serve(listener, router, config, async move {
+        let _ = stopped.await;
+    }));
+
+    // One login takes the only hashing place and stays in the hasher.
+    let entered = hasher.entered();
+    hasher.hold().await;
+    let body = r#"{"username":"alice@example.com","password":"a wrong guess!"}"#;
+    let login = format!(
+        "POST /auth/jwt/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut first = TcpStream::connect(addr).await.unwrap();
+    first.write_all(login.as_bytes()).await.unwrap();
+    hasher.until_entered(entered + 1).await;
+
+    // The next login is refused with 503 + Retry-After; its client retries at once.
+    let mut eager = TcpStream::connect(addr).await.unwrap();
+    eager.write_all(login.as_bytes()).await.unwrap();
+    let refused = read_response(&mut eager).await;
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+    assert!(
+        refused.to_ascii_lowercase().contains("retry-after: 2\r\n"),
+        "{refused}"
+    );
+    const SEEN: &[u8] = b"GET /seen HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    eager.write_all(SEEN).await.unwrap();
+
+    // Another connection is served meanwhile; the early retry is not even read.
+    let mut other = TcpStream::connect(addr).await.unwrap();
+    other.write_all(SEEN).await.unwrap();
+    assert!(read_response(&mut other).await.starts_with("HTTP/1.1 200"));
+    let mut buf = [0_u8; 1];
+    let early = tokio::time::timeout(Duration::from_millis(500), eager.read(&mut buf)).await;
+    assert!(
+        early.is_err(),
+        "the early retry was answered within its hold"
+    );
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        1,
+        "the early retry reached the router"
+    );
+
+    // Once the hold ends the retry is read and answered as usual.
+    let answered = read_response(&mut eager).await;
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+
+    hasher.release();
+    let waited = read_response(&mut first).await;
+    assert!(waited.starts_with("HTTP/1.1 400"), "{waited}");
+    let _ = stop.send(());
+    let _ = server.await;
+}
+
+/// Reads one response with a `Content-Length` body from a kept-alive connection.
+async fn read_response(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+
+    let read = async {
+        let mut seen = Vec::new();
+        let mut buf = [0_u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&seen).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|line| {
+                        let (name, value) = line.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())
+                            .flatten()
+                    })
+                    .unwrap_or(0);
+                if seen.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the connection closed: {text}");
+            seen.extend_from_slice(&buf[..n]);
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .expect("a response within 10 s")
 }

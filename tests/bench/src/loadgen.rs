@@ -49,12 +49,14 @@ pub(crate) fn run(
     })
 }
 
-/// One response: how long it took, its status, and whether it said when to retry.
+/// One response: how long it took, its status, whether it said when to retry, and whether
+/// its request was an early retry (sent before the previous answer's `Retry-After` had passed).
 #[derive(Debug, Clone, Copy)]
 struct Answer {
     latency_us: u32,
     status: u16,
     retry_after: bool,
+    early: bool,
 }
 
 impl Answer {
@@ -70,8 +72,12 @@ pub(crate) struct Storm {
     pub(crate) seconds: f64,
     /// Logins answered 2xx.
     pub(crate) admitted: Sample,
-    /// Logins answered `503`.
+    /// Logins answered `503`, sent when no `Retry-After` asked the connection to wait.
     pub(crate) refused: Sample,
+    /// Logins answered `503` that retried before the previous answer's `Retry-After` had
+    /// passed: the server holds such a retry unread until then, so their latency is mostly
+    /// that wait.
+    pub(crate) early: Sample,
     /// `503`s without a `Retry-After` header.
     pub(crate) refused_without_retry_after: u64,
     /// Responses neither 2xx nor `503`.
@@ -83,11 +89,12 @@ pub(crate) struct Storm {
 impl Storm {
     /// The share of the storm's answers that were `503`.
     pub(crate) fn refused_share(&self) -> f64 {
-        let all = self.admitted.requests + self.refused.requests + self.other;
+        let refused = self.refused.requests + self.early.requests;
+        let all = self.admitted.requests + refused + self.other;
         if all == 0 {
             return f64::NAN;
         }
-        self.refused.requests as f64 / all as f64
+        refused as f64 / all as f64
     }
 }
 
@@ -109,7 +116,7 @@ pub(crate) fn storm(
         let tasks: Vec<_> = (0..connections)
             .map(|_| tokio::spawn(connection(addr, request.to_vec(), deadline)))
             .collect();
-        let (mut admitted, mut refused) = (Vec::new(), Vec::new());
+        let (mut admitted, mut refused, mut early) = (Vec::new(), Vec::new(), Vec::new());
         let mut storm = Storm {
             connections,
             ..Storm::default()
@@ -123,7 +130,11 @@ pub(crate) fn storm(
                 match answer.status {
                     _ if answer.is_2xx() => admitted.push(answer.latency_us),
                     503 => {
-                        refused.push(answer.latency_us);
+                        if answer.early {
+                            early.push(answer.latency_us);
+                        } else {
+                            refused.push(answer.latency_us);
+                        }
                         storm.refused_without_retry_after += u64::from(!answer.retry_after);
                     }
                     _ => storm.other += 1,
@@ -133,6 +144,7 @@ pub(crate) fn storm(
         storm.seconds = started.elapsed().as_secs_f64();
         storm.admitted = Sample::from_latencies(admitted, storm.seconds, 0, 0);
         storm.refused = Sample::from_latencies(refused, storm.seconds, 0, 0);
+        storm.early = Sample::from_latencies(early, storm.seconds, 0, 0);
         Ok(storm)
     })
 }
@@ -146,8 +158,11 @@ async fn connection(
     stream.set_nodelay(true)?;
     let mut buf = Vec::with_capacity(4096);
     let mut answers = Vec::new();
+    // When the last answer's `Retry-After` runs out (this client does not wait for it).
+    let mut allowed_at: Option<Instant> = None;
     while Instant::now() < deadline {
         let sent = Instant::now();
+        let early = allowed_at.is_some_and(|at| sent < at);
         stream.write_all(&request).await?;
         buf.clear();
         let head = loop {
@@ -164,16 +179,28 @@ async fn connection(
             }
         }
         let micros = sent.elapsed().as_micros();
-        let retry_after = String::from_utf8_lossy(&buf[..head.head_len])
-            .to_ascii_lowercase()
-            .contains("\r\nretry-after:");
+        let retry_after = retry_after_seconds(&buf[..head.head_len]);
+        allowed_at = retry_after.map(|seconds| Instant::now() + Duration::from_secs(seconds));
         answers.push(Answer {
             latency_us: u32::try_from(micros).unwrap_or(u32::MAX),
             status: head.status,
-            retry_after,
+            retry_after: retry_after.is_some(),
+            early,
         });
     }
     Ok(answers)
+}
+
+/// The seconds of a response head's `Retry-After`, when it has one.
+fn retry_after_seconds(head: &[u8]) -> Option<u64> {
+    String::from_utf8_lossy(head)
+        .split("\r\n")
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("retry-after")
+                .then(|| value.trim().parse().ok())
+                .flatten()
+        })
 }
 
 /// What the probe saw.

@@ -38,7 +38,7 @@ pub(crate) enum Extra {
     Storm {
         probe: Probe,
         idle: Probe,
-        storm: Storm,
+        storm: Box<Storm>,
     },
 }
 
@@ -319,8 +319,9 @@ impl Report {
                         out,
                         "| {}: {} GETs/s on one connection while {} connections log in \
                          ({:.1} logins/s admitted, p50 {} p99 {}; {:.1} % refused with 503 + \
-                         Retry-After, p50 {} p99 {}); idle server: p50 {}, p99 {} | - | {} | \
-                         {} (max {}) | {rss} |",
+                         Retry-After: {} sent when allowed, p50 {} p99 {}, and {} retries sent \
+                         before their Retry-After ran out, held unread by the server until then, \
+                         p50 {}); idle server: p50 {}, p99 {} | - | {} | {} (max {}) | {rss} |",
                         case.title,
                         crate::runner::PROBE_RATE,
                         storm.connections,
@@ -328,8 +329,11 @@ impl Report {
                         latency(storm.admitted.p50_us),
                         latency(storm.admitted.p99_us),
                         storm.refused_share() * 100.0,
+                        storm.refused.requests,
                         latency(storm.refused.p50_us),
                         latency(storm.refused.p99_us),
+                        storm.early.requests,
+                        latency(storm.early.p50_us),
                         latency(idle.p50_us),
                         latency(idle.p99_us),
                         latency(probe.p50_us),
@@ -461,7 +465,7 @@ impl Report {
             p99.map(|ms| ms <= 5.0),
         ));
         rows.push((
-            "logins beyond the hashing queue refused at once: p99 of the 503s ≤ 50 ms".into(),
+            "logins beyond the hashing queue refused at once: p99 of the 503s to requests sent when allowed ≤ 50 ms".into(),
             refused.map_or("not run".into(), |storm| {
                 format!(
                     "{:.2} ms ({:.1} % of the storm's answers)",

@@ -429,7 +429,7 @@ fn run_case(
         Load::Storm => Extra::Storm {
             probe: median_probe(&probes),
             idle: idle.unwrap_or_default(),
-            storm: median_storm(&storms),
+            storm: Box::new(median_storm(&storms)),
         },
         Load::Get(_) => Extra::None,
     };
@@ -486,6 +486,7 @@ fn median_storm(storms: &[Storm]) -> Storm {
         seconds: median(&|s| s.seconds),
         admitted: sample(|s| &s.admitted),
         refused: sample(|s| &s.refused),
+        early: sample(|s| &s.early),
         refused_without_retry_after: 0,
         other: 0,
         errors: 0,

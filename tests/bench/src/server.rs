@@ -202,6 +202,14 @@ async fn run(kind: ServerKind, stores: &Stores, scratch: &Scratch) -> Result<(),
         }
     };
     println!("READY addr={addr} token={token}");
+    if kind == ServerKind::Login {
+        // The login server is served as the reference server is, by our `serve` (whose
+        // handling of refused logins the storm measures), without the per-client connection
+        // cap: the load generator is one client.
+        let config = auth_axum::ServeConfig::default().with_max_connections_per_ip(None);
+        auth_axum::serve(listener, router, config, shutdown()).await?;
+        return Ok(());
+    }
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
