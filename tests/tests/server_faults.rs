@@ -19,8 +19,10 @@ use auth_e2e::server::{Config, PASSWORD, Server};
 
 /// Concurrent clients of the load.
 const CLIENTS: usize = 4;
-/// How long each fault lasts.
-const FAULT: Duration = Duration::from_secs(3);
+/// How long each fault lasts: longer than two store calls' time limits (`DB_ACQUIRE_TIMEOUT`
+/// is 2 s here), so that the clients caught in a request when the fault begins (a request
+/// can make more than one call before it gives up) are free again and send more within it.
+const FAULT: Duration = Duration::from_secs(5);
 /// How soon after a service is back the server must serve again.
 const RECOVERY: Duration = Duration::from_secs(5);
 /// How long the load may take to get under way before the first fault.
