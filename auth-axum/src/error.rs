@@ -36,14 +36,16 @@ pub enum Action {
 /// Internal failures (stores, hashing, signing, mail) are logged with `tracing::error!` here
 /// and answered with a bare `500` (or `503` with `Retry-After` when a backing service is down):
 /// nothing internal reaches a body. A request refused because too much password hashing is
-/// under way ([`AuthError::Overloaded`]) is answered `503` with `Retry-After` too.
+/// under way ([`AuthError::Overloaded`]) is answered `503` with `Retry-After` too; served by
+/// [`serve`](crate::serve), that connection's next HTTP/1 request is then left unread for half
+/// to all of that wait, so a client retrying at once costs the server nothing meanwhile.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     detail: Value,
     retry_after: Option<i64>,
     /// Refused for overload: [`serve`](crate::serve) reads nothing more from the connection
-    /// until `retry_after` has passed.
+    /// until half to all of `retry_after` has passed.
     overloaded: bool,
 }
 
