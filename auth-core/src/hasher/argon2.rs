@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use super::policy::{MAX_PASSWORD_BYTES, normalize};
+use super::threads::{HashThreads, MAX_NICENESS};
 use super::timing::HashOp;
 use super::{HashError, PasswordHasher, Verification};
 use crate::secret::{Password, PasswordHash};
@@ -36,6 +37,11 @@ const MAX_VERIFY_COST: u64 = 4 << 20;
 /// to 14.
 #[cfg(feature = "bcrypt")]
 const MAX_BCRYPT_COST: u32 = 16;
+
+/// The niceness of the hashing threads unless configured: well below the request-serving
+/// threads, still enough to make progress beside a busy one (see
+/// [`Argon2Hasher::with_niceness`]).
+const DEFAULT_NICENESS: u8 = 10;
 
 /// The smallest parameters the argon2 crate accepts: 8 KiB, one pass, one lane.
 const FAST_INSECURE_PARAMS: Params = match Params::new(
@@ -109,12 +115,13 @@ impl Argon2Params {
 ///   (NFKC) before hashing and before verifying, the same rule both ways. Only a legacy hash
 ///   (one [`Verification::ValidNeedsRehash`] would be answered for) that does not match the
 ///   NFKC form is also tried with the password as typed: imported hashes were made from that.
-/// - Hashing never runs on the async runtime: each hash or verification is a
-///   `tokio::task::spawn_blocking` task, and at most `max_concurrent` of them run at once
-///   (a semaphore permit is taken before the task is spawned and held until it ends), so a
-///   login storm neither stalls the runtime nor grows the blocking pool without bound. Their
-///   Argon2 memory is reused from hash to hash, so the hasher's memory peaks at about
-///   `max_concurrent` × `memory_kib`.
+/// - Hashing never runs on the async runtime: each hash or verification runs on one of the
+///   hasher's own threads (at most `max_concurrent`, started when first needed, at a lower
+///   scheduling priority: see [`with_niceness`](Self::with_niceness)), and at most
+///   `max_concurrent` of them run at once (a semaphore permit is taken before the job is
+///   queued and held until it ends), so a login storm neither stalls the runtime nor starts
+///   threads without bound. Their Argon2 memory is reused from hash to hash, so the hasher's
+///   memory peaks at about `max_concurrent` × `memory_kib`.
 /// - [`verify`](PasswordHasher::verify) accepts any Argon2 variant and version (with the
 ///   parameters stored in the hash) and, with feature `bcrypt`, bcrypt hashes (`$2a$`, `$2b$`,
 ///   `$2y$`), such as those of users imported from fastapi-users, Django or passlib. A match
@@ -157,6 +164,8 @@ struct Inner {
     argon2: Argon2<'static>,
     max_concurrent: usize,
     permits: Arc<Semaphore>,
+    /// The threads every hash and verification runs on.
+    threads: Arc<HashThreads>,
     memory: MemoryPool,
     /// A PHC string with this hasher's parameters, for [`PasswordHasher::dummy_verify`].
     dummy: String,
@@ -177,6 +186,7 @@ impl Argon2Hasher {
             params,
             argon2_params,
             default_max_concurrent(),
+            DEFAULT_NICENESS,
         ))
     }
 
@@ -188,6 +198,7 @@ impl Argon2Hasher {
             Argon2Params::fast_insecure(),
             FAST_INSECURE_PARAMS,
             default_max_concurrent(),
+            DEFAULT_NICENESS,
         )
     }
 
@@ -199,7 +210,51 @@ impl Argon2Hasher {
     #[must_use]
     pub fn with_max_concurrent(self, max_concurrent: usize) -> Self {
         let argon2_params = self.inner.argon2.params().clone();
-        Self::from_validated(self.inner.params, argon2_params, max_concurrent)
+        Self::from_validated(
+            self.inner.params,
+            argon2_params,
+            max_concurrent,
+            self.niceness(),
+        )
+    }
+
+    /// Sets the scheduling niceness of the hashing threads, from `0` (the priority of the
+    /// rest of the process) to `19` (the lowest); higher values are taken as `19`. The
+    /// default is `10`.
+    ///
+    /// Hashes run on threads of the hasher's own, started when first needed (at most
+    /// [`max_concurrent`](Self::max_concurrent) of them). With a niceness above the
+    /// request-serving threads', a login storm on a small machine no longer delays the cheap
+    /// requests behind it: whenever a hash and a request are both ready to run, the scheduler
+    /// runs the request first, and the hashes get every cycle left over. On a machine with
+    /// CPU to spare the niceness changes nothing. At `10` a hashing thread still gets about a
+    /// tenth of a CPU that a busy request-serving thread competes for; at `19`, about 1.5 %.
+    ///
+    /// The niceness is set per thread on Linux and Android. On other systems, or where the
+    /// system refuses it (a warning is logged), the threads run at the process's priority.
+    /// Call this before cloning the hasher: the clones share one set of threads.
+    ///
+    /// ```
+    /// use auth_core::Argon2Hasher;
+    ///
+    /// let hasher = Argon2Hasher::default().with_max_concurrent(2).with_niceness(15);
+    /// assert_eq!((hasher.max_concurrent(), hasher.niceness()), (2, 15));
+    /// assert_eq!(Argon2Hasher::default().niceness(), 10);
+    /// ```
+    #[must_use]
+    pub fn with_niceness(self, niceness: u8) -> Self {
+        let argon2_params = self.inner.argon2.params().clone();
+        Self::from_validated(
+            self.inner.params,
+            argon2_params,
+            self.inner.max_concurrent,
+            niceness.min(MAX_NICENESS),
+        )
+    }
+
+    /// The scheduling niceness of the hashing threads (see [`with_niceness`](Self::with_niceness)).
+    pub fn niceness(&self) -> u8 {
+        self.inner.threads.niceness()
     }
 
     /// The parameters new hashes are made with.
@@ -212,7 +267,12 @@ impl Argon2Hasher {
         self.inner.max_concurrent
     }
 
-    fn from_validated(params: Argon2Params, argon2_params: Params, max_concurrent: usize) -> Self {
+    fn from_validated(
+        params: Argon2Params,
+        argon2_params: Params,
+        max_concurrent: usize,
+        niceness: u8,
+    ) -> Self {
         let max_concurrent = max_concurrent.clamp(1, Semaphore::MAX_PERMITS);
         let dummy = dummy_phc(&argon2_params);
         let memory = MemoryPool::new(argon2_params.block_count());
@@ -222,6 +282,7 @@ impl Argon2Hasher {
                 argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params),
                 max_concurrent,
                 permits: Arc::new(Semaphore::new(max_concurrent)),
+                threads: Arc::new(HashThreads::new(max_concurrent, niceness)),
                 memory,
                 dummy,
                 #[cfg(test)]
@@ -230,29 +291,29 @@ impl Argon2Hasher {
         }
     }
 
-    /// Runs `job` (one `op`) on the blocking pool once a permit is free; the permit is held
-    /// until the job ends, even if the caller stops waiting. With feature `metrics` the job's
-    /// own time, not the wait for a permit, goes into `auth_password_hash_duration_seconds`.
+    /// Runs `job` (one `op`) on the hashing threads once a permit is free; the permit is
+    /// held until the job ends, even if the caller stops waiting. With feature `metrics` the
+    /// job's own time, not the wait for a permit, goes into
+    /// `auth_password_hash_duration_seconds`.
     async fn run<T, F>(&self, op: HashOp, job: F) -> Result<T, HashError>
     where
         F: FnOnce(&Inner) -> T + Send + 'static,
         T: Send + 'static,
     {
-        let runtime = tokio::runtime::Handle::try_current().map_err(task_error)?;
         let permit = Arc::clone(&self.inner.permits)
             .acquire_owned()
             .await
             .map_err(task_error)?;
         let inner = Arc::clone(&self.inner);
-        runtime
-            .spawn_blocking(move || {
+        self.inner
+            .threads
+            .run(move || {
                 let _permit = permit;
                 #[cfg(test)]
                 let _running = inner.probe.enter();
                 op.timed(|| job(&inner))
             })
             .await
-            .map_err(task_error)
     }
 
     /// Verifies `raw` (as typed) against a stored string: shared by `verify` and
@@ -304,7 +365,7 @@ impl Argon2Hasher {
         })
     }
 
-    /// Verifies a bcrypt hash on the blocking pool, under the same cap. A match always needs
+    /// Verifies a bcrypt hash on the hashing threads, under the same cap. A match always needs
     /// a re-hash.
     #[cfg(feature = "bcrypt")]
     async fn verify_bcrypt(
@@ -367,6 +428,7 @@ impl Default for Argon2Hasher {
             Argon2Params::default(),
             Params::DEFAULT,
             default_max_concurrent(),
+            DEFAULT_NICENESS,
         )
     }
 }
@@ -379,6 +441,7 @@ impl fmt::Debug for Argon2Hasher {
             .field("iterations", &params.iterations)
             .field("parallelism", &params.parallelism)
             .field("max_concurrent", &self.inner.max_concurrent)
+            .field("niceness", &self.niceness())
             .finish()
     }
 }
@@ -536,10 +599,7 @@ impl StoredArgon2 {
 /// Argon2 working memory kept between runs.
 ///
 /// Every run holds a semaphore permit, so at most `max_concurrent` buffers are ever out at
-/// once and the pool never holds more than that. (A `thread_local!` buffer would be bounded by
-/// the number of blocking-pool threads instead, which can exceed the cap: a finished task's
-/// thread is not yet idle when the next permit is handed out, so tokio starts another
-/// thread, and idle threads live on for 10 s.)
+/// once and the pool never holds more than that.
 struct MemoryPool {
     /// Blocks per buffer: those of the configured parameters.
     blocks: usize,
@@ -646,7 +706,7 @@ mod tests {
 
     use super::*;
 
-    /// Counts runs on the blocking pool, and the most at once (tests count work, never time it).
+    /// Counts runs on the hashing threads, and the most at once (tests count work, never time it).
     #[derive(Default)]
     pub(super) struct Probe {
         running: AtomicUsize,
@@ -930,7 +990,7 @@ mod tests {
                 Verification::Invalid
             );
         }
-        assert_eq!(runs(&hasher), 6, "bcrypt runs on the blocking pool too");
+        assert_eq!(runs(&hasher), 6, "bcrypt runs on the hashing threads too");
     }
 
     #[cfg(feature = "bcrypt")]
@@ -1174,7 +1234,7 @@ mod tests {
         let hasher = Argon2Hasher::default().with_max_concurrent(3);
         assert_eq!(
             format!("{hasher:?}"),
-            "Argon2Hasher { memory_kib: 19456, iterations: 2, parallelism: 1, max_concurrent: 3 }"
+            "Argon2Hasher { memory_kib: 19456, iterations: 2, parallelism: 1, max_concurrent: 3, niceness: 10 }"
         );
     }
 
@@ -1192,9 +1252,20 @@ mod tests {
     }
 
     #[test]
-    fn outside_a_tokio_runtime_hashing_fails_instead_of_panicking() {
+    fn hashing_needs_no_tokio_runtime() {
         let hasher = Argon2Hasher::fast_insecure();
-        let result = futures::executor::block_on(hasher.hash(&pw("violet tractor lantern")));
-        assert!(matches!(result, Err(HashError::Task(_))));
+        let hash = futures::executor::block_on(hasher.hash(&pw("violet tractor lantern")));
+        let verified = futures::executor::block_on(
+            hasher.verify(&pw("violet tractor lantern"), &hash.unwrap()),
+        );
+        assert_eq!(verified.unwrap(), Verification::Valid);
+    }
+
+    #[test]
+    fn niceness_is_kept_across_settings_and_capped() {
+        let hasher = Argon2Hasher::fast_insecure().with_niceness(30);
+        assert_eq!(hasher.niceness(), MAX_NICENESS);
+        let hasher = hasher.with_niceness(3).with_max_concurrent(2);
+        assert_eq!((hasher.niceness(), hasher.max_concurrent()), (3, 2));
     }
 }

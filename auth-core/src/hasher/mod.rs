@@ -4,6 +4,7 @@ mod admission;
 mod argon2;
 mod common;
 mod policy;
+mod threads;
 mod timing;
 
 use std::fmt::Debug;
@@ -42,7 +43,7 @@ impl Verification {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HashError {
-    /// The hashing task could not run to completion (the blocking pool refused it or it
+    /// The hashing job could not run to completion (no thread could be started for it, or it
     /// panicked).
     #[error("the hashing task failed")]
     Task(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),

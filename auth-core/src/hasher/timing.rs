@@ -12,7 +12,7 @@ pub(super) enum HashOp {
 
 impl HashOp {
     /// Runs `job` and, with feature `metrics`, records how long it took in the histogram
-    /// `auth_password_hash_duration_seconds{op}`. Called on the blocking pool, around the hash
+    /// `auth_password_hash_duration_seconds{op}`. Called on a hashing thread, around the hash
     /// function alone, so the time waited for a free hashing slot is not counted.
     pub(super) fn timed<T>(self, job: impl FnOnce() -> T) -> T {
         #[cfg(feature = "metrics")]

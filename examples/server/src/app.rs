@@ -59,7 +59,9 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
             backends.mfa.clone(),
             keys::mfa_keys(settings).map_err(AppError::Keys)?,
         )
-        .with_hasher(Arc::new(hasher(&config)))
+        .with_hasher(Arc::new(
+            hasher(&config).with_niceness(settings.hash_niceness),
+        ))
         .with_rate_limiter(backends.limiter.clone())
         .with_audit_log(backends.audit.clone())
         .with_mailer(mail::mailer(settings).map_err(AppError::Mail)?)

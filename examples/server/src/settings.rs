@@ -69,6 +69,9 @@ pub struct Settings {
     /// `SESSION_SWEEP_INTERVAL` (`5m`): how often expired sessions are deleted from the
     /// database (Redis expires its keys by itself).
     pub session_sweep_interval: std::time::Duration,
+    /// `HASH_NICENESS` (`10`): the scheduling niceness of the password-hashing threads, `0`
+    /// (as the rest of the server) to `19` (see `auth_core::Argon2Hasher::with_niceness`).
+    pub hash_niceness: u8,
     /// `METRICS_ADDR`, `METRICS_TOKEN`, `METRICS_SESSIONS_INTERVAL`: Prometheus metrics on a
     /// listener of their own, off by default.
     pub metrics: MetricsSettings,
@@ -283,6 +286,7 @@ impl Settings {
                 "SESSION_SWEEP_INTERVAL",
                 std::time::Duration::from_secs(300),
             )?,
+            hash_niceness: hash_niceness(env)?,
             metrics: MetricsSettings::from_lookup(env, app_env)?,
         })
     }
@@ -319,6 +323,21 @@ pub fn load_env(dotenv: &Path, process: Env) -> Result<Env, EnvError> {
         .collect::<Result<Vec<(String, String)>, _>>()
         .map_err(malformed)?;
     Ok(process.or(Env::from_map(file)))
+}
+
+/// `HASH_NICENESS`: a number from 0 to 19, 10 when unset.
+fn hash_niceness(env: &Env) -> Result<u8, EnvError> {
+    const FIX: &str =
+        "Use a number from 0 (as the rest of the server) to 19 (the lowest priority).";
+    match env.parse::<u8>("HASH_NICENESS", FIX)? {
+        None => Ok(10),
+        Some(niceness) if niceness <= 19 => Ok(niceness),
+        Some(niceness) => Err(EnvError::new(
+            "HASH_NICENESS",
+            format!("{niceness} is above 19"),
+            FIX,
+        )),
+    }
 }
 
 /// `http://HOST:PORT`, with an IPv6 host in brackets.
@@ -461,6 +480,13 @@ mod tests {
     }
 
     #[test]
+    fn the_hashing_threads_are_niced_by_default_and_configurable() {
+        assert_eq!(from(&[]).unwrap().hash_niceness, 10);
+        assert_eq!(from(&[("HASH_NICENESS", "0")]).unwrap().hash_niceness, 0);
+        assert_eq!(from(&[("HASH_NICENESS", "19")]).unwrap().hash_niceness, 19);
+    }
+
+    #[test]
     fn bad_values_name_the_setting() {
         for (name, value) in [
             ("PORT", "x"),
@@ -476,6 +502,8 @@ mod tests {
             ("HTTP_MAX_CONNECTIONS_PER_IP", "-1"),
             ("REDIS_URL", "http://x"),
             ("APP_ENV", "staging"),
+            ("HASH_NICENESS", "20"),
+            ("HASH_NICENESS", "-1"),
         ] {
             let err = from(&[(name, value)]).unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");
