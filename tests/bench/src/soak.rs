@@ -7,6 +7,13 @@
 //! Sessions live 30 s idle and 90 s at most, and the server sweeps expired ones every 10 s
 //! (Redis expires its keys by itself), so a run of a few minutes reaches the steady state in
 //! which as many sessions end as begin.
+//!
+//! How many sessions are live at once, and what they hold in Redis, follow the rate of
+//! logins (Little's law), and that rate drifts with whatever else the machine runs. So those
+//! series are judged per login a second over the last 30 s, not as raw counts; and every
+//! sample must hold no more sessions than logins of the last session lifetime (plus the
+//! sweep's period): a session that outlives its lifetime fails the soak however slowly the
+//! rest moves. Each sample is also written to a CSV file beside the results.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -29,6 +36,11 @@ const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 const CLIENTS: usize = 4;
 /// `GET /users/me` per journey.
 const GETS_PER_JOURNEY: usize = 10;
+/// The window over which the login rate of a sample is measured.
+const RATE_WINDOW: f64 = 30.0;
+/// How long after its login a session can still be counted: its longest life (90 s), the
+/// sweep's period (10 s) and one sampling period.
+const SESSION_HORIZON: f64 = 90.0 + 10.0 + 5.0;
 
 pub(crate) const USAGE: &str = "\
 usage: cargo run --release -p bench -- --soak [--minutes N] [--backends sqlite,pg-redis]
@@ -47,9 +59,14 @@ struct Sample {
     users: f64,
     sessions: f64,
     audit_rows: Option<f64>,
-    redis_keys: Option<f64>,
-    redis_bytes: Option<f64>,
+    redis: Option<RedisUsage>,
     journeys: f64,
+    /// Successful logins so far (each began a session).
+    logins: f64,
+    /// Logins a second over the last [`RATE_WINDOW`] (NaN before that much has passed).
+    login_rate: f64,
+    /// Logins of the last [`SESSION_HORIZON`]: the most sessions that can be live.
+    recent_logins: f64,
     /// Registrations answered `201` just before the sample was taken, and just after.
     registrations_before: f64,
     registrations: f64,
@@ -60,6 +77,7 @@ struct Sample {
 struct Counts {
     journeys: AtomicU64,
     registrations: AtomicU64,
+    logins: AtomicU64,
     requests: AtomicU64,
     /// Answers other than the one the step expects.
     unexpected: AtomicU64,
@@ -140,7 +158,11 @@ pub(crate) fn main(args: &[String]) -> Result<(), BoxError> {
         let probe = Probe::new(kind, &server, &redis_url, &database_url);
         let result = soak(&runtime, &server, &probe, duration);
         let _ = server.stop(Duration::from_secs(20));
-        let (samples, counts) = result?;
+        let (mut samples, counts) = result?;
+        derive_rates(&mut samples);
+        let series = system::work_dir()?.join(format!("soak-{}.csv", kind.name()));
+        std::fs::write(&series, csv(&samples))?;
+        eprintln!("bench: soak samples in {}", series.display());
         let (section, ok) = report(kind, &samples, &counts);
         failed |= !ok;
         eprint!("{section}");
@@ -181,6 +203,7 @@ fn soak(
         sample.seconds = started.elapsed().as_secs_f64();
         sample.journeys = counts.journeys.load(Ordering::Relaxed) as f64;
         sample.registrations = counts.registrations.load(Ordering::Relaxed) as f64;
+        sample.logins = counts.logins.load(Ordering::Relaxed) as f64;
         samples.push(sample);
         next += SAMPLE_EVERY;
         if let Some(wait) = next.checked_duration_since(Instant::now()) {
@@ -255,6 +278,7 @@ fn journey(
     if !expect(conn, post(addr, "/auth/jwt/login", &login, None), 200)? {
         return Ok(());
     }
+    counts.logins.fetch_add(1, Ordering::Relaxed);
     let (access, refresh) = tokens(conn.body())?;
     for _ in 0..GETS_PER_JOURNEY {
         expect(conn, get(addr, "/users/me", &access), 200)?;
@@ -400,18 +424,71 @@ impl Probe {
         sample.audit_rows = audit.map(|rows| rows as f64);
         sample.sessions = sql_sessions.map_or(f64::NAN, |rows| rows as f64);
         if let Some((url, prefix)) = &self.redis {
-            let (keys, bytes, sessions) = redis_usage(url, prefix).await?;
-            sample.redis_keys = Some(keys as f64);
-            sample.redis_bytes = Some(bytes as f64);
-            sample.sessions = sessions as f64;
+            let usage = redis_usage(url, prefix).await?;
+            sample.sessions = usage.sessions.keys;
+            sample.redis = Some(usage);
         }
         Ok(sample)
     }
 }
 
-/// The keys under `prefix`: how many, their memory (`MEMORY USAGE`), and how many are
-/// sessions.
-async fn redis_usage(url: &str, prefix: &str) -> Result<(u64, u64, u64), BoxError> {
+/// Keys of one kind under the prefix, and their memory.
+#[derive(Debug, Clone, Copy, Default)]
+struct KeyCount {
+    keys: f64,
+    bytes: f64,
+}
+
+impl KeyCount {
+    fn add(&mut self, bytes: u64) {
+        self.keys += 1.0;
+        self.bytes += bytes as f64;
+    }
+}
+
+/// The keys under the prefix by kind (see `auth-redis`'s key layout).
+#[derive(Debug, Clone, Copy, Default)]
+struct RedisUsage {
+    /// Sessions (`{u:..}:s:<id>`).
+    sessions: KeyCount,
+    /// Users' session indexes and marks (`{u:..}:sessions`, `{u:..}:mark`): per user, by
+    /// design; an index lives as long as its user's longest-lived session.
+    per_user: KeyCount,
+    /// Rate-limit windows of the mail sent to one account (`rl:mail:account:<address>`, the
+    /// verification mail of a registration): per account, by design; each lives for its
+    /// window of an hour, so they follow the registrations of the last hour.
+    mail_windows: KeyCount,
+    /// Everything else: session routes (`sid:`, kept as long as a session could be presented,
+    /// its rotated ids included), the other rate-limit windows (`rl:`).
+    other: KeyCount,
+}
+
+impl RedisUsage {
+    fn all(&self) -> KeyCount {
+        KeyCount {
+            keys: self.sessions.keys
+                + self.per_user.keys
+                + self.mail_windows.keys
+                + self.other.keys,
+            bytes: self.sessions.bytes
+                + self.per_user.bytes
+                + self.mail_windows.bytes
+                + self.other.bytes,
+        }
+    }
+
+    /// What follows the sessions rather than the users: all but the per-user keys and the
+    /// mail windows.
+    fn per_session(&self) -> KeyCount {
+        KeyCount {
+            keys: self.sessions.keys + self.other.keys,
+            bytes: self.sessions.bytes + self.other.bytes,
+        }
+    }
+}
+
+/// The keys under `prefix`, counted by kind with their memory (`MEMORY USAGE`).
+async fn redis_usage(url: &str, prefix: &str) -> Result<RedisUsage, BoxError> {
     let client = redis::Client::open(url)?;
     let mut conn = client.get_multiplexed_async_connection().await?;
     let mut keys: Vec<String> = Vec::new();
@@ -431,17 +508,94 @@ async fn redis_usage(url: &str, prefix: &str) -> Result<(u64, u64, u64), BoxErro
             break;
         }
     }
-    let mut bytes = 0;
+    let mut usage = RedisUsage::default();
     for chunk in keys.chunks(500) {
         let mut pipe = redis::pipe();
         for key in chunk {
             pipe.cmd("MEMORY").arg("USAGE").arg(key);
         }
-        let usage: Vec<Option<u64>> = pipe.query_async(&mut conn).await?;
-        bytes += usage.into_iter().flatten().sum::<u64>();
+        let bytes: Vec<Option<u64>> = pipe.query_async(&mut conn).await?;
+        for (key, bytes) in chunk.iter().zip(bytes) {
+            // A key that expired between the scan and its `MEMORY USAGE` is gone: not counted.
+            let Some(bytes) = bytes else { continue };
+            let kind = if key.contains("}:s:") {
+                &mut usage.sessions
+            } else if key.ends_with("}:sessions") || key.ends_with("}:mark") {
+                &mut usage.per_user
+            } else if key.contains(":rl:mail:") {
+                &mut usage.mail_windows
+            } else {
+                &mut usage.other
+            };
+            kind.add(bytes);
+        }
     }
-    let sessions = keys.iter().filter(|key| key.contains("}:s:")).count() as u64;
-    Ok((keys.len() as u64, bytes, sessions))
+    Ok(usage)
+}
+
+/// Fills in each sample's login rate and recent logins from the samples before it.
+fn derive_rates(samples: &mut [Sample]) {
+    for i in 0..samples.len() {
+        let now = samples[i];
+        let earlier = &samples[..=i];
+        let at_or_before = |seconds: f64| earlier.iter().rev().find(|s| s.seconds <= seconds);
+        let login_rate = match at_or_before(now.seconds - RATE_WINDOW) {
+            Some(then) if now.seconds > then.seconds => {
+                (now.logins - then.logins) / (now.seconds - then.seconds)
+            }
+            _ => f64::NAN,
+        };
+        // The sample at or before the horizon's start counted no more logins than there were
+        // then: the window it leaves is, if anything, too wide.
+        let recent_logins = now.logins
+            - at_or_before(now.seconds - SESSION_HORIZON).map_or(0.0, |then| then.logins);
+        samples[i].login_rate = login_rate;
+        samples[i].recent_logins = recent_logins;
+    }
+}
+
+/// `value` per login a second (NaN while the rate is unknown or zero).
+fn per_rate(value: f64, sample: &Sample) -> f64 {
+    if sample.login_rate > 0.0 {
+        value / sample.login_rate
+    } else {
+        f64::NAN
+    }
+}
+
+/// The samples as CSV, one row each.
+fn csv(samples: &[Sample]) -> String {
+    let mut out = "seconds,rss_kib,fds,users,registrations,logins,login_rate,recent_logins,\
+                   sessions,audit_rows,redis_session_keys,redis_session_bytes,redis_per_user_keys,\
+                   redis_per_user_bytes,redis_mail_window_keys,redis_mail_window_bytes,\
+                   redis_other_keys,redis_other_bytes\n"
+        .to_owned();
+    for s in samples {
+        let r = s.redis.unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:.1},{},{},{},{},{},{:.2},{},{},{},{},{},{},{},{},{},{},{}",
+            s.seconds,
+            s.rss_kib,
+            s.fds,
+            s.users,
+            s.registrations,
+            s.logins,
+            s.login_rate,
+            s.recent_logins,
+            s.sessions,
+            s.audit_rows.unwrap_or(f64::NAN),
+            r.sessions.keys,
+            r.sessions.bytes,
+            r.per_user.keys,
+            r.per_user.bytes,
+            r.mail_windows.keys,
+            r.mail_windows.bytes,
+            r.other.keys,
+            r.other.bytes,
+        );
+    }
+    out
 }
 
 fn proc_status(pid: u32, field: &str) -> Option<f64> {
@@ -553,28 +707,73 @@ fn report(kind: ServerKind, samples: &[Sample], counts: &Counts) -> (String, boo
             |s| Some(s.fds),
             Some((0.0, 4.0)),
         ),
+        // Live sessions follow the login rate (Little's law): judged per login a second,
+        // i.e. how long a login's session stays, in seconds.
+        Verdict::of(
+            "live + unswept sessions per login/s",
+            "s",
+            samples,
+            |s| Some(per_rate(s.sessions, s)),
+            Some((0.10, 1.0)),
+        ),
         Verdict::of(
             "live + unswept sessions",
             "",
             samples,
             |s| Some(s.sessions),
-            Some((0.10, 20.0)),
+            None,
         ),
-        // Less the keys every user has (its session mark, its session list): those grow
-        // with the users, by design.
+        Verdict::of("logins a second", "", samples, |s| Some(s.login_rate), None),
+        // The keys and memory that follow the sessions (sessions, their routes, rate-limit
+        // windows), per login a second.
         Verdict::of(
-            "Redis keys under the prefix, less two per user",
-            "",
+            "Redis keys of sessions and limits per login/s",
+            "s",
             samples,
-            |s| s.redis_keys.map(|keys| keys - 2.0 * s.users),
-            Some((0.10, 50.0)),
+            |s| s.redis.map(|r| per_rate(r.per_session().keys, s)),
+            Some((0.10, 1.0)),
+        ),
+        Verdict::of(
+            "Redis memory of sessions and limits per login/s",
+            "KiB·s",
+            samples,
+            |s| s.redis.map(|r| per_rate(r.per_session().bytes / 1024.0, s)),
+            Some((0.10, 1.0)),
+        ),
+        // Users' indexes and marks grow with the users, by design; what each holds must not
+        // (an index keeping ids of sessions long gone would).
+        Verdict::of(
+            "Redis memory per user's index or mark",
+            "B",
+            samples,
+            |s| s.redis.map(|r| r.per_user.bytes / r.per_user.keys.max(1.0)),
+            Some((0.10, 16.0)),
+        ),
+        Verdict::of(
+            "Redis memory per account's mail window",
+            "B",
+            samples,
+            |s| {
+                s.redis.and_then(|r| {
+                    (r.mail_windows.keys > 0.0)
+                        .then(|| r.mail_windows.bytes / r.mail_windows.keys)
+                })
+            },
+            Some((0.10, 16.0)),
         ),
         Verdict::of(
             "Redis memory under the prefix",
             "KiB",
             samples,
-            |s| s.redis_bytes.map(|b| b / 1024.0),
-            Some((0.10, 64.0)),
+            |s| s.redis.map(|r| r.all().bytes / 1024.0),
+            None,
+        ),
+        Verdict::of(
+            "Redis keys under the prefix",
+            "",
+            samples,
+            |s| s.redis.map(|r| r.all().keys),
+            None,
         ),
         // Users grow with registrations, by design: reported, checked against them below.
         Verdict::of("users", "", samples, |s| Some(s.users), None),
@@ -605,7 +804,7 @@ fn report(kind: ServerKind, samples: &[Sample], counts: &Counts) -> (String, boo
             v.allowance
                 .map_or("-".to_owned(), |allowance| format!("{allowance:.1}")),
             match (v.allowance, v.ok()) {
-                (None, _) => "grows with the load, by design",
+                (None, _) => "follows the load or the users (not judged)",
                 (Some(_), true) => "bounded",
                 (Some(_), false) => "**grows**",
             }
@@ -623,7 +822,40 @@ fn report(kind: ServerKind, samples: &[Sample], counts: &Counts) -> (String, boo
          in every sample: {}",
         if users_ok { "yes" } else { "**no**" }
     );
-    let ok = verdicts.iter().all(Verdict::ok) && users_ok && unexpected == 0 && errors == 0;
+    // No session outlives its lifetime: each sample holds at most the logins of the last
+    // lifetime (plus the sweep's period and one sample's), and one in flight per client.
+    let overdue = samples
+        .iter()
+        .filter(|s| s.sessions > s.recent_logins + CLIENTS as f64)
+        .count();
+    let _ = writeln!(
+        out,
+        "live + unswept sessions ≤ logins of the last {SESSION_HORIZON:.0} s in every sample: {}",
+        if overdue == 0 {
+            "yes".to_owned()
+        } else {
+            format!("**no** ({overdue} samples)")
+        }
+    );
+    // Mail windows are per account (the soak mails only accounts it registered): never more
+    // of them than accounts, give or take a registration in flight per client.
+    let windows_ok = samples.iter().all(|s| {
+        s.redis
+            .is_none_or(|r| r.mail_windows.keys <= s.users + CLIENTS as f64)
+    });
+    if samples.iter().any(|s| s.redis.is_some()) {
+        let _ = writeln!(
+            out,
+            "Redis mail windows ≤ users in every sample: {}",
+            if windows_ok { "yes" } else { "**no**" }
+        );
+    }
+    let ok = verdicts.iter().all(Verdict::ok)
+        && users_ok
+        && windows_ok
+        && overdue == 0
+        && unexpected == 0
+        && errors == 0;
     (out, ok)
 }
 
@@ -668,5 +900,27 @@ mod tests {
                 .unwrap()
                 .ok()
         );
+    }
+
+    #[test]
+    fn the_login_rate_and_the_recent_logins_come_from_earlier_samples() {
+        let mut samples: Vec<Sample> = (0..40)
+            .map(|i| Sample {
+                seconds: f64::from(i) * 5.0,
+                logins: f64::from(i) * 50.0,
+                ..Sample::default()
+            })
+            .collect();
+        derive_rates(&mut samples);
+        assert!(
+            samples[5].login_rate.is_nan(),
+            "less than a window has passed"
+        );
+        assert!((samples[6].login_rate - 10.0).abs() < 1e-9);
+        assert!((samples[39].login_rate - 10.0).abs() < 1e-9);
+        // 195 s in: the logins since 90 s (the last sample at or before 195 - 105).
+        assert!((samples[39].recent_logins - 1050.0).abs() < 1e-9);
+        assert!((samples[10].recent_logins - 500.0).abs() < 1e-9);
+        assert!((per_rate(75.0, &samples[39]) - 7.5).abs() < 1e-9);
     }
 }
