@@ -755,8 +755,7 @@ fn report(kind: ServerKind, samples: &[Sample], counts: &Counts) -> (String, boo
             samples,
             |s| {
                 s.redis.and_then(|r| {
-                    (r.mail_windows.keys > 0.0)
-                        .then(|| r.mail_windows.bytes / r.mail_windows.keys)
+                    (r.mail_windows.keys > 0.0).then(|| r.mail_windows.bytes / r.mail_windows.keys)
                 })
             },
             Some((0.10, 16.0)),
