@@ -415,7 +415,8 @@ fn assert_no_external_resources(html: &str) {
 }
 
 /// Two processes of one Postgres + Redis (or Redis Cluster) deployment: a token from one works on the other, a
-/// refresh on one rotates for both, and a logout on one is refused on the other at once.
+/// refresh on one rotates for both, and a logout on one is refused on the other: its refresh
+/// token at once, its access token once the announcement arrives (within a second at most).
 pub async fn two_instances_share_sessions_and_logout(config: Config) {
     // Both start (and migrate the fresh schema) at the same time.
     let (a, b) = tokio::join!(config.start(), config.start());
@@ -439,16 +440,28 @@ pub async fn two_instances_share_sessions_and_logout(config: Config) {
         .await
         .unwrap();
     assert_eq!(logout.status(), 204);
-    assert_eq!(
-        b.me(&access).await.status(),
-        401,
-        "B refuses the access token at once"
-    );
+    // The refresh token is checked against the store: refused at once.
     assert_eq!(
         b.refresh(&refresh).await.status(),
         401,
-        "and the refresh token"
+        "B refuses the refresh token at once"
     );
+    // B's session cache may still hold the session it rotated, until the logout's
+    // announcement arrives (milliseconds; at most the feed's one-second heartbeat limit,
+    // after which the cache drops everything): the documented bound, not "at once".
+    let logged_out = std::time::Instant::now();
+    loop {
+        let status = b.me(&access).await.status();
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            logged_out.elapsed() < std::time::Duration::from_secs(1),
+            "B still accepts the access token a second after the logout"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
     assert_eq!(a.me(&access).await.status(), 401);
     assert_eq!(
         b.me(&other_access).await.status(),
