@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use super::policy::{MAX_PASSWORD_BYTES, normalize};
-use super::threads::{HashThreads, MAX_NICENESS};
+use super::threads::HashThreads;
 use super::timing::HashOp;
 use super::{HashError, PasswordHasher, Verification};
 use crate::secret::{Password, PasswordHash};
@@ -248,7 +248,7 @@ impl Argon2Hasher {
             self.inner.params,
             argon2_params,
             self.inner.max_concurrent,
-            niceness.min(MAX_NICENESS),
+            niceness,
         )
     }
 
@@ -1264,7 +1264,7 @@ mod tests {
     #[test]
     fn niceness_is_kept_across_settings_and_capped() {
         let hasher = Argon2Hasher::fast_insecure().with_niceness(30);
-        assert_eq!(hasher.niceness(), MAX_NICENESS);
+        assert_eq!(hasher.niceness(), super::super::threads::MAX_NICENESS);
         let hasher = hasher.with_niceness(3).with_max_concurrent(2);
         assert_eq!((hasher.niceness(), hasher.max_concurrent()), (3, 2));
     }

@@ -59,9 +59,7 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
             backends.mfa.clone(),
             keys::mfa_keys(settings).map_err(AppError::Keys)?,
         )
-        .with_hasher(Arc::new(
-            hasher(&config).with_niceness(settings.hash_niceness),
-        ))
+        .with_hasher(Arc::new(hasher(&config, settings.hash_niceness)))
         .with_rate_limiter(backends.limiter.clone())
         .with_audit_log(backends.audit.clone())
         .with_mailer(mail::mailer(settings).map_err(AppError::Mail)?)
@@ -70,11 +68,15 @@ pub async fn manager(settings: &Settings) -> Result<(UserManager<Names>, Backend
     Ok((manager, backends))
 }
 
-/// Argon2id at its defaults, running as many hashes at once as the manager admits.
-fn hasher(config: &ManagerConfig) -> Argon2Hasher {
-    let hasher = Argon2Hasher::default();
-    match &config.hash_admission {
-        Some(admission) => hasher.with_max_concurrent(admission.slots),
+/// Argon2id at its defaults, running as many hashes at once as the manager admits, at the
+/// configured niceness (the hasher's default when unset).
+fn hasher(config: &ManagerConfig, niceness: Option<u8>) -> Argon2Hasher {
+    let hasher = match &config.hash_admission {
+        Some(admission) => Argon2Hasher::default().with_max_concurrent(admission.slots),
+        None => Argon2Hasher::default(),
+    };
+    match niceness {
+        Some(niceness) => hasher.with_niceness(niceness),
         None => hasher,
     }
 }

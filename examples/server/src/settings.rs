@@ -69,9 +69,10 @@ pub struct Settings {
     /// `SESSION_SWEEP_INTERVAL` (`5m`): how often expired sessions are deleted from the
     /// database (Redis expires its keys by itself).
     pub session_sweep_interval: std::time::Duration,
-    /// `HASH_NICENESS` (`10`): the scheduling niceness of the password-hashing threads, `0`
-    /// (as the rest of the server) to `19` (see `auth_core::Argon2Hasher::with_niceness`).
-    pub hash_niceness: u8,
+    /// `HASH_NICENESS`: the scheduling niceness of the password-hashing threads, `0` (as the
+    /// rest of the server) to `19`; unset, the hasher's default (10; see
+    /// `auth_core::Argon2Hasher::with_niceness`).
+    pub hash_niceness: Option<u8>,
     /// `METRICS_ADDR`, `METRICS_TOKEN`, `METRICS_SESSIONS_INTERVAL`: Prometheus metrics on a
     /// listener of their own, off by default.
     pub metrics: MetricsSettings,
@@ -325,13 +326,13 @@ pub fn load_env(dotenv: &Path, process: Env) -> Result<Env, EnvError> {
     Ok(process.or(Env::from_map(file)))
 }
 
-/// `HASH_NICENESS`: a number from 0 to 19, 10 when unset.
-fn hash_niceness(env: &Env) -> Result<u8, EnvError> {
+/// `HASH_NICENESS`: a number from 0 to 19, `None` when unset.
+fn hash_niceness(env: &Env) -> Result<Option<u8>, EnvError> {
     const FIX: &str =
         "Use a number from 0 (as the rest of the server) to 19 (the lowest priority).";
     match env.parse::<u8>("HASH_NICENESS", FIX)? {
-        None => Ok(10),
-        Some(niceness) if niceness <= 19 => Ok(niceness),
+        None => Ok(None),
+        Some(niceness) if niceness <= 19 => Ok(Some(niceness)),
         Some(niceness) => Err(EnvError::new(
             "HASH_NICENESS",
             format!("{niceness} is above 19"),
@@ -481,9 +482,15 @@ mod tests {
 
     #[test]
     fn the_hashing_threads_are_niced_by_default_and_configurable() {
-        assert_eq!(from(&[]).unwrap().hash_niceness, 10);
-        assert_eq!(from(&[("HASH_NICENESS", "0")]).unwrap().hash_niceness, 0);
-        assert_eq!(from(&[("HASH_NICENESS", "19")]).unwrap().hash_niceness, 19);
+        assert_eq!(from(&[]).unwrap().hash_niceness, None);
+        assert_eq!(
+            from(&[("HASH_NICENESS", "0")]).unwrap().hash_niceness,
+            Some(0)
+        );
+        assert_eq!(
+            from(&[("HASH_NICENESS", "19")]).unwrap().hash_niceness,
+            Some(19)
+        );
     }
 
     #[test]
